@@ -1,0 +1,27 @@
+//! The pure domain of soldout: markets and money, the catalog, launches, stock
+//! locations and the stock ledger's rules, and who may do what.
+//!
+//! Nothing here does I/O, reads a clock or draws a random number: the current time
+//! (`now`) and any randomness are passed in. That keeps every rule testable by plain
+//! unit tests and, later, by deterministic simulation.
+
+pub mod access;
+pub mod catalog;
+pub mod ids;
+pub mod launch;
+pub mod lineup;
+pub mod money;
+pub mod stock;
+pub mod version;
+
+pub use access::Principal;
+pub use catalog::{Market, NewMarket, NewProduct, NewSku, Product, Sku, Specs};
+pub use ids::{LocationId, MarketCode, ProductId, SkuCode, TextError};
+pub use launch::{Launch, LaunchError, LaunchStatus};
+pub use lineup::{Lineup, LineupEntry, LineupProduct, LineupSku};
+pub use money::{Amount, Currency, CurrencyError};
+pub use stock::{
+    LevelDelta, Location, LocationKind, Movement, MovementKind, NewLocation, NewMovement,
+    StockError, StockLevels, StockLine, QUANTITY_MAX,
+};
+pub use version::{OsVersion, VersionError};

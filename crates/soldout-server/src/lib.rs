@@ -1,0 +1,162 @@
+//! The HTTP side of soldout: an axum router that parses and authenticates requests,
+//! calls the core and the store, and answers JSON or RFC 9457 problems. The OpenAPI
+//! document is generated from the same handlers the router serves.
+//!
+//! [`App::build`] makes the router so that the binary and the tests start the very
+//! same server; [`serve`] runs it until a shutdown signal.
+
+pub mod auth;
+pub mod clock;
+pub mod metrics;
+pub mod problem;
+pub mod routes;
+
+use crate::auth::Tokens;
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::routes::system::OpenApiJson;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::Router;
+use soldout_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Largest request body we read: 1 MiB.
+pub const BODY_LIMIT_BYTES: usize = 1 << 20;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    pub tokens: Tokens,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "soldout",
+        description = "The sales system of a device maker: catalog, markets, launches, stock. \
+            Errors are application/problem+json (RFC 9457)."
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            routes::BEARER,
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub struct App;
+
+impl App {
+    /// The router and the OpenAPI document, built from one list of handlers.
+    pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+        use routes::{catalog, locations, markets, system};
+        let metrics = state.metrics.clone();
+        let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+            .routes(routes!(system::healthz))
+            .routes(routes!(system::metrics))
+            .routes(routes!(system::openapi))
+            .routes(routes!(markets::create_market, markets::list_markets))
+            .routes(routes!(markets::set_price))
+            .routes(routes!(markets::lineup))
+            .routes(routes!(catalog::create_product, catalog::list_products))
+            .routes(routes!(catalog::get_product))
+            .routes(routes!(catalog::add_sku))
+            .routes(routes!(catalog::put_launch))
+            .routes(routes!(
+                locations::create_location,
+                locations::list_locations
+            ))
+            .routes(routes!(locations::receive))
+            .routes(routes!(locations::adjust))
+            .routes(routes!(locations::stock))
+            .routes(routes!(locations::movements))
+            .with_state(state)
+            .split_for_parts();
+        let json = serde_json::to_string(&doc).expect("the OpenAPI document serializes");
+        let router = router
+            .fallback(|| async {
+                Problem::not_found("no route here; GET /openapi.json lists every route")
+            })
+            .method_not_allowed_fallback(|| async {
+                Problem::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method-not-allowed",
+                    "Method not allowed",
+                    "this route does not take that method; GET /openapi.json lists what it takes",
+                )
+            })
+            .layer(axum::Extension(OpenApiJson(Arc::new(json))))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::track,
+            ))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("a handler panicked");
+                axum::response::IntoResponse::into_response(Problem::internal())
+            }))
+            .layer(TraceLayer::new_for_http());
+        (router, doc)
+    }
+
+    pub fn router(state: AppState) -> Router {
+        Self::router_and_doc(state).0
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes the
+/// requests in flight and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

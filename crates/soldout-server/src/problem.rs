@@ -1,0 +1,184 @@
+//! Errors as `application/problem+json` (RFC 9457). Every failure a caller can cause
+//! becomes a [`Problem`] with a stable `type` URI, a `title`, and a `detail` that says
+//! what to fix. Store and core errors map here, in one place; causes of 5xx answers
+//! are logged, never sent.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use soldout_store::StoreError;
+use utoipa::ToSchema;
+
+/// Every problem `type` starts with this.
+pub const PROBLEM_BASE: &str = "https://soldout.example/problems/";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable URI naming the kind of problem, such as `.../insufficient-stock`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary that is the same for every problem of this type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What was wrong with this request, and how to fix it.
+    pub detail: String,
+    #[serde(skip)]
+    pub(crate) headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("{PROBLEM_BASE}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
+        self.headers.push((name, HeaderValue::from_static(value)));
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "Malformed request",
+            detail,
+        )
+    }
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+        )
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+        .with_header(header::WWW_AUTHENTICATE, "Bearer")
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server failed to handle this request; it has been logged, and nothing was changed unless the answer said so",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        for (name, value) in self.headers {
+            headers.insert(name, value);
+        }
+        response
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => Problem::not_found(e.to_string()),
+            StoreError::AlreadyExists { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "already-exists",
+                "Already exists",
+                format!("{e}; choose another id, or read the existing one"),
+            ),
+            StoreError::Stock { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "insufficient-stock",
+                "Not enough stock",
+                e.to_string(),
+            ),
+            StoreError::Config(_) | StoreError::Backend(_) => {
+                tracing::error!(error = %e, "store failed");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let detail = rejection.body_text();
+        match rejection {
+            JsonRejection::JsonDataError(_) => Problem::invalid(detail),
+            JsonRejection::JsonSyntaxError(_) => Problem::bad_request(detail),
+            JsonRejection::MissingJsonContentType(_) => Problem::new(
+                status,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as JSON with the header Content-Type: application/json",
+            ),
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+                status,
+                "payload-too-large",
+                "Payload too large",
+                format!(
+                    "the body is larger than the limit of {} bytes",
+                    crate::BODY_LIMIT_BYTES
+                ),
+            ),
+            _ => Problem::new(status, "malformed-request", "Malformed request", detail),
+        }
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Self {
+        Problem::bad_request(format!("in the path: {}", rejection.body_text()))
+    }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Self {
+        Problem::bad_request(format!("in the query string: {}", rejection.body_text()))
+    }
+}
+
+/// Axum's `Json`, `Path` and `Query`, with their rejections turned into problems.
+pub mod extract {
+    use super::Problem;
+    use axum::extract::{FromRequest, FromRequestParts};
+
+    #[derive(FromRequest)]
+    #[from_request(via(axum::Json), rejection(Problem))]
+    pub struct Json<T>(pub T);
+
+    #[derive(FromRequestParts)]
+    #[from_request(via(axum::extract::Path), rejection(Problem))]
+    pub struct Path<T>(pub T);
+
+    #[derive(FromRequestParts)]
+    #[from_request(via(axum::extract::Query), rejection(Problem))]
+    pub struct Query<T>(pub T);
+}

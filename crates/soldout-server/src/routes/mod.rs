@@ -1,0 +1,16 @@
+//! One module per resource family; each handler parses, authorizes, calls the store
+//! and the core, and answers. The router and the OpenAPI document are built from the
+//! same list, so no route goes undocumented.
+
+pub mod catalog;
+pub mod locations;
+pub mod markets;
+pub mod system;
+
+use crate::problem::Problem;
+
+/// The security requirement every protected route declares in the OpenAPI document.
+pub const BEARER: &str = "bearer";
+
+/// Shorthand for a handler's result.
+pub type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,54 @@
+//! What can go wrong in a store, in terms the server can turn into a 4xx or a 5xx.
+
+use soldout_core::StockError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A thing the request names does not exist.
+    #[error("{what} {id:?} does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The thing to create exists already.
+    #[error("{what} {id:?} already exists")]
+    AlreadyExists { what: &'static str, id: String },
+    /// A stock movement the ledger's rules refuse.
+    #[error("stock of {sku} at {location}: {source}")]
+    Stock {
+        location: String,
+        sku: String,
+        #[source]
+        source: StockError,
+    },
+    /// The database URL or settings are wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The database failed; the caller gets a 5xx and the cause is logged.
+    #[error("database error: {0}")]
+    Backend(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+        StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+    pub(crate) fn exists(what: &'static str, id: impl ToString) -> Self {
+        StoreError::AlreadyExists {
+            what,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}

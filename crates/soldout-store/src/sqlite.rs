@@ -1,0 +1,626 @@
+//! The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`.
+//!
+//! Writes go through a pool of exactly one connection and open with `BEGIN IMMEDIATE`,
+//! so a read-check-write transaction (such as a stock movement) sees the latest levels
+//! and nothing writes between its check and its write; the `stock_levels` table's
+//! CHECK constraints hold the same rule inside the database. Reads use their own pool
+//! and never wait for the writer.
+
+use crate::{MovementPage, Store, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use soldout_core::{
+    Currency, Launch, LineupEntry, Location, LocationId, LocationKind, Market, MarketCode,
+    Movement, MovementKind, NewMovement, OsVersion, Product, ProductId, Sku, SkuCode, Specs,
+    StockLevels, StockLine,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Connections reading in parallel with the writer.
+const READERS_MAX: u32 = 8;
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Backend(format!("stored {what} {value:?} is not valid").into())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("database URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS_MAX)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn market_from_row(row: &SqliteRow) -> Result<Market, StoreError> {
+    let code: String = row.try_get("code")?;
+    let currency: String = row.try_get("currency")?;
+    Ok(Market {
+        code: MarketCode::parse(&code).map_err(|_| corrupt("market code", &code))?,
+        name: row.try_get("name")?,
+        currency: Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?,
+        return_window_days: row.try_get::<i64, _>("return_window_days")? as u32,
+    })
+}
+
+fn product_from_row(row: &SqliteRow, skus: Vec<Sku>) -> Result<Product, StoreError> {
+    let id: String = row.try_get("id")?;
+    let os_version: String = row.try_get("os_version")?;
+    Ok(Product {
+        id: ProductId::parse(&id).map_err(|_| corrupt("product id", &id))?,
+        name: row.try_get("name")?,
+        specs: Specs {
+            soc: row.try_get("soc")?,
+            battery_mah: row.try_get::<i64, _>("battery_mah")? as u32,
+            fast_charging: row.try_get("fast_charging")?,
+            main_camera_mp: row.try_get::<i64, _>("main_camera_mp")? as u32,
+            port: row.try_get("port")?,
+            os_name: row.try_get("os_name")?,
+            os_base: row.try_get("os_base")?,
+            os_version: OsVersion::parse(&os_version)
+                .map_err(|_| corrupt("os version", &os_version))?,
+        },
+        skus,
+    })
+}
+
+fn sku_from_row(row: &SqliteRow) -> Result<Sku, StoreError> {
+    let sku: String = row.try_get("sku")?;
+    let product: String = row.try_get("product")?;
+    Ok(Sku {
+        sku: SkuCode::parse(&sku).map_err(|_| corrupt("sku", &sku))?,
+        product: ProductId::parse(&product).map_err(|_| corrupt("product id", &product))?,
+        colour: row.try_get("colour")?,
+        ram_gb: row.try_get::<i64, _>("ram_gb")? as u32,
+        storage_gb: row.try_get::<i64, _>("storage_gb")? as u32,
+    })
+}
+
+fn location_from_row(row: &SqliteRow) -> Result<Location, StoreError> {
+    let id: String = row.try_get("id")?;
+    let kind: String = row.try_get("kind")?;
+    let market: String = row.try_get("market")?;
+    Ok(Location {
+        id: LocationId::parse(&id).map_err(|_| corrupt("location id", &id))?,
+        kind: LocationKind::parse(&kind).ok_or_else(|| corrupt("location kind", &kind))?,
+        market: MarketCode::parse(&market).map_err(|_| corrupt("market code", &market))?,
+        name: row.try_get("name")?,
+        city: row.try_get("city")?,
+    })
+}
+
+fn levels_from_row(row: &SqliteRow, prefix: &str) -> Result<StockLevels, StoreError> {
+    Ok(StockLevels {
+        on_hand: row.try_get(format!("on_hand{prefix}").as_str())?,
+        reserved: row.try_get(format!("reserved{prefix}").as_str())?,
+        incoming: row.try_get(format!("incoming{prefix}").as_str())?,
+    })
+}
+
+fn movement_from_row(row: &SqliteRow) -> Result<Movement, StoreError> {
+    let location: String = row.try_get("location")?;
+    let sku: String = row.try_get("sku")?;
+    let kind: String = row.try_get("kind")?;
+    let sku = SkuCode::parse(&sku).map_err(|_| corrupt("sku", &sku))?;
+    Ok(Movement {
+        id: row.try_get("id")?,
+        location: LocationId::parse(&location).map_err(|_| corrupt("location id", &location))?,
+        kind: MovementKind::parse(&kind).ok_or_else(|| corrupt("movement kind", &kind))?,
+        quantity: row.try_get("quantity")?,
+        reference: row.try_get("reference")?,
+        at: row.try_get("at")?,
+        levels_after: StockLine::new(sku.clone(), levels_from_row(row, "_after")?),
+        sku,
+    })
+}
+
+async fn insert_sku(tx: &mut Transaction<'_, Sqlite>, sku: &Sku) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO skus (sku, product, colour, ram_gb, storage_gb) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(sku.sku.as_str())
+    .bind(sku.product.as_str())
+    .bind(&sku.colour)
+    .bind(i64::from(sku.ram_gb))
+    .bind(i64::from(sku.storage_gb))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::exists("sku", &sku.sku)
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+async fn exists(
+    tx: &mut Transaction<'_, Sqlite>,
+    sql: &str,
+    key: &str,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(sql)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
+/// Applies one movement inside the writer's transaction: read the levels, let the
+/// core decide, write the levels and the ledger row.
+async fn apply_movement(
+    tx: &mut Transaction<'_, Sqlite>,
+    movement: &NewMovement,
+) -> Result<Movement, StoreError> {
+    let stock_error = |source| StoreError::Stock {
+        location: movement.location.to_string(),
+        sku: movement.sku.to_string(),
+        source,
+    };
+    let delta = movement.delta().map_err(stock_error)?;
+    let location = movement.location.as_str();
+    let sku = movement.sku.as_str();
+    if !exists(tx, "SELECT 1 FROM locations WHERE id = ?", location).await? {
+        return Err(StoreError::not_found("location", location));
+    }
+    if !exists(tx, "SELECT 1 FROM skus WHERE sku = ?", sku).await? {
+        return Err(StoreError::not_found("sku", sku));
+    }
+    let current = sqlx::query(
+        "SELECT on_hand, reserved, incoming FROM stock_levels WHERE location = ? AND sku = ?",
+    )
+    .bind(location)
+    .bind(sku)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| levels_from_row(&row, ""))
+    .transpose()?
+    .unwrap_or_default();
+    let next = current.apply(movement.kind, delta).map_err(stock_error)?;
+    sqlx::query(
+        "INSERT INTO stock_levels (location, sku, on_hand, reserved, incoming) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (location, sku) DO UPDATE SET
+           on_hand = excluded.on_hand, reserved = excluded.reserved, incoming = excluded.incoming",
+    )
+    .bind(location)
+    .bind(sku)
+    .bind(next.on_hand)
+    .bind(next.reserved)
+    .bind(next.incoming)
+    .execute(&mut **tx)
+    .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO stock_movements
+           (location, sku, kind, quantity, reference, at, on_hand_after, reserved_after, incoming_after)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(location)
+    .bind(sku)
+    .bind(movement.kind.as_str())
+    .bind(movement.quantity)
+    .bind(movement.reference.as_deref())
+    .bind(movement.at)
+    .bind(next.on_hand)
+    .bind(next.reserved)
+    .bind(next.incoming)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Movement {
+        id,
+        location: movement.location.clone(),
+        sku: movement.sku.clone(),
+        kind: movement.kind,
+        quantity: movement.quantity,
+        reference: movement.reference.clone(),
+        at: movement.at,
+        levels_after: StockLine::new(movement.sku.clone(), next),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_market(&self, market: &Market) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO markets (code, name, currency, return_window_days) VALUES (?, ?, ?, ?)",
+        )
+        .bind(market.code.as_str())
+        .bind(&market.name)
+        .bind(market.currency.code())
+        .bind(i64::from(market.return_window_days))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::exists("market", &market.code)
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn markets(&self) -> Result<Vec<Market>, StoreError> {
+        sqlx::query("SELECT * FROM markets ORDER BY code")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(market_from_row)
+            .collect()
+    }
+
+    async fn market(&self, code: &MarketCode) -> Result<Option<Market>, StoreError> {
+        sqlx::query("SELECT * FROM markets WHERE code = ?")
+            .bind(code.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(market_from_row)
+            .transpose()
+    }
+
+    async fn create_product(&self, product: &Product) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let specs = &product.specs;
+        sqlx::query(
+            "INSERT INTO products (id, name, soc, battery_mah, fast_charging, main_camera_mp,
+               port, os_name, os_base, os_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(product.id.as_str())
+        .bind(&product.name)
+        .bind(&specs.soc)
+        .bind(i64::from(specs.battery_mah))
+        .bind(specs.fast_charging)
+        .bind(i64::from(specs.main_camera_mp))
+        .bind(&specs.port)
+        .bind(&specs.os_name)
+        .bind(&specs.os_base)
+        .bind(specs.os_version.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::exists("product", &product.id)
+            } else {
+                e.into()
+            }
+        })?;
+        for sku in &product.skus {
+            insert_sku(&mut tx, sku).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        let mut skus: HashMap<String, Vec<Sku>> = HashMap::new();
+        for row in sqlx::query("SELECT * FROM skus ORDER BY sku")
+            .fetch_all(&self.reader)
+            .await?
+        {
+            let sku = sku_from_row(&row)?;
+            skus.entry(sku.product.to_string()).or_default().push(sku);
+        }
+        sqlx::query("SELECT * FROM products ORDER BY id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                product_from_row(row, skus.remove(&id).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM products WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let skus = sqlx::query("SELECT * FROM skus WHERE product = ? ORDER BY sku")
+            .bind(id.as_str())
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(sku_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        product_from_row(&row, skus).map(Some)
+    }
+
+    async fn add_sku(&self, sku: &Sku) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !exists(
+            &mut tx,
+            "SELECT 1 FROM products WHERE id = ?",
+            sku.product.as_str(),
+        )
+        .await?
+        {
+            return Err(StoreError::not_found("product", &sku.product));
+        }
+        insert_sku(&mut tx, sku).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_price(
+        &self,
+        market: &MarketCode,
+        sku: &SkuCode,
+        amount: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !exists(
+            &mut tx,
+            "SELECT 1 FROM markets WHERE code = ?",
+            market.as_str(),
+        )
+        .await?
+        {
+            return Err(StoreError::not_found("market", market));
+        }
+        if !exists(&mut tx, "SELECT 1 FROM skus WHERE sku = ?", sku.as_str()).await? {
+            return Err(StoreError::not_found("sku", sku));
+        }
+        sqlx::query(
+            "INSERT INTO prices (market, sku, amount, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (market, sku) DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at",
+        )
+        .bind(market.as_str())
+        .bind(sku.as_str())
+        .bind(amount)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_launch(
+        &self,
+        product: &ProductId,
+        market: &MarketCode,
+        launch: &Launch,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !exists(
+            &mut tx,
+            "SELECT 1 FROM products WHERE id = ?",
+            product.as_str(),
+        )
+        .await?
+        {
+            return Err(StoreError::not_found("product", product));
+        }
+        if !exists(
+            &mut tx,
+            "SELECT 1 FROM markets WHERE code = ?",
+            market.as_str(),
+        )
+        .await?
+        {
+            return Err(StoreError::not_found("market", market));
+        }
+        sqlx::query(
+            "INSERT INTO launches (product, market, teaser_at, unveil_at, sale_from) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (product, market) DO UPDATE SET
+               teaser_at = excluded.teaser_at, unveil_at = excluded.unveil_at, sale_from = excluded.sale_from",
+        )
+        .bind(product.as_str())
+        .bind(market.as_str())
+        .bind(launch.teaser_at)
+        .bind(launch.unveil_at)
+        .bind(launch.sale_from)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn lineup(&self, market: &MarketCode) -> Result<Vec<LineupEntry>, StoreError> {
+        let launches = sqlx::query("SELECT * FROM launches WHERE market = ?")
+            .bind(market.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        let mut prices: HashMap<SkuCode, i64> = HashMap::new();
+        for row in sqlx::query("SELECT sku, amount FROM prices WHERE market = ?")
+            .bind(market.as_str())
+            .fetch_all(&self.reader)
+            .await?
+        {
+            let sku: String = row.try_get("sku")?;
+            let sku = SkuCode::parse(&sku).map_err(|_| corrupt("sku", &sku))?;
+            prices.insert(sku, row.try_get("amount")?);
+        }
+        let mut entries = Vec::with_capacity(launches.len());
+        for row in launches {
+            let product_id: String = row.try_get("product")?;
+            let product_id =
+                ProductId::parse(&product_id).map_err(|_| corrupt("product id", &product_id))?;
+            let product = self
+                .product(&product_id)
+                .await?
+                .ok_or_else(|| corrupt("launch of product", product_id.as_str()))?;
+            let product_prices = product
+                .skus
+                .iter()
+                .filter_map(|s| prices.get(&s.sku).map(|&a| (s.sku.clone(), a)))
+                .collect();
+            entries.push(LineupEntry {
+                launch: Launch {
+                    teaser_at: row.try_get("teaser_at")?,
+                    unveil_at: row.try_get("unveil_at")?,
+                    sale_from: row.try_get("sale_from")?,
+                },
+                product,
+                prices: product_prices,
+            });
+        }
+        Ok(entries)
+    }
+
+    async fn create_location(&self, location: &Location) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !exists(
+            &mut tx,
+            "SELECT 1 FROM markets WHERE code = ?",
+            location.market.as_str(),
+        )
+        .await?
+        {
+            return Err(StoreError::not_found("market", &location.market));
+        }
+        sqlx::query("INSERT INTO locations (id, kind, market, name, city) VALUES (?, ?, ?, ?, ?)")
+            .bind(location.id.as_str())
+            .bind(location.kind.as_str())
+            .bind(location.market.as_str())
+            .bind(&location.name)
+            .bind(&location.city)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::exists("location", &location.id)
+                } else {
+                    e.into()
+                }
+            })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn locations(&self) -> Result<Vec<Location>, StoreError> {
+        sqlx::query("SELECT * FROM locations ORDER BY market, id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(location_from_row)
+            .collect()
+    }
+
+    async fn location(&self, id: &LocationId) -> Result<Option<Location>, StoreError> {
+        sqlx::query("SELECT * FROM locations WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(location_from_row)
+            .transpose()
+    }
+
+    async fn record_movements(
+        &self,
+        movements: &[NewMovement],
+    ) -> Result<Vec<Movement>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut recorded = Vec::with_capacity(movements.len());
+        for movement in movements {
+            recorded.push(apply_movement(&mut tx, movement).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn stock(&self, location: &LocationId) -> Result<Vec<StockLine>, StoreError> {
+        sqlx::query("SELECT * FROM stock_levels WHERE location = ? ORDER BY sku")
+            .bind(location.as_str())
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                let sku: String = row.try_get("sku")?;
+                let sku = SkuCode::parse(&sku).map_err(|_| corrupt("sku", &sku))?;
+                Ok(StockLine::new(sku, levels_from_row(row, "")?))
+            })
+            .collect()
+    }
+
+    async fn movements(
+        &self,
+        location: &LocationId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<MovementPage, StoreError> {
+        let limit = limit.clamp(1, crate::MOVEMENTS_PAGE_MAX);
+        let movements = sqlx::query(
+            "SELECT * FROM stock_movements WHERE location = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(location.as_str())
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(movement_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if movements.len() == limit as usize {
+            movements.last().map(|m| m.id)
+        } else {
+            None
+        };
+        Ok(MovementPage {
+            movements,
+            next_after,
+        })
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! `soldout`: the operator's command line. `serve` runs the HTTP API; `demo` loads the
+//! reference data set (the 2017 lineup in China, India and Russia) and serves it.
+
+mod demo;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use soldout_server::auth::Tokens;
+use soldout_server::clock::Clock;
+use soldout_server::metrics::Metrics;
+use soldout_server::{App, AppState};
+use soldout_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "soldout",
+    version,
+    about = "The sales system of a device maker: flash sales, stores, shipments, OS rollouts",
+    long_about = "soldout sells a device maker's phones in flash sales, signature stores and \
+        partner channels from one inventory, and reports what it shipped.\n\n\
+        Start with `soldout demo`: it loads a reference data set into an SQLite file and serves it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (migrations run on start; Ctrl-C or SIGTERM stops it cleanly).
+    Serve(ServeArgs),
+    /// Load the reference data set (markets, the 2017 lineup, warehouses and stores
+    /// with stock) and serve it. Loads nothing when it is already there.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, env = "SOLDOUT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Admin bearer token; when left out a random one is generated and printed once.
+    #[arg(long, env = "SOLDOUT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Database URL: sqlite://PATH (created when missing).
+    #[arg(long, env = "SOLDOUT_DATABASE", default_value = "sqlite://soldout.db")]
+    database: String,
+    /// Start the server's clock at this instant (RFC 3339) and run it forward in real
+    /// time; for demos and tests. Production leaves it unset.
+    #[arg(long, env = "SOLDOUT_CLOCK_START")]
+    clock_start: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Database URL: sqlite://PATH (created when missing).
+    #[arg(
+        long,
+        env = "SOLDOUT_DATABASE",
+        default_value = "sqlite://soldout-demo.db"
+    )]
+    database: String,
+    /// Start the server's clock at this instant (RFC 3339); by default the week the
+    /// reference company announced its second quarter of 2017.
+    #[arg(long, env = "SOLDOUT_CLOCK_START", default_value = demo::CLOCK_START)]
+    clock_start: DateTime<Utc>,
+    /// Load the data and print the summary, then exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SOLDOUT_LOG")
+                .unwrap_or_else(|_| "soldout=info,soldout_server=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => {
+                let store = open_store(&args.database).await?;
+                run_server(store, Clock::starting_at(args.clock_start), args.server).await
+            }
+            Command::Demo(args) => {
+                let store = open_store(&args.database).await?;
+                let clock = Clock::starting_at(Some(args.clock_start));
+                demo::load(store.as_ref(), clock.now()).await?;
+                if args.no_serve {
+                    return Ok(());
+                }
+                run_server(store, clock, args.server).await
+            }
+        }
+    })
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    soldout_store::open(url)
+        .await
+        .with_context(|| format!("opening the database {url}"))
+}
+
+async fn run_server(store: Arc<dyn Store>, clock: Clock, args: ServerArgs) -> anyhow::Result<()> {
+    let admin_token = match args.admin_token.filter(|t| !t.trim().is_empty()) {
+        Some(token) => token,
+        None => {
+            let token = Tokens::generate_admin_token();
+            println!("admin token (generated; set SOLDOUT_ADMIN_TOKEN to choose one): {token}");
+            token
+        }
+    };
+    let state = AppState {
+        store,
+        clock,
+        tokens: Tokens::new(admin_token),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "soldout listening on http://{addr} (clock now {})",
+        clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    println!("  API document: http://{addr}/openapi.json");
+    soldout_server::serve(
+        listener,
+        App::router(state),
+        soldout_server::shutdown_signal(),
+    )
+    .await
+    .context("serving HTTP")?;
+    println!("soldout stopped");
+    Ok(())
+}
