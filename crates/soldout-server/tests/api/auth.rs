@@ -1,0 +1,62 @@
+use crate::helpers::{expect, problem_slug, spawn_app};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn public_reads_need_no_token() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    for path in ["/v1/markets", "/v1/products", "/v1/products/redmi-note-4", "/v1/markets/IN/lineup"] {
+        let response = app.anonymous(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_other_route_needs_a_valid_token() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let routes = [
+        (Method::POST, "/v1/markets"),
+        (Method::POST, "/v1/products"),
+        (Method::POST, "/v1/products/redmi-note-4/skus"),
+        (Method::PUT, "/v1/markets/IN/prices/RN4-3-32-GLD"),
+        (Method::PUT, "/v1/products/redmi-note-4/launches/IN"),
+        (Method::POST, "/v1/locations"),
+        (Method::GET, "/v1/locations"),
+        (Method::POST, "/v1/locations/wh-in-sricity/receipts"),
+        (Method::POST, "/v1/locations/wh-in-sricity/adjustments"),
+        (Method::GET, "/v1/locations/wh-in-sricity/stock"),
+        (Method::GET, "/v1/locations/wh-in-sricity/movements"),
+    ];
+    for (method, path) in routes {
+        let missing = app.anonymous(method.clone(), path).json(&json!({})).send().await.unwrap();
+        assert_eq!(
+            missing.headers().get("www-authenticate").map(|v| v.to_str().unwrap()),
+            Some("Bearer"),
+            "{method} {path}"
+        );
+        let problem = expect(missing, 401, &format!("{method} {path} without a token")).await;
+        assert_eq!(problem_slug(&problem), "unauthorized");
+
+        let wrong = app
+            .anonymous(method.clone(), path)
+            .bearer_auth("not-the-admin-token")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        expect(wrong, 401, &format!("{method} {path} with a wrong token")).await;
+
+        let not_bearer = app
+            .anonymous(method.clone(), path)
+            .header("authorization", format!("Basic {}", app.admin_token))
+            .send()
+            .await
+            .unwrap();
+        expect(not_bearer, 401, &format!("{method} {path} with basic auth")).await;
+    }
+    // Nothing was created by any of those requests.
+    assert_eq!(app.get("/v1/locations").await.as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/locations/wh-in-sricity/stock").await, json!([]));
+}

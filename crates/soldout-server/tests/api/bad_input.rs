@@ -1,0 +1,175 @@
+//! Malformed JSON, unknown fields, negative and absurd quantities, unknown ids, long
+//! names and huge bodies: each gets a 4xx problem that says what was wrong, and
+//! changes nothing.
+
+use crate::helpers::{expect, problem_slug, spawn_app, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The whole observable state of the seeded warehouse.
+async fn snapshot(app: &TestApp) -> (Value, Value, Value) {
+    (
+        app.get("/v1/locations/wh-in-sricity/stock").await,
+        app.get("/v1/locations/wh-in-sricity/movements").await,
+        app.get("/v1/locations").await,
+    )
+}
+
+async fn seeded() -> TestApp {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    app.send(
+        Method::POST,
+        "/v1/locations/wh-in-sricity/receipts",
+        json!({"sku": "RN4-3-32-GLD", "quantity": 10, "reference": "PO-1"}),
+        201,
+    )
+    .await;
+    app
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_and_change_nothing() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let receipts = "/v1/locations/wh-in-sricity/receipts";
+    let adjustments = "/v1/locations/wh-in-sricity/adjustments";
+    let cases: Vec<(&str, &str, u16, &str, &str)> = vec![
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 5"#, 400, "malformed-request", "EOF"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 5, "colour": "red"}"#, 422, "invalid-request", "unknown field `colour`"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD"}"#, 422, "invalid-request", "missing field `quantity`"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": "5"}"#, 422, "invalid-request", "invalid type"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": -5}"#, 422, "invalid-request", "between 1 and 1000000"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 0}"#, 422, "invalid-request", "between 1 and 1000000"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 1000001}"#, 422, "invalid-request", "between 1 and 1000000"),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 99999999999999999999999}"#, 422, "invalid-request", ""),
+        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 2.5}"#, 422, "invalid-request", ""),
+        (receipts, r#"{"sku": "rn4 gold", "quantity": 5}"#, 422, "invalid-request", "capital letters"),
+        (receipts, r#"{"sku": "NO-SUCH-SKU", "quantity": 5}"#, 404, "not-found", "NO-SUCH-SKU"),
+        (receipts, r#"[1, 2, 3]"#, 422, "invalid-request", ""),
+        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": 0, "reason": "count"}"#, 422, "invalid-request", "not 0"),
+        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": -1000001, "reason": "count"}"#, 422, "invalid-request", "1000000"),
+        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": -11, "reason": "count"}"#, 409, "insufficient-stock", "only 10 on_hand"),
+        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": 1, "reason": "   "}"#, 422, "invalid-request", "reason must not be empty"),
+        ("/v1/locations/no-such-place/receipts", r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#, 404, "not-found", "no-such-place"),
+        ("/v1/locations/No%20Such/receipts", r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#, 400, "malformed-request", "location id"),
+    ];
+    for (path, body, status, slug, detail) in cases {
+        let response = app
+            .admin(Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = expect(response, status, &format!("POST {path} {body}")).await;
+        assert_eq!(problem_slug(&problem), slug, "{body}: {problem}");
+        assert_eq!(problem["status"], status);
+        assert!(!problem["title"].as_str().unwrap().is_empty());
+        assert!(
+            problem["detail"].as_str().unwrap().contains(detail),
+            "{body}: detail {:?} lacks {detail:?}",
+            problem["detail"]
+        );
+    }
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn wrong_content_type_and_huge_bodies_are_refused() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let path = "/v1/locations/wh-in-sricity/receipts";
+    let response = app
+        .admin(Method::POST, path)
+        .header("content-type", "text/plain")
+        .body(r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect(response, 415, "text/plain body").await;
+    assert_eq!(problem_slug(&problem), "unsupported-media-type");
+
+    let padding = "x".repeat(1 << 20);
+    let huge = format!(r#"{{"sku": "RN4-3-32-GLD", "quantity": 5, "reference": "{padding}"}}"#);
+    let response = app
+        .admin(Method::POST, path)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect(response, 413, "a body over 1 MiB").await;
+    assert_eq!(problem_slug(&problem), "payload-too-large");
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn names_and_ids_over_200_characters_are_refused() {
+    let app = seeded().await;
+    let long = "a".repeat(201);
+    let ok = "a".repeat(200);
+    let cases = [
+        ("/v1/markets", json!({"code": "RU", "name": long, "currency": "RUB"})),
+        ("/v1/locations", json!({"id": long, "kind": "store", "market": "IN", "name": "Store", "city": "Pune"})),
+        ("/v1/locations", json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": long, "city": "Pune"})),
+        ("/v1/locations", json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": "Store", "city": long})),
+        ("/v1/locations/wh-in-sricity/receipts", json!({"sku": "RN4-3-32-GLD", "quantity": 1, "reference": long})),
+        ("/v1/locations/wh-in-sricity/adjustments", json!({"sku": "RN4-3-32-GLD", "delta": 1, "reason": long})),
+        ("/v1/products/redmi-note-4/skus", json!({"sku": "A".repeat(201), "colour": "Red", "ram_gb": 2, "storage_gb": 16})),
+    ];
+    let before = snapshot(&app).await;
+    for (path, body) in cases {
+        let problem = app.send(Method::POST, path, body.clone(), 422).await;
+        assert!(problem["detail"].as_str().unwrap().contains("201"), "{path}: {problem}");
+    }
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(app.get("/v1/markets").await.as_array().unwrap().len(), 1);
+    // 200 is the limit, not 199.
+    app.send(
+        Method::POST,
+        "/v1/locations",
+        json!({"id": ok, "kind": "store", "market": "IN", "name": ok, "city": "Pune"}),
+        201,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_kinds_and_unknown_markets_are_refused() {
+    let app = seeded().await;
+    let problem = app
+        .send(
+            Method::POST,
+            "/v1/locations",
+            json!({"id": "kiosk-1", "kind": "kiosk", "market": "IN", "name": "Kiosk", "city": "Pune"}),
+            422,
+        )
+        .await;
+    assert!(problem["detail"].as_str().unwrap().contains("unknown variant `kiosk`"));
+    app.send(
+        Method::POST,
+        "/v1/locations",
+        json!({"id": "store-de-berlin", "kind": "store", "market": "DE", "name": "Store", "city": "Berlin"}),
+        404,
+    )
+    .await;
+    app.send(Method::POST, "/v1/markets", json!({"code": "DE", "name": "Germany", "currency": "DEM"}), 422)
+        .await;
+    app.send(Method::POST, "/v1/markets", json!({"code": "germany", "name": "Germany", "currency": "EUR"}), 422)
+        .await;
+    let movements = app
+        .admin(Method::GET, "/v1/locations/wh-in-sricity/movements?limit=0")
+        .send()
+        .await
+        .unwrap();
+    expect(movements, 422, "limit 0").await;
+    let movements = app
+        .admin(Method::GET, "/v1/locations/wh-in-sricity/movements?after=abc")
+        .send()
+        .await
+        .unwrap();
+    expect(movements, 400, "after=abc").await;
+    assert_eq!(app.get("/v1/locations").await.as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/markets").await.as_array().unwrap().len(), 1);
+}

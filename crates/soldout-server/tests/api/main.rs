@@ -1,0 +1,10 @@
+//! Integration tests: the real server on an ephemeral loopback port with a fresh
+//! SQLite file per test, driven over HTTP.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod catalog;
+mod stock;
+mod system;

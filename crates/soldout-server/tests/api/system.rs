@@ -1,0 +1,106 @@
+use crate::helpers::spawn_app;
+use reqwest::Method;
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_answers_with_the_shifted_clock() {
+    let app = spawn_app().await;
+    let response = app.anonymous(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert!(body["now"].as_str().unwrap().starts_with("2017-07-04T01:00"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        app.anonymous(Method::GET, "/v1/products/no-such-phone").send().await.unwrap();
+    }
+    let text = app
+        .anonymous(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"soldout_http_requests_total{method="GET",route="/v1/products/{id}",status="404"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains("soldout_http_request_duration_seconds_bucket"));
+    assert!(!text.contains("no-such-phone"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_body() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .anonymous(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+        ("post", "/v1/markets"),
+        ("get", "/v1/markets"),
+        ("put", "/v1/markets/{code}/prices/{sku}"),
+        ("get", "/v1/markets/{code}/lineup"),
+        ("post", "/v1/products"),
+        ("get", "/v1/products"),
+        ("get", "/v1/products/{id}"),
+        ("post", "/v1/products/{id}/skus"),
+        ("put", "/v1/products/{id}/launches/{market}"),
+        ("post", "/v1/locations"),
+        ("get", "/v1/locations"),
+        ("post", "/v1/locations/{id}/receipts"),
+        ("post", "/v1/locations/{id}/adjustments"),
+        ("get", "/v1/locations/{id}/stock"),
+        ("get", "/v1/locations/{id}/movements"),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, expected.len(), "{:?}", paths.keys().collect::<Vec<_>>());
+    for (method, path) in expected {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+    }
+    // Every request body names its fields.
+    let schemas = &doc["components"]["schemas"];
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(body) = op.get("requestBody") else { continue };
+            let reference = body["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: body schema is not a named schema"));
+            let name = reference.rsplit('/').next().unwrap();
+            let properties = schemas[name]["properties"].as_object();
+            assert!(
+                properties.is_some_and(|p| !p.is_empty()),
+                "{method} {path}: {name} documents no fields"
+            );
+        }
+    }
+    for field in ["teaser_at", "unveil_at", "sale_from"] {
+        assert!(schemas["Launch"]["properties"][field].is_object());
+    }
+    for field in ["soc", "battery_mah", "fast_charging", "main_camera_mp", "port", "os_name", "os_base", "os_version"] {
+        assert!(schemas["Specs"]["properties"][field].is_object(), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = spawn_app().await;
+    let response = app.anonymous(Method::GET, "/v1/nothing").send().await.unwrap();
+    crate::helpers::expect(response, 404, "unknown route").await;
+    let response = app.anonymous(Method::DELETE, "/v1/markets").send().await.unwrap();
+    crate::helpers::expect(response, 405, "wrong method").await;
+}
