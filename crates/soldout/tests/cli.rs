@@ -6,7 +6,12 @@ use std::process::{Command, Stdio};
 
 fn soldout() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_soldout"));
-    for var in ["SOLDOUT_DATABASE", "SOLDOUT_LISTEN", "SOLDOUT_ADMIN_TOKEN", "SOLDOUT_CLOCK_START"] {
+    for var in [
+        "SOLDOUT_DATABASE",
+        "SOLDOUT_LISTEN",
+        "SOLDOUT_ADMIN_TOKEN",
+        "SOLDOUT_CLOCK_START",
+    ] {
         command.env_remove(var);
     }
     command
@@ -16,7 +21,10 @@ fn run(command: &mut Command) -> String {
     let output = command.output().expect("run soldout");
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
     stdout
 }
 
@@ -28,8 +36,14 @@ fn the_demo_loads_the_reference_data_once() {
     assert!(first.contains("Loaded the reference data set"), "{first}");
     assert!(first.contains("CN China (CNY)"), "{first}");
     assert!(first.contains("Mi 6 Plus (teased)"), "{first}");
-    assert!(first.contains("RU Russia (RUB): Mi Mix, Mi Note 2, Redmi 4X"), "{first}");
-    assert!(first.contains("Mi Max 2 (teased)"), "India's Mi Max 2 is teased on 4 July: {first}");
+    assert!(
+        first.contains("RU Russia (RUB): Mi Mix, Mi Note 2, Redmi 4X"),
+        "{first}"
+    );
+    assert!(
+        first.contains("Mi Max 2 (teased)"),
+        "India's Mi Max 2 is teased on 4 July: {first}"
+    );
 
     let second = run(soldout().args(["demo", "--no-serve", "--database", &database]));
     assert!(second.contains("already loaded; nothing added"), "{second}");
@@ -51,7 +65,10 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let token_line = lines.next().unwrap().unwrap();
-    assert!(token_line.starts_with("admin token (generated"), "{token_line}");
+    assert!(
+        token_line.starts_with("admin token (generated"),
+        "{token_line}"
+    );
     let token = token_line.rsplit(' ').next().unwrap().to_owned();
     let listening = lines.next().unwrap().unwrap();
     let addr = listening
@@ -72,7 +89,10 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
             .json()
             .await
             .unwrap();
-        assert!(health["now"].as_str().unwrap().starts_with("2017-07-04T01:00"));
+        assert!(health["now"]
+            .as_str()
+            .unwrap()
+            .starts_with("2017-07-04T01:00"));
         let markets = client
             .post(format!("http://{addr}/v1/markets"))
             .bearer_auth(&token)

@@ -6,7 +6,12 @@ use serde_json::json;
 async fn public_reads_need_no_token() {
     let app = spawn_app().await;
     app.seed_india().await;
-    for path in ["/v1/markets", "/v1/products", "/v1/products/redmi-note-4", "/v1/markets/IN/lineup"] {
+    for path in [
+        "/v1/markets",
+        "/v1/products",
+        "/v1/products/redmi-note-4",
+        "/v1/markets/IN/lineup",
+    ] {
         let response = app.anonymous(Method::GET, path).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
@@ -30,9 +35,17 @@ async fn every_other_route_needs_a_valid_token() {
         (Method::GET, "/v1/locations/wh-in-sricity/movements"),
     ];
     for (method, path) in routes {
-        let missing = app.anonymous(method.clone(), path).json(&json!({})).send().await.unwrap();
+        let missing = app
+            .anonymous(method.clone(), path)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(
-            missing.headers().get("www-authenticate").map(|v| v.to_str().unwrap()),
+            missing
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap()),
             Some("Bearer"),
             "{method} {path}"
         );
@@ -58,5 +71,8 @@ async fn every_other_route_needs_a_valid_token() {
     }
     // Nothing was created by any of those requests.
     assert_eq!(app.get("/v1/locations").await.as_array().unwrap().len(), 1);
-    assert_eq!(app.get("/v1/locations/wh-in-sricity/stock").await, json!([]));
+    assert_eq!(
+        app.get("/v1/locations/wh-in-sricity/stock").await,
+        json!([])
+    );
 }

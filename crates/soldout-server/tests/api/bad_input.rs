@@ -35,24 +35,126 @@ async fn bad_bodies_are_refused_and_change_nothing() {
     let receipts = "/v1/locations/wh-in-sricity/receipts";
     let adjustments = "/v1/locations/wh-in-sricity/adjustments";
     let cases: Vec<(&str, &str, u16, &str, &str)> = vec![
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 5"#, 400, "malformed-request", "EOF"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 5, "colour": "red"}"#, 422, "invalid-request", "unknown field `colour`"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD"}"#, 422, "invalid-request", "missing field `quantity`"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": "5"}"#, 422, "invalid-request", "invalid type"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": -5}"#, 422, "invalid-request", "between 1 and 1000000"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 0}"#, 422, "invalid-request", "between 1 and 1000000"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 1000001}"#, 422, "invalid-request", "between 1 and 1000000"),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 99999999999999999999999}"#, 422, "invalid-request", ""),
-        (receipts, r#"{"sku": "RN4-3-32-GLD", "quantity": 2.5}"#, 422, "invalid-request", ""),
-        (receipts, r#"{"sku": "rn4 gold", "quantity": 5}"#, 422, "invalid-request", "capital letters"),
-        (receipts, r#"{"sku": "NO-SUCH-SKU", "quantity": 5}"#, 404, "not-found", "NO-SUCH-SKU"),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 5"#,
+            400,
+            "malformed-request",
+            "EOF",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 5, "colour": "red"}"#,
+            422,
+            "invalid-request",
+            "unknown field `colour`",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD"}"#,
+            422,
+            "invalid-request",
+            "missing field `quantity`",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": "5"}"#,
+            422,
+            "invalid-request",
+            "invalid type",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": -5}"#,
+            422,
+            "invalid-request",
+            "between 1 and 1000000",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 0}"#,
+            422,
+            "invalid-request",
+            "between 1 and 1000000",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 1000001}"#,
+            422,
+            "invalid-request",
+            "between 1 and 1000000",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 99999999999999999999999}"#,
+            422,
+            "invalid-request",
+            "",
+        ),
+        (
+            receipts,
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 2.5}"#,
+            422,
+            "invalid-request",
+            "",
+        ),
+        (
+            receipts,
+            r#"{"sku": "rn4 gold", "quantity": 5}"#,
+            422,
+            "invalid-request",
+            "capital letters",
+        ),
+        (
+            receipts,
+            r#"{"sku": "NO-SUCH-SKU", "quantity": 5}"#,
+            404,
+            "not-found",
+            "NO-SUCH-SKU",
+        ),
         (receipts, r#"[1, 2, 3]"#, 422, "invalid-request", ""),
-        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": 0, "reason": "count"}"#, 422, "invalid-request", "not 0"),
-        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": -1000001, "reason": "count"}"#, 422, "invalid-request", "1000000"),
-        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": -11, "reason": "count"}"#, 409, "insufficient-stock", "only 10 on_hand"),
-        (adjustments, r#"{"sku": "RN4-3-32-GLD", "delta": 1, "reason": "   "}"#, 422, "invalid-request", "reason must not be empty"),
-        ("/v1/locations/no-such-place/receipts", r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#, 404, "not-found", "no-such-place"),
-        ("/v1/locations/No%20Such/receipts", r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#, 400, "malformed-request", "location id"),
+        (
+            adjustments,
+            r#"{"sku": "RN4-3-32-GLD", "delta": 0, "reason": "count"}"#,
+            422,
+            "invalid-request",
+            "not 0",
+        ),
+        (
+            adjustments,
+            r#"{"sku": "RN4-3-32-GLD", "delta": -1000001, "reason": "count"}"#,
+            422,
+            "invalid-request",
+            "1000000",
+        ),
+        (
+            adjustments,
+            r#"{"sku": "RN4-3-32-GLD", "delta": -11, "reason": "count"}"#,
+            409,
+            "insufficient-stock",
+            "only 10 on_hand",
+        ),
+        (
+            adjustments,
+            r#"{"sku": "RN4-3-32-GLD", "delta": 1, "reason": "   "}"#,
+            422,
+            "invalid-request",
+            "reason must not be empty",
+        ),
+        (
+            "/v1/locations/no-such-place/receipts",
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#,
+            404,
+            "not-found",
+            "no-such-place",
+        ),
+        (
+            "/v1/locations/No%20Such/receipts",
+            r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#,
+            400,
+            "malformed-request",
+            "location id",
+        ),
     ];
     for (path, body, status, slug, detail) in cases {
         let response = app
@@ -110,18 +212,42 @@ async fn names_and_ids_over_200_characters_are_refused() {
     let long = "a".repeat(201);
     let ok = "a".repeat(200);
     let cases = [
-        ("/v1/markets", json!({"code": "RU", "name": long, "currency": "RUB"})),
-        ("/v1/locations", json!({"id": long, "kind": "store", "market": "IN", "name": "Store", "city": "Pune"})),
-        ("/v1/locations", json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": long, "city": "Pune"})),
-        ("/v1/locations", json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": "Store", "city": long})),
-        ("/v1/locations/wh-in-sricity/receipts", json!({"sku": "RN4-3-32-GLD", "quantity": 1, "reference": long})),
-        ("/v1/locations/wh-in-sricity/adjustments", json!({"sku": "RN4-3-32-GLD", "delta": 1, "reason": long})),
-        ("/v1/products/redmi-note-4/skus", json!({"sku": "A".repeat(201), "colour": "Red", "ram_gb": 2, "storage_gb": 16})),
+        (
+            "/v1/markets",
+            json!({"code": "RU", "name": long, "currency": "RUB"}),
+        ),
+        (
+            "/v1/locations",
+            json!({"id": long, "kind": "store", "market": "IN", "name": "Store", "city": "Pune"}),
+        ),
+        (
+            "/v1/locations",
+            json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": long, "city": "Pune"}),
+        ),
+        (
+            "/v1/locations",
+            json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": "Store", "city": long}),
+        ),
+        (
+            "/v1/locations/wh-in-sricity/receipts",
+            json!({"sku": "RN4-3-32-GLD", "quantity": 1, "reference": long}),
+        ),
+        (
+            "/v1/locations/wh-in-sricity/adjustments",
+            json!({"sku": "RN4-3-32-GLD", "delta": 1, "reason": long}),
+        ),
+        (
+            "/v1/products/redmi-note-4/skus",
+            json!({"sku": "A".repeat(201), "colour": "Red", "ram_gb": 2, "storage_gb": 16}),
+        ),
     ];
     let before = snapshot(&app).await;
     for (path, body) in cases {
         let problem = app.send(Method::POST, path, body.clone(), 422).await;
-        assert!(problem["detail"].as_str().unwrap().contains("201"), "{path}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("201"),
+            "{path}: {problem}"
+        );
     }
     assert_eq!(snapshot(&app).await, before);
     assert_eq!(app.get("/v1/markets").await.as_array().unwrap().len(), 1);
@@ -146,7 +272,10 @@ async fn wrong_kinds_and_unknown_markets_are_refused() {
             422,
         )
         .await;
-    assert!(problem["detail"].as_str().unwrap().contains("unknown variant `kiosk`"));
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("unknown variant `kiosk`"));
     app.send(
         Method::POST,
         "/v1/locations",
@@ -154,10 +283,20 @@ async fn wrong_kinds_and_unknown_markets_are_refused() {
         404,
     )
     .await;
-    app.send(Method::POST, "/v1/markets", json!({"code": "DE", "name": "Germany", "currency": "DEM"}), 422)
-        .await;
-    app.send(Method::POST, "/v1/markets", json!({"code": "germany", "name": "Germany", "currency": "EUR"}), 422)
-        .await;
+    app.send(
+        Method::POST,
+        "/v1/markets",
+        json!({"code": "DE", "name": "Germany", "currency": "DEM"}),
+        422,
+    )
+    .await;
+    app.send(
+        Method::POST,
+        "/v1/markets",
+        json!({"code": "germany", "name": "Germany", "currency": "EUR"}),
+        422,
+    )
+    .await;
     let movements = app
         .admin(Method::GET, "/v1/locations/wh-in-sricity/movements?limit=0")
         .send()
@@ -165,7 +304,10 @@ async fn wrong_kinds_and_unknown_markets_are_refused() {
         .unwrap();
     expect(movements, 422, "limit 0").await;
     let movements = app
-        .admin(Method::GET, "/v1/locations/wh-in-sricity/movements?after=abc")
+        .admin(
+            Method::GET,
+            "/v1/locations/wh-in-sricity/movements?after=abc",
+        )
         .send()
         .await
         .unwrap();

@@ -6,7 +6,12 @@ use serde_json::{json, Value};
 async fn markets_default_their_return_window_and_are_public() {
     let app = spawn_app().await;
     let market = app
-        .send(Method::POST, "/v1/markets", json!({"code": "CN", "name": "China", "currency": "CNY"}), 201)
+        .send(
+            Method::POST,
+            "/v1/markets",
+            json!({"code": "CN", "name": "China", "currency": "CNY"}),
+            201,
+        )
         .await;
     assert_eq!(market["return_window_days"], 14);
     app.send(
@@ -16,7 +21,11 @@ async fn markets_default_their_return_window_and_are_public() {
         201,
     )
     .await;
-    let response = app.anonymous(Method::GET, "/v1/markets").send().await.unwrap();
+    let response = app
+        .anonymous(Method::GET, "/v1/markets")
+        .send()
+        .await
+        .unwrap();
     let markets: Value = response.json().await.unwrap();
     assert_eq!(markets.as_array().unwrap().len(), 2);
     assert_eq!(markets[1]["code"], "RU");
@@ -24,7 +33,12 @@ async fn markets_default_their_return_window_and_are_public() {
     assert_eq!(markets[1]["return_window_days"], 30);
 
     let again = app
-        .send(Method::POST, "/v1/markets", json!({"code": "CN", "name": "China", "currency": "CNY"}), 409)
+        .send(
+            Method::POST,
+            "/v1/markets",
+            json!({"code": "CN", "name": "China", "currency": "CNY"}),
+            409,
+        )
         .await;
     assert_eq!(problem_slug(&again), "already-exists");
 }
@@ -32,7 +46,9 @@ async fn markets_default_their_return_window_and_are_public() {
 #[tokio::test]
 async fn products_carry_specs_and_skus() {
     let app = spawn_app().await;
-    let created = app.send(Method::POST, "/v1/products", redmi_note_4(), 201).await;
+    let created = app
+        .send(Method::POST, "/v1/products", redmi_note_4(), 201)
+        .await;
     assert_eq!(created["skus"].as_array().unwrap().len(), 2);
     let sku = app
         .send(
@@ -55,10 +71,22 @@ async fn products_carry_specs_and_skus() {
     assert_eq!(product["name"], "Redmi Note 4");
     assert_eq!(product["specs"]["os_version"], "8.1.0");
     assert_eq!(product["specs"]["battery_mah"], 4100);
-    let codes: Vec<&str> = product["skus"].as_array().unwrap().iter().map(|s| s["sku"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = product["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sku"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["RN4-2-32-GRY", "RN4-3-32-GLD", "RN4-4-64-BLK"]);
 
-    let all: Value = app.anonymous(Method::GET, "/v1/products").send().await.unwrap().json().await.unwrap();
+    let all: Value = app
+        .anonymous(Method::GET, "/v1/products")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all.as_array().unwrap().len(), 1);
 
     // A SKU code is unique across the catalog.
@@ -87,7 +115,8 @@ async fn the_lineup_shows_each_launched_product_once_with_its_status_and_prices(
     let mut mi_max_2 = redmi_note_4();
     mi_max_2["id"] = json!("mi-max-2");
     mi_max_2["name"] = json!("Mi Max 2");
-    mi_max_2["skus"] = json!([{"sku": "MIMAX2-4-64-GLD", "colour": "Gold", "ram_gb": 4, "storage_gb": 64}]);
+    mi_max_2["skus"] =
+        json!([{"sku": "MIMAX2-4-64-GLD", "colour": "Gold", "ram_gb": 4, "storage_gb": 64}]);
     app.send(Method::POST, "/v1/products", mi_max_2, 201).await;
     // Teased on 3 July, unveiled on 18 July: the clock says 4 July.
     let launch = app
@@ -113,7 +142,14 @@ async fn the_lineup_shows_each_launched_product_once_with_its_status_and_prices(
     )
     .await;
 
-    let lineup: Value = app.anonymous(Method::GET, "/v1/markets/IN/lineup").send().await.unwrap().json().await.unwrap();
+    let lineup: Value = app
+        .anonymous(Method::GET, "/v1/markets/IN/lineup")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(lineup["currency"], "INR");
     let products = lineup["products"].as_array().unwrap();
     let ids: Vec<&str> = products.iter().map(|p| p["id"].as_str().unwrap()).collect();
@@ -125,7 +161,11 @@ async fn the_lineup_shows_each_launched_product_once_with_its_status_and_prices(
     assert_eq!(products[0]["skus"][1]["price"], Value::Null);
     assert_eq!(products[1]["status"], "teased");
 
-    let unknown = app.anonymous(Method::GET, "/v1/markets/DE/lineup").send().await.unwrap();
+    let unknown = app
+        .anonymous(Method::GET, "/v1/markets/DE/lineup")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
 }
 
@@ -133,16 +173,54 @@ async fn the_lineup_shows_each_launched_product_once_with_its_status_and_prices(
 async fn prices_and_launches_check_what_they_name() {
     let app = spawn_app().await;
     app.seed_india().await;
-    let price = app.send(Method::PUT, "/v1/markets/IN/prices/RN4-4-64-BLK", json!({"amount": 1_299_900}), 200).await;
+    let price = app
+        .send(
+            Method::PUT,
+            "/v1/markets/IN/prices/RN4-4-64-BLK",
+            json!({"amount": 1_299_900}),
+            200,
+        )
+        .await;
     assert_eq!(price["currency"], "INR");
-    app.send(Method::PUT, "/v1/markets/DE/prices/RN4-4-64-BLK", json!({"amount": 1}), 404).await;
-    app.send(Method::PUT, "/v1/markets/IN/prices/NO-SUCH-SKU", json!({"amount": 1}), 404).await;
-    let negative = app.send(Method::PUT, "/v1/markets/IN/prices/RN4-4-64-BLK", json!({"amount": -1}), 422).await;
+    app.send(
+        Method::PUT,
+        "/v1/markets/DE/prices/RN4-4-64-BLK",
+        json!({"amount": 1}),
+        404,
+    )
+    .await;
+    app.send(
+        Method::PUT,
+        "/v1/markets/IN/prices/NO-SUCH-SKU",
+        json!({"amount": 1}),
+        404,
+    )
+    .await;
+    let negative = app
+        .send(
+            Method::PUT,
+            "/v1/markets/IN/prices/RN4-4-64-BLK",
+            json!({"amount": -1}),
+            422,
+        )
+        .await;
     assert!(negative["detail"].as_str().unwrap().contains("negative"));
 
     let dates = json!({"teaser_at": "2017-01-09T12:00:00+05:30", "unveil_at": "2017-01-19T12:00:00+05:30", "sale_from": "2017-01-23T12:00:00+05:30"});
-    app.send(Method::PUT, "/v1/products/redmi-note-4/launches/DE", dates.clone(), 404).await;
-    app.send(Method::PUT, "/v1/products/no-such-phone/launches/IN", dates, 404).await;
+    app.send(
+        Method::PUT,
+        "/v1/products/redmi-note-4/launches/DE",
+        dates.clone(),
+        404,
+    )
+    .await;
+    app.send(
+        Method::PUT,
+        "/v1/products/no-such-phone/launches/IN",
+        dates,
+        404,
+    )
+    .await;
     let backwards = app
         .send(
             Method::PUT,
@@ -151,8 +229,14 @@ async fn prices_and_launches_check_what_they_name() {
             422,
         )
         .await;
-    assert!(backwards["detail"].as_str().unwrap().contains("out of order"));
+    assert!(backwards["detail"]
+        .as_str()
+        .unwrap()
+        .contains("out of order"));
     // The refused change left the launch as it was.
     let lineup = app.get("/v1/markets/IN/lineup").await;
-    assert_eq!(lineup["products"][0]["launch"]["teaser_at"], "2017-01-09T06:30:00Z");
+    assert_eq!(
+        lineup["products"][0]["launch"]["teaser_at"],
+        "2017-01-09T06:30:00Z"
+    );
 }

@@ -73,15 +73,27 @@ impl TestApp {
 
     /// Sends an admin request with a JSON body and asserts the status.
     pub async fn send(&self, method: Method, path: &str, body: Value, status: u16) -> Value {
-        let response = self.admin(method.clone(), path).json(&body).send().await.unwrap();
+        let response = self
+            .admin(method.clone(), path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         expect(response, status, &format!("{method} {path}")).await
     }
 
     /// India, the Redmi Note 4 with two SKUs launched there (on sale since January
     /// 2017), prices, and a warehouse.
     pub async fn seed_india(&self) {
-        self.send(Method::POST, "/v1/markets", json!({"code": "IN", "name": "India", "currency": "INR"}), 201).await;
-        self.send(Method::POST, "/v1/products", redmi_note_4(), 201).await;
+        self.send(
+            Method::POST,
+            "/v1/markets",
+            json!({"code": "IN", "name": "India", "currency": "INR"}),
+            201,
+        )
+        .await;
+        self.send(Method::POST, "/v1/products", redmi_note_4(), 201)
+            .await;
         self.send(
             Method::PUT,
             "/v1/products/redmi-note-4/launches/IN",
@@ -89,7 +101,13 @@ impl TestApp {
             200,
         )
         .await;
-        self.send(Method::PUT, "/v1/markets/IN/prices/RN4-3-32-GLD", json!({"amount": 1_099_900}), 200).await;
+        self.send(
+            Method::PUT,
+            "/v1/markets/IN/prices/RN4-3-32-GLD",
+            json!({"amount": 1_099_900}),
+            200,
+        )
+        .await;
         self.send(
             Method::POST,
             "/v1/locations",

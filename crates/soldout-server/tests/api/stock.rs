@@ -43,18 +43,36 @@ async fn levels_follow_the_ledger() {
         ])
     );
 
-    let page = app.get("/v1/locations/wh-in-sricity/movements?limit=2").await;
-    let kinds: Vec<&str> = page["movements"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    let page = app
+        .get("/v1/locations/wh-in-sricity/movements?limit=2")
+        .await;
+    let kinds: Vec<&str> = page["movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["receipt", "receipt"]);
     // Movements are stamped by the server's clock, which the test started in 2017.
-    assert!(page["movements"][0]["at"].as_str().unwrap().starts_with("2017-07-04T01:00"));
+    assert!(page["movements"][0]["at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2017-07-04T01:00"));
     let next = page["next_after"].as_i64().unwrap();
-    let rest = app.get(&format!("/v1/locations/wh-in-sricity/movements?after={next}")).await;
+    let rest = app
+        .get(&format!(
+            "/v1/locations/wh-in-sricity/movements?after={next}"
+        ))
+        .await;
     assert_eq!(rest["movements"].as_array().unwrap().len(), 1);
     assert_eq!(rest["movements"][0]["kind"], "adjustment");
     assert_eq!(rest["next_after"], serde_json::Value::Null);
 
-    let unknown = app.admin(Method::GET, "/v1/locations/nowhere/stock").send().await.unwrap();
+    let unknown = app
+        .admin(Method::GET, "/v1/locations/nowhere/stock")
+        .send()
+        .await
+        .unwrap();
     expect(unknown, 404, "stock of an unknown location").await;
 }
 
@@ -110,6 +128,8 @@ async fn concurrent_adjustments_never_drive_available_below_zero() {
     let stock = app.get("/v1/locations/wh-in-sricity/stock").await;
     assert_eq!(stock[0]["on_hand"], 1);
     assert_eq!(stock[0]["available"], 1);
-    let ledger = app.get("/v1/locations/wh-in-sricity/movements?limit=1000").await;
+    let ledger = app
+        .get("/v1/locations/wh-in-sricity/movements?limit=1000")
+        .await;
     assert_eq!(ledger["movements"].as_array().unwrap().len(), 1 + 33);
 }

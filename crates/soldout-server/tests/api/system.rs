@@ -9,14 +9,20 @@ async fn healthz_answers_with_the_shifted_clock() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert!(body["now"].as_str().unwrap().starts_with("2017-07-04T01:00"));
+    assert!(body["now"]
+        .as_str()
+        .unwrap()
+        .starts_with("2017-07-04T01:00"));
 }
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template() {
     let app = spawn_app().await;
     for _ in 0..3 {
-        app.anonymous(Method::GET, "/v1/products/no-such-phone").send().await.unwrap();
+        app.anonymous(Method::GET, "/v1/products/no-such-phone")
+            .send()
+            .await
+            .unwrap();
     }
     let text = app
         .anonymous(Method::GET, "/metrics")
@@ -27,7 +33,9 @@ async fn metrics_count_requests_by_route_template() {
         .await
         .unwrap();
     assert!(
-        text.contains(r#"soldout_http_requests_total{method="GET",route="/v1/products/{id}",status="404"} 3"#),
+        text.contains(
+            r#"soldout_http_requests_total{method="GET",route="/v1/products/{id}",status="404"} 3"#
+        ),
         "{text}"
     );
     assert!(text.contains("soldout_http_request_duration_seconds_bucket"));
@@ -68,15 +76,25 @@ async fn the_openapi_document_covers_every_route_and_body() {
     ];
     let paths = doc["paths"].as_object().unwrap();
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(documented, expected.len(), "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(
+        documented,
+        expected.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
     for (method, path) in expected {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
     }
     // Every request body names its fields.
     let schemas = &doc["components"]["schemas"];
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
-            let Some(body) = op.get("requestBody") else { continue };
+            let Some(body) = op.get("requestBody") else {
+                continue;
+            };
             let reference = body["content"]["application/json"]["schema"]["$ref"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{method} {path}: body schema is not a named schema"));
@@ -91,7 +109,16 @@ async fn the_openapi_document_covers_every_route_and_body() {
     for field in ["teaser_at", "unveil_at", "sale_from"] {
         assert!(schemas["Launch"]["properties"][field].is_object());
     }
-    for field in ["soc", "battery_mah", "fast_charging", "main_camera_mp", "port", "os_name", "os_base", "os_version"] {
+    for field in [
+        "soc",
+        "battery_mah",
+        "fast_charging",
+        "main_camera_mp",
+        "port",
+        "os_name",
+        "os_base",
+        "os_version",
+    ] {
         assert!(schemas["Specs"]["properties"][field].is_object(), "{field}");
     }
 }
@@ -99,8 +126,16 @@ async fn the_openapi_document_covers_every_route_and_body() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
-    let response = app.anonymous(Method::GET, "/v1/nothing").send().await.unwrap();
+    let response = app
+        .anonymous(Method::GET, "/v1/nothing")
+        .send()
+        .await
+        .unwrap();
     crate::helpers::expect(response, 404, "unknown route").await;
-    let response = app.anonymous(Method::DELETE, "/v1/markets").send().await.unwrap();
+    let response = app
+        .anonymous(Method::DELETE, "/v1/markets")
+        .send()
+        .await
+        .unwrap();
     crate::helpers::expect(response, 405, "wrong method").await;
 }
