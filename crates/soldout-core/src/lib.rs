@@ -7,15 +7,18 @@
 
 pub mod access;
 pub mod catalog;
+pub mod customer;
 pub mod ids;
 pub mod launch;
 pub mod lineup;
 pub mod money;
+pub mod sale;
 pub mod stock;
 pub mod version;
 
 pub use access::Principal;
 pub use catalog::{Market, NewMarket, NewProduct, NewSku, Product, Sku, Specs};
+pub use customer::{CustomerId, Email};
 pub use ids::{LocationId, MarketCode, ProductId, SkuCode, TextError};
 pub use launch::{Launch, LaunchError, LaunchStatus};
 pub use lineup::{Lineup, LineupEntry, LineupProduct, LineupSku};

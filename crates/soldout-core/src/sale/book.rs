@@ -1,0 +1,489 @@
+//! A sale's state and its rules: decide a command against the state (yielding an
+//! event or a rejection), apply an event to the state. Deciding never mutates;
+//! applying never refuses. After every applied event
+//! `available + reserved + paid + fulfilled + released == quantity`, asserted here.
+
+use super::event::{PaymentOutcome, SaleEvent};
+use super::ids::OrderId;
+use super::terms::SaleTerms;
+use crate::customer::CustomerId;
+use crate::money::{Amount, Currency};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use utoipa::ToSchema;
+
+/// How long before the start a fair-start sale holds requests instead of refusing
+/// them as not started.
+pub const FAIR_START_EARLY_HOLD_SECS: i64 = 60;
+/// Longest payment event id we keep.
+pub const PAYMENT_EVENT_ID_LEN_MAX: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Units held; waiting for payment until `pay_by`.
+    Reserved,
+    /// Paid; waiting for fulfilment.
+    Paid,
+    /// Handed over to the buyer.
+    Fulfilled,
+    /// Cancelled by the buyer before payment; units returned.
+    Cancelled,
+    /// Not paid by `pay_by`; units returned.
+    Expired,
+    /// Paid after it had expired or been cancelled: the money goes back.
+    RefundDue,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Reserved => "reserved",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Fulfilled => "fulfilled",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+            OrderStatus::RefundDue => "refund_due",
+        }
+    }
+}
+
+/// An order in a flash sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub customer: CustomerId,
+    pub quantity: u32,
+    /// `price × quantity`, in minor units of the sale's currency.
+    pub amount: Amount,
+    pub status: OrderStatus,
+    pub created_at_ms: i64,
+    pub pay_by_ms: i64,
+    /// Failed payment attempts the provider reported.
+    pub payment_failures: u32,
+}
+
+/// Why a command was refused. Each maps to one problem type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("sold out: no units left in this sale")]
+    SoldOut,
+    #[error("the limit is {limit} units per customer in this sale; you hold {held} and asked for {asked}")]
+    LimitReached { limit: u32, held: u32, asked: u32 },
+    #[error("this sale is for registered customers; registrations closed at the start")]
+    NotRegistered,
+    #[error("the sale starts at {starts_at}")]
+    NotStarted { starts_at: DateTime<Utc> },
+    #[error("the sale ended at {ends_at}")]
+    Ended { ends_at: DateTime<Utc> },
+    #[error("the fair-start window is still open; the request must be held until it closes")]
+    FairStartPending,
+    #[error("registrations closed when the sale started at {starts_at}")]
+    RegistrationClosed { starts_at: DateTime<Utc> },
+    #[error("this Idempotency-Key was used with a different request (quantity {original}); use a new key for a new request")]
+    IdempotencyMismatch { original: u32 },
+    #[error("order {0} does not exist")]
+    UnknownOrder(OrderId),
+    #[error("order {order} is {status} and can no longer be cancelled", status = status.as_str())]
+    NotCancellable { order: OrderId, status: OrderStatus },
+    #[error("the payment does not match order {order}: it is for {expected_amount} {currency} in minor units")]
+    PaymentMismatch {
+        order: OrderId,
+        expected_amount: Amount,
+        currency: Currency,
+    },
+}
+
+/// What a buy request comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuyOutcome {
+    /// A new reservation: journal this event, then answer with the order.
+    Reserve(SaleEvent),
+    /// The same key with the same request again: answer with this existing order.
+    Replay(OrderId),
+}
+
+/// What a payment report comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentAck {
+    /// Journal this event.
+    Record(SaleEvent),
+    /// This event id was applied before: nothing to do.
+    Duplicate,
+}
+
+/// The live counters of a sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToSchema)]
+pub struct SaleCounters {
+    pub quantity: u32,
+    pub available: u32,
+    pub reserved: u32,
+    pub paid: u32,
+    pub fulfilled: u32,
+    /// Units given back to the location after the end.
+    pub released: u32,
+    pub registrations: u32,
+}
+
+impl SaleCounters {
+    fn balanced(&self) -> bool {
+        u64::from(self.available)
+            + u64::from(self.reserved)
+            + u64::from(self.paid)
+            + u64::from(self.fulfilled)
+            + u64::from(self.released)
+            == u64::from(self.quantity)
+    }
+}
+
+pub fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+pub struct SaleBook {
+    terms: SaleTerms,
+    counters: SaleCounters,
+    registrations: HashSet<CustomerId>,
+    /// Reserved, paid or fulfilled units per customer.
+    held: HashMap<CustomerId, u32>,
+    by_key: HashMap<u128, OrderId>,
+    orders: HashMap<OrderId, Order>,
+    /// Reserved orders by `pay_by`.
+    expiries: BTreeSet<(i64, OrderId)>,
+    payment_events: HashSet<String>,
+    fair_start_seed: Option<u64>,
+    ended: bool,
+    sold_out_at_ms: Option<i64>,
+}
+
+impl SaleBook {
+    pub fn new(terms: SaleTerms) -> Self {
+        let counters = SaleCounters {
+            quantity: terms.quantity,
+            available: terms.quantity,
+            ..SaleCounters::default()
+        };
+        SaleBook {
+            terms,
+            counters,
+            registrations: HashSet::new(),
+            held: HashMap::new(),
+            by_key: HashMap::new(),
+            orders: HashMap::new(),
+            expiries: BTreeSet::new(),
+            payment_events: HashSet::new(),
+            fair_start_seed: None,
+            ended: false,
+            sold_out_at_ms: None,
+        }
+    }
+
+    pub fn terms(&self) -> &SaleTerms {
+        &self.terms
+    }
+    pub fn counters(&self) -> SaleCounters {
+        self.counters
+    }
+    pub fn order(&self, id: OrderId) -> Option<&Order> {
+        self.orders.get(&id)
+    }
+    pub fn orders(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+    pub fn fair_start_seed(&self) -> Option<u64> {
+        self.fair_start_seed
+    }
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+    pub fn is_registered(&self, customer: CustomerId) -> bool {
+        self.registrations.contains(&customer)
+    }
+    /// When the last unit was reserved, if it has been.
+    pub fn sold_out_at(&self) -> Option<DateTime<Utc>> {
+        self.sold_out_at_ms.map(from_ms)
+    }
+
+    /// Whether a buy request arriving now must be held for the fair-start draw.
+    pub fn holds_for_fair_start(&self, now: DateTime<Utc>) -> bool {
+        self.terms.fair_start_secs > 0
+            && self.fair_start_seed.is_none()
+            && now >= self.terms.starts_at - Duration::seconds(FAIR_START_EARLY_HOLD_SECS)
+            && now < self.terms.ends_at
+    }
+
+    /// The next instant at which something is due without a request: the fair-start
+    /// draw, an expiry, or the end.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        let draw = (self.terms.fair_start_secs > 0 && self.fair_start_seed.is_none())
+            .then(|| self.terms.fair_start_closes_at());
+        let expiry = self.expiries.first().map(|&(ms, _)| from_ms(ms));
+        let end = (!self.ended).then_some(self.terms.ends_at);
+        [draw, expiry, end].into_iter().flatten().min()
+    }
+
+    pub fn decide_register(
+        &self,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SaleEvent>, Rejection> {
+        if self.registrations.contains(&customer) {
+            return Ok(None);
+        }
+        if now >= self.terms.starts_at {
+            return Err(Rejection::RegistrationClosed {
+                starts_at: self.terms.starts_at,
+            });
+        }
+        Ok(Some(SaleEvent::Registered { customer }))
+    }
+
+    /// The fair-start draw, when its window has closed and it has not happened yet.
+    pub fn decide_draw(&self, now: DateTime<Utc>, seed: u64) -> Option<SaleEvent> {
+        (self.terms.fair_start_secs > 0
+            && self.fair_start_seed.is_none()
+            && now >= self.terms.fair_start_closes_at())
+        .then_some(SaleEvent::FairStartDrawn { seed })
+    }
+
+    /// Decides a buy. `key` is the idempotency fingerprint; `new_order` the id a new
+    /// order would get.
+    pub fn decide_buy(
+        &self,
+        customer: CustomerId,
+        quantity: u32,
+        key: u128,
+        now: DateTime<Utc>,
+        new_order: OrderId,
+    ) -> Result<BuyOutcome, Rejection> {
+        if let Some(&id) = self.by_key.get(&key) {
+            let original = self.orders[&id].quantity;
+            return if original == quantity {
+                Ok(BuyOutcome::Replay(id))
+            } else {
+                Err(Rejection::IdempotencyMismatch { original })
+            };
+        }
+        if self.ended || now >= self.terms.ends_at {
+            return Err(Rejection::Ended {
+                ends_at: self.terms.ends_at,
+            });
+        }
+        if now < self.terms.starts_at {
+            return Err(Rejection::NotStarted {
+                starts_at: self.terms.starts_at,
+            });
+        }
+        if self.terms.fair_start_secs > 0 && self.fair_start_seed.is_none() {
+            return Err(Rejection::FairStartPending);
+        }
+        if self.terms.registration_required && !self.registrations.contains(&customer) {
+            return Err(Rejection::NotRegistered);
+        }
+        let held = self.held.get(&customer).copied().unwrap_or(0);
+        if quantity == 0 || held + quantity > self.terms.per_customer_limit {
+            return Err(Rejection::LimitReached {
+                limit: self.terms.per_customer_limit,
+                held,
+                asked: quantity,
+            });
+        }
+        if self.counters.available < quantity {
+            return Err(Rejection::SoldOut);
+        }
+        Ok(BuyOutcome::Reserve(SaleEvent::Reserved {
+            order: new_order,
+            customer,
+            quantity,
+            key,
+            at_ms: to_ms(now),
+        }))
+    }
+
+    pub fn decide_payment(
+        &self,
+        order: OrderId,
+        event_id: &str,
+        outcome: PaymentOutcome,
+        amount: Amount,
+        currency: Currency,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentAck, Rejection> {
+        let existing = self
+            .orders
+            .get(&order)
+            .ok_or(Rejection::UnknownOrder(order))?;
+        if self.payment_events.contains(event_id) {
+            return Ok(PaymentAck::Duplicate);
+        }
+        if amount != existing.amount || currency != self.terms.currency {
+            return Err(Rejection::PaymentMismatch {
+                order,
+                expected_amount: existing.amount,
+                currency: self.terms.currency,
+            });
+        }
+        Ok(PaymentAck::Record(SaleEvent::PaymentRecorded {
+            order,
+            event_id: event_id.chars().take(PAYMENT_EVENT_ID_LEN_MAX).collect(),
+            outcome,
+            at_ms: to_ms(now),
+        }))
+    }
+
+    pub fn decide_cancel(
+        &self,
+        order: OrderId,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<SaleEvent, Rejection> {
+        let existing = self
+            .orders
+            .get(&order)
+            .filter(|o| o.customer == customer)
+            .ok_or(Rejection::UnknownOrder(order))?;
+        if existing.status != OrderStatus::Reserved {
+            return Err(Rejection::NotCancellable {
+                order,
+                status: existing.status,
+            });
+        }
+        Ok(SaleEvent::Cancelled {
+            order,
+            at_ms: to_ms(now),
+        })
+    }
+
+    /// Expiries of every reserved order whose `pay_by` has passed.
+    pub fn decide_expiries(&self, now: DateTime<Utc>) -> Vec<SaleEvent> {
+        let now_ms = to_ms(now);
+        self.expiries
+            .iter()
+            .take_while(|&&(pay_by, _)| pay_by <= now_ms)
+            .map(|&(_, order)| SaleEvent::Expired {
+                order,
+                at_ms: now_ms,
+            })
+            .collect()
+    }
+
+    pub fn decide_end(&self, now: DateTime<Utc>) -> Option<SaleEvent> {
+        (!self.ended && now >= self.terms.ends_at).then_some(SaleEvent::Ended { at_ms: to_ms(now) })
+    }
+
+    /// Applies an event from this book's decisions or its journal.
+    ///
+    /// # Panics
+    /// On an event that does not fit the state (a journal that is not this sale's),
+    /// or if the counters stop adding up: a broken invariant stops the sale rather
+    /// than letting it sell wrong.
+    pub fn apply(&mut self, event: &SaleEvent) {
+        match event {
+            SaleEvent::Registered { customer } => {
+                if self.registrations.insert(*customer) {
+                    self.counters.registrations += 1;
+                }
+            }
+            SaleEvent::FairStartDrawn { seed } => self.fair_start_seed = Some(*seed),
+            SaleEvent::Reserved {
+                order,
+                customer,
+                quantity,
+                key,
+                at_ms,
+            } => {
+                assert!(self.counters.available >= *quantity, "oversell in journal");
+                self.counters.available -= quantity;
+                self.counters.reserved += quantity;
+                *self.held.entry(*customer).or_insert(0) += quantity;
+                let pay_by_ms = at_ms + i64::from(self.terms.payment_window_secs) * 1000;
+                self.orders.insert(
+                    *order,
+                    Order {
+                        id: *order,
+                        customer: *customer,
+                        quantity: *quantity,
+                        amount: self.terms.price * i64::from(*quantity),
+                        status: OrderStatus::Reserved,
+                        created_at_ms: *at_ms,
+                        pay_by_ms,
+                        payment_failures: 0,
+                    },
+                );
+                self.by_key.insert(*key, *order);
+                self.expiries.insert((pay_by_ms, *order));
+                if self.counters.available == 0 {
+                    self.sold_out_at_ms.get_or_insert(*at_ms);
+                }
+            }
+            SaleEvent::PaymentRecorded {
+                order,
+                event_id,
+                outcome,
+                ..
+            } => {
+                self.payment_events.insert(event_id.clone());
+                let o = self
+                    .orders
+                    .get_mut(order)
+                    .expect("payment for an unknown order");
+                match (outcome, o.status) {
+                    (PaymentOutcome::Failed, _) => o.payment_failures += 1,
+                    (PaymentOutcome::Succeeded, OrderStatus::Reserved) => {
+                        o.status = OrderStatus::Paid;
+                        self.counters.reserved -= o.quantity;
+                        self.counters.paid += o.quantity;
+                        self.expiries.remove(&(o.pay_by_ms, o.id));
+                    }
+                    (PaymentOutcome::Succeeded, OrderStatus::Expired | OrderStatus::Cancelled) => {
+                        o.status = OrderStatus::RefundDue;
+                    }
+                    (PaymentOutcome::Succeeded, _) => {}
+                }
+            }
+            SaleEvent::Cancelled { order, .. } => self.give_back(*order, OrderStatus::Cancelled),
+            SaleEvent::Expired { order, .. } => self.give_back(*order, OrderStatus::Expired),
+            SaleEvent::Ended { .. } => {
+                self.ended = true;
+                self.counters.released += self.counters.available;
+                self.counters.available = 0;
+            }
+        }
+        assert!(
+            self.counters.balanced(),
+            "sale {} counters do not add up: {:?}",
+            self.terms.id,
+            self.counters
+        );
+    }
+
+    /// A reserved order's units go back: to the sale while it runs, to the location
+    /// once it has ended.
+    fn give_back(&mut self, order: OrderId, status: OrderStatus) {
+        let o = self
+            .orders
+            .get_mut(&order)
+            .expect("event for an unknown order");
+        assert_eq!(
+            o.status,
+            OrderStatus::Reserved,
+            "only a reserved order gives units back"
+        );
+        o.status = status;
+        self.counters.reserved -= o.quantity;
+        if self.ended {
+            self.counters.released += o.quantity;
+        } else {
+            self.counters.available += o.quantity;
+        }
+        if let Some(h) = self.held.get_mut(&o.customer) {
+            *h -= o.quantity;
+        }
+        self.expiries.remove(&(o.pay_by_ms, o.id));
+    }
+}

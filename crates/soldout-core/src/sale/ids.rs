@@ -1,0 +1,95 @@
+//! Identifiers of sales and orders, and the fingerprint of an idempotency key.
+
+use crate::customer::CustomerId;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use utoipa::ToSchema;
+
+/// A sale's number, assigned when it is created.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct SaleId(pub i64);
+
+impl fmt::Display for SaleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An order id: a ULID (sortable by creation time), written as 26 characters in
+/// JSON and as 16 bytes in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ToSchema)]
+#[schema(value_type = String, example = "01BX5ZZKBKACTAV9WEVGEMMVRZ")]
+pub struct OrderId(pub u128);
+
+impl OrderId {
+    /// Builds an id from a millisecond timestamp and 80 random bits the caller drew.
+    pub fn new(unix_ms: u64, random: u128) -> Self {
+        OrderId(ulid::Ulid::from_parts(unix_ms, random).0)
+    }
+    pub fn parse(text: &str) -> Option<Self> {
+        ulid::Ulid::from_string(text).ok().map(|u| OrderId(u.0))
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", ulid::Ulid(self.0))
+    }
+}
+
+impl Serialize for OrderId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_u128(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            OrderId::parse(&text)
+                .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an order id")))
+        } else {
+            u128::deserialize(d).map(OrderId)
+        }
+    }
+}
+
+/// A stable 128-bit fingerprint of a customer's idempotency key. Keys are scoped to
+/// the customer: two customers may use the same key.
+pub fn idempotency_fingerprint(customer: CustomerId, key: &str) -> u128 {
+    let mut bytes = Vec::with_capacity(8 + key.len());
+    bytes.extend_from_slice(&customer.0.to_le_bytes());
+    bytes.extend_from_slice(key.as_bytes());
+    xxhash_rust::xxh3::xxh3_128(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_round_trip_and_sort_by_time() {
+        let a = OrderId::new(1_499_130_000_000, 7);
+        let b = OrderId::new(1_499_130_000_001, 0);
+        assert!(a < b);
+        assert_eq!(OrderId::parse(&a.to_string()), Some(a));
+        assert_eq!(a.to_string().len(), 26);
+        assert_eq!(OrderId::parse("not-an-id"), None);
+    }
+
+    #[test]
+    fn fingerprints_are_scoped_to_the_customer() {
+        let k = idempotency_fingerprint(CustomerId(1), "key-1");
+        assert_eq!(k, idempotency_fingerprint(CustomerId(1), "key-1"));
+        assert_ne!(k, idempotency_fingerprint(CustomerId(2), "key-1"));
+        assert_ne!(k, idempotency_fingerprint(CustomerId(1), "key-2"));
+    }
+}

@@ -1,0 +1,21 @@
+//! Flash sales: a batch of one SKU in one market, sold from a start to an end with a
+//! per-customer limit, optional pre-registration, a fair start and a payment window.
+//!
+//! The sale's state ([`SaleBook`]) changes only by applying [`SaleEvent`]s, and the
+//! only way to get an event is to ask the book to decide a command. The engine that
+//! owns a book journals the events before it answers, and rebuilds the book on start
+//! by applying them again: the same code decides live and recovers.
+
+mod book;
+mod event;
+pub mod fair;
+mod ids;
+mod terms;
+
+pub use book::{
+    from_ms, to_ms, BuyOutcome, Order, OrderStatus, PaymentAck, Rejection, SaleBook, SaleCounters,
+    FAIR_START_EARLY_HOLD_SECS,
+};
+pub use event::{PaymentOutcome, SaleEvent};
+pub use ids::{idempotency_fingerprint, OrderId, SaleId};
+pub use terms::{NewSale, SaleStatus, SaleTerms, SaleTermsError, SALE_QUANTITY_MAX};
