@@ -3,11 +3,15 @@
 //! Later roles (a clerk scoped to one store, a customer, a device) are new variants
 //! here and new checks beside [`Principal::is_admin`], not a new shape.
 
+use crate::customer::CustomerId;
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    /// The operator: every route.
+    /// The operator: every admin route.
     Admin,
+    /// A signed-up buyer: their own registrations and orders.
+    Customer(CustomerId),
 }
 
 impl Principal {
@@ -19,6 +23,7 @@ impl Principal {
     pub fn role(&self) -> &'static str {
         match self {
             Principal::Admin => "admin",
+            Principal::Customer(_) => "customer",
         }
     }
 }

@@ -1,38 +1,104 @@
 //! Bearer-token authentication. A request's `Authorization: Bearer <token>` resolves
 //! to a [`Principal`]; routes then require a role with an extractor such as
-//! [`AdminOnly`]. A missing or unknown token is a 401, a known token with the wrong
-//! role a 403. New roles add a resolver here and an extractor beside `AdminOnly`.
+//! [`AdminOnly`] or [`CustomerOnly`]. A missing or unknown token is a 401, a known
+//! token with the wrong role a 403.
+//!
+//! The admin token is a configured secret. Customer tokens are signed
+//! (`c.<id>.<HMAC-SHA256 of the id, truncated>`), so checking one needs no database
+//! read; the signing key is persisted (or given as `SOLDOUT_TOKEN_KEY`), so tokens
+//! stay valid across restarts.
 
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use soldout_core::Principal;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use soldout_core::{CustomerId, Principal};
+use soldout_store::{Store, StoreError};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// Longest token we read, in bytes.
 const TOKEN_LEN_MAX: usize = 512;
+/// Bytes of HMAC kept in a customer token.
+const SIGNATURE_BYTES: usize = 16;
+
+/// A 32-byte random secret, hex.
+pub fn random_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+/// The configured secret, or the one persisted under `meta_key`, or a new one that is
+/// persisted there, so it survives restarts.
+pub async fn persistent_secret(
+    store: &dyn Store,
+    meta_key: &str,
+    configured: Option<String>,
+) -> Result<String, StoreError> {
+    if let Some(secret) = configured.filter(|s| !s.trim().is_empty()) {
+        return Ok(secret);
+    }
+    if let Some(secret) = store.meta(meta_key).await? {
+        return Ok(secret);
+    }
+    let secret = random_secret();
+    store.set_meta(meta_key, &secret).await?;
+    Ok(secret)
+}
 
 /// The secrets that identify callers.
 #[derive(Clone)]
 pub struct Tokens {
-    admin: String,
+    admin: Arc<str>,
+    signing_key: Arc<[u8]>,
 }
 
 impl Tokens {
-    pub fn new(admin: String) -> Self {
+    pub fn new(admin: String, signing_key: &str) -> Self {
         assert!(!admin.is_empty(), "the admin token must not be empty");
-        Tokens { admin }
+        assert!(
+            !signing_key.is_empty(),
+            "the token signing key must not be empty"
+        );
+        Tokens {
+            admin: admin.into(),
+            signing_key: signing_key.as_bytes().into(),
+        }
     }
 
-    /// A fresh random admin token: 32 bytes from the OS, hex.
+    /// A fresh random admin token.
     pub fn generate_admin_token() -> String {
-        let bytes: [u8; 32] = rand::random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        random_secret()
     }
 
-    fn resolve(&self, token: &str) -> Option<Principal> {
+    fn sign(&self, subject: &str) -> [u8; SIGNATURE_BYTES] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(subject.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; SIGNATURE_BYTES];
+        out.copy_from_slice(&full[..SIGNATURE_BYTES]);
+        out
+    }
+
+    /// The bearer token of a customer.
+    pub fn customer_token(&self, customer: CustomerId) -> String {
+        let subject = format!("customer:{}", customer.0);
+        format!("c.{}.{}", customer.0, hex::encode(self.sign(&subject)))
+    }
+
+    pub fn resolve(&self, token: &str) -> Option<Principal> {
+        if let Some(rest) = token.strip_prefix("c.") {
+            let (id, signature) = rest.split_once('.')?;
+            let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
+            let given = hex::decode(signature).ok()?;
+            let expected = self.sign(&format!("customer:{id}"));
+            return (given.len() == SIGNATURE_BYTES && bool::from(given.ct_eq(&expected)))
+                .then_some(Principal::Customer(CustomerId(id)));
+        }
         let admin = self.admin.as_bytes();
         let given = token.as_bytes();
         (given.len() == admin.len() && bool::from(given.ct_eq(admin))).then_some(Principal::Admin)
@@ -66,6 +132,13 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+fn wrong_role(principal: &Principal, needed: &str) -> Problem {
+    Problem::forbidden(format!(
+        "this route is for {needed}; your token has the {} role",
+        principal.role()
+    ))
+}
+
 /// A caller with the admin role.
 pub struct AdminOnly;
 
@@ -73,14 +146,23 @@ impl FromRequestParts<AppState> for AdminOnly {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
-        if principal.is_admin() {
-            Ok(AdminOnly)
-        } else {
-            Err(Problem::forbidden(format!(
-                "this route is for admins; your token has the {} role",
-                principal.role()
-            )))
+        match Caller::from_request_parts(parts, state).await?.0 {
+            Principal::Admin => Ok(AdminOnly),
+            other => Err(wrong_role(&other, "admins")),
+        }
+    }
+}
+
+/// A signed-up customer.
+pub struct CustomerOnly(pub CustomerId);
+
+impl FromRequestParts<AppState> for CustomerOnly {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        match Caller::from_request_parts(parts, state).await?.0 {
+            Principal::Customer(id) => Ok(CustomerOnly(id)),
+            other => Err(wrong_role(&other, "customers")),
         }
     }
 }
@@ -89,9 +171,13 @@ impl FromRequestParts<AppState> for AdminOnly {
 mod tests {
     use super::*;
 
+    fn tokens() -> Tokens {
+        Tokens::new("s3cret".into(), "signing-key")
+    }
+
     #[test]
     fn only_the_exact_admin_token_resolves() {
-        let tokens = Tokens::new("s3cret".into());
+        let tokens = tokens();
         assert_eq!(tokens.resolve("s3cret"), Some(Principal::Admin));
         assert_eq!(tokens.resolve("s3cre"), None);
         assert_eq!(tokens.resolve("s3cret!"), None);
@@ -99,9 +185,25 @@ mod tests {
     }
 
     #[test]
-    fn generated_tokens_differ() {
-        let a = Tokens::generate_admin_token();
+    fn customer_tokens_are_signed() {
+        let tokens = tokens();
+        let token = tokens.customer_token(CustomerId(42));
+        assert_eq!(
+            tokens.resolve(&token),
+            Some(Principal::Customer(CustomerId(42)))
+        );
+        let forged = token.replace("c.42.", "c.43.");
+        assert_eq!(tokens.resolve(&forged), None);
+        let other_key = Tokens::new("s3cret".into(), "another-key");
+        assert_eq!(other_key.resolve(&token), None);
+        assert_eq!(tokens.resolve("c.42."), None);
+        assert_eq!(tokens.resolve("c.-1.00"), None);
+    }
+
+    #[test]
+    fn generated_secrets_differ() {
+        let a = random_secret();
         assert_eq!(a.len(), 64);
-        assert_ne!(a, Tokens::generate_admin_token());
+        assert_ne!(a, random_secret());
     }
 }

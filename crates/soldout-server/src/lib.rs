@@ -6,19 +6,18 @@
 //! same server; [`serve`] runs it until a shutdown signal.
 
 pub mod auth;
-pub mod clock;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
 
 use crate::auth::Tokens;
-use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::routes::system::OpenApiJson;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::Router;
+use soldout_engine::{Clock, Engine};
 use soldout_store::Store;
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +39,46 @@ pub struct AppState {
     pub clock: Clock,
     pub tokens: Tokens,
     pub metrics: Arc<Metrics>,
+    pub engine: Engine,
+    /// The secret the payment provider signs its webhooks with.
+    pub payment_secret: Arc<[u8]>,
+}
+
+/// Secrets and settings the server starts with; `None` means "persisted in the
+/// database, or generated there on first start".
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub admin_token: String,
+    pub token_key: Option<String>,
+    pub payment_secret: Option<String>,
+}
+
+impl AppState {
+    /// Everything a server needs: the engine rebuilt from the store (every sale
+    /// recovered from its journal), the token signing key and the payment secret.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        secrets: Secrets,
+    ) -> anyhow::Result<AppState> {
+        let token_key =
+            auth::persistent_secret(store.as_ref(), "auth.token_key", secrets.token_key).await?;
+        let payment_secret = auth::persistent_secret(
+            store.as_ref(),
+            "payments.webhook_secret",
+            secrets.payment_secret,
+        )
+        .await?;
+        let engine = Engine::start(store.clone(), clock).await?;
+        Ok(AppState {
+            store,
+            clock,
+            tokens: Tokens::new(secrets.admin_token, &token_key),
+            metrics: Arc::new(Metrics::new()),
+            engine,
+            payment_secret: payment_secret.into_bytes().into(),
+        })
+    }
 }
 
 #[derive(OpenApi)]
@@ -71,7 +110,7 @@ pub struct App;
 impl App {
     /// The router and the OpenAPI document, built from one list of handlers.
     pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-        use routes::{catalog, locations, markets, system};
+        use routes::{catalog, customers, locations, markets, orders, payments, sales, system};
         let metrics = state.metrics.clone();
         let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
             .routes(routes!(system::healthz))
@@ -92,6 +131,14 @@ impl App {
             .routes(routes!(locations::adjust))
             .routes(routes!(locations::stock))
             .routes(routes!(locations::movements))
+            .routes(routes!(customers::sign_up))
+            .routes(routes!(sales::create_sale, sales::list_sales))
+            .routes(routes!(sales::get_sale))
+            .routes(routes!(sales::register))
+            .routes(routes!(sales::buy))
+            .routes(routes!(orders::get_order))
+            .routes(routes!(orders::cancel_order))
+            .routes(routes!(payments::webhook))
             .with_state(state)
             .split_for_parts();
         let json = serde_json::to_string(&doc).expect("the OpenAPI document serializes");

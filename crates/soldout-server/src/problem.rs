@@ -7,6 +7,8 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use soldout_core::sale::Rejection;
+use soldout_engine::EngineError;
 use soldout_store::StoreError;
 use utoipa::ToSchema;
 
@@ -122,6 +124,74 @@ impl From<StoreError> for Problem {
                 tracing::error!(error = %e, "store failed");
                 Problem::internal()
             }
+        }
+    }
+}
+
+impl From<Rejection> for Problem {
+    fn from(r: Rejection) -> Self {
+        let detail = r.to_string();
+        let (status, slug, title) = match r {
+            Rejection::SoldOut => (StatusCode::CONFLICT, "sold-out", "Sold out"),
+            Rejection::LimitReached { .. } => (
+                StatusCode::CONFLICT,
+                "limit-reached",
+                "Per-customer limit reached",
+            ),
+            Rejection::NotRegistered => (StatusCode::FORBIDDEN, "not-registered", "Not registered"),
+            Rejection::NotStarted { .. } | Rejection::FairStartPending => {
+                (StatusCode::CONFLICT, "not-started", "Sale not started")
+            }
+            Rejection::Ended { .. } => (StatusCode::CONFLICT, "ended", "Sale ended"),
+            Rejection::RegistrationClosed { .. } => (
+                StatusCode::CONFLICT,
+                "registration-closed",
+                "Registration closed",
+            ),
+            Rejection::IdempotencyMismatch { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-mismatch",
+                "Idempotency key reused for another request",
+            ),
+            Rejection::UnknownOrder(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Rejection::NotCancellable { .. } => (
+                StatusCode::CONFLICT,
+                "not-cancellable",
+                "Order cannot be cancelled",
+            ),
+            Rejection::PaymentMismatch { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "payment-mismatch",
+                "Payment does not match the order",
+            ),
+        };
+        Problem::new(status, slug, title, detail)
+    }
+}
+
+impl From<EngineError> for Problem {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Rejected(r) => r.into(),
+            EngineError::UnknownSale(_) => Problem::not_found(e.to_string()),
+            EngineError::Overloaded => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Overloaded",
+                "the sale's queue is full; retry after the Retry-After delay",
+            )
+            .with_header(header::RETRY_AFTER, "1"),
+            EngineError::Unavailable(_) => {
+                tracing::warn!(error = %e, "engine unavailable");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    "the sale could not record this request; nothing was decided; retry with the same Idempotency-Key",
+                )
+                .with_header(header::RETRY_AFTER, "1")
+            }
+            EngineError::Store(e) => e.into(),
         }
     }
 }

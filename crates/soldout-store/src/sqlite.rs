@@ -9,10 +9,11 @@
 use crate::{MovementPage, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use soldout_core::sale::{SaleId, SaleTerms};
 use soldout_core::{
-    Currency, Launch, LineupEntry, Location, LocationId, LocationKind, Market, MarketCode,
-    Movement, MovementKind, NewMovement, OsVersion, Product, ProductId, Sku, SkuCode, Specs,
-    StockLevels, StockLine,
+    Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind, Market,
+    MarketCode, Movement, MovementKind, NewMovement, OsVersion, Product, ProductId, Sku, SkuCode,
+    Specs, StockLevels, StockLine,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -253,6 +254,36 @@ async fn apply_movement(
         reference: movement.reference.clone(),
         at: movement.at,
         levels_after: StockLine::new(movement.sku.clone(), next),
+    })
+}
+
+fn sale_from_row(row: &SqliteRow) -> Result<SaleTerms, StoreError> {
+    let text = |column: &str| -> Result<String, StoreError> { Ok(row.try_get(column)?) };
+    let sku = text("sku")?;
+    let product = text("product")?;
+    let market = text("market")?;
+    let location = text("location")?;
+    let currency = text("currency")?;
+    let count = |column: &str| -> Result<u32, StoreError> {
+        let value: i64 = row.try_get(column)?;
+        u32::try_from(value).map_err(|_| corrupt(column, &value.to_string()))
+    };
+    Ok(SaleTerms {
+        id: SaleId(row.try_get("id")?),
+        sku: SkuCode::parse(&sku).map_err(|_| corrupt("sku", &sku))?,
+        product: ProductId::parse(&product).map_err(|_| corrupt("product id", &product))?,
+        market: MarketCode::parse(&market).map_err(|_| corrupt("market code", &market))?,
+        location: LocationId::parse(&location).map_err(|_| corrupt("location id", &location))?,
+        quantity: count("quantity")?,
+        price: row.try_get("price")?,
+        currency: Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?,
+        starts_at: row.try_get("starts_at")?,
+        ends_at: row.try_get("ends_at")?,
+        per_customer_limit: count("per_customer_limit")?,
+        payment_window_secs: count("payment_window_secs")?,
+        registration_required: row.try_get("registration_required")?,
+        fair_start_secs: count("fair_start_secs")?,
+        created_at: row.try_get("created_at")?,
     })
 }
 
@@ -604,6 +635,118 @@ impl Store for SqliteStore {
             movements,
             next_after,
         })
+    }
+
+    async fn create_customer(
+        &self,
+        email: &Email,
+        at: DateTime<Utc>,
+    ) -> Result<CustomerId, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (email, created_at) VALUES (?, ?) RETURNING id",
+        )
+        .bind(email.as_str())
+        .bind(at)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::exists("customer with email", email.as_str())
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(CustomerId(id))
+    }
+
+    async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleTerms, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sales (sku, product, market, location, quantity, price, currency,
+               starts_at, ends_at, per_customer_limit, payment_window_secs,
+               registration_required, fair_start_secs, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(terms.sku.as_str())
+        .bind(terms.product.as_str())
+        .bind(terms.market.as_str())
+        .bind(terms.location.as_str())
+        .bind(i64::from(terms.quantity))
+        .bind(terms.price)
+        .bind(terms.currency.code())
+        .bind(terms.starts_at)
+        .bind(terms.ends_at)
+        .bind(i64::from(terms.per_customer_limit))
+        .bind(i64::from(terms.payment_window_secs))
+        .bind(terms.registration_required)
+        .bind(i64::from(terms.fair_start_secs))
+        .bind(terms.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let allotment = NewMovement {
+            location: terms.location.clone(),
+            sku: terms.sku.clone(),
+            kind: MovementKind::Allotment,
+            quantity: i64::from(terms.quantity),
+            reference: Some(format!("sale {id}")),
+            at: terms.created_at,
+        };
+        apply_movement(&mut tx, &allotment).await?;
+        tx.commit().await?;
+        Ok(SaleTerms {
+            id: SaleId(id),
+            ..terms.clone()
+        })
+    }
+
+    async fn sales(&self) -> Result<Vec<SaleTerms>, StoreError> {
+        sqlx::query("SELECT * FROM sales ORDER BY id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(sale_from_row)
+            .collect()
+    }
+
+    async fn append_sale_batch(
+        &self,
+        sale: SaleId,
+        batch: i64,
+        events: u32,
+        body: &[u8],
+        movements: &[NewMovement],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO sale_journal (sale, batch, events, body) VALUES (?, ?, ?, ?)")
+            .bind(sale.0)
+            .bind(batch)
+            .bind(i64::from(events))
+            .bind(body)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::exists("journal batch", format!("{sale}/{batch}"))
+                } else {
+                    e.into()
+                }
+            })?;
+        for movement in movements {
+            apply_movement(&mut tx, movement).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT batch, body FROM sale_journal WHERE sale = ? ORDER BY batch")
+                .bind(sale.0)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("batch")?, row.try_get("body")?)))
+            .collect()
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

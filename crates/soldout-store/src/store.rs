@@ -4,9 +4,10 @@
 use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use soldout_core::sale::{SaleId, SaleTerms};
 use soldout_core::{
-    Launch, LineupEntry, Location, LocationId, Market, MarketCode, Movement, NewMovement, Product,
-    ProductId, Sku, SkuCode, StockLine,
+    CustomerId, Email, Launch, LineupEntry, Location, LocationId, Market, MarketCode, Movement,
+    NewMovement, Product, ProductId, Sku, SkuCode, StockLine,
 };
 
 /// Most movements one page of the ledger holds.
@@ -71,6 +72,34 @@ pub trait Store: Send + Sync + 'static {
         after: Option<i64>,
         limit: u32,
     ) -> Result<MovementPage, StoreError>;
+
+    // Customers.
+    /// Signs a customer up; an email already registered is refused.
+    async fn create_customer(
+        &self,
+        email: &Email,
+        at: DateTime<Utc>,
+    ) -> Result<CustomerId, StoreError>;
+
+    // Flash sales.
+    /// Creates a sale and allots its units from the location's available stock in the
+    /// same transaction; returns the terms with their new id.
+    async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleTerms, StoreError>;
+    /// Every sale, oldest first.
+    async fn sales(&self) -> Result<Vec<SaleTerms>, StoreError>;
+    /// Appends one group commit to a sale's journal, with the stock movements its
+    /// events cause, in one durable transaction. `batch` numbers must increase by one;
+    /// a repeated number is refused, so two writers can never both append.
+    async fn append_sale_batch(
+        &self,
+        sale: SaleId,
+        batch: i64,
+        events: u32,
+        body: &[u8],
+        movements: &[NewMovement],
+    ) -> Result<(), StoreError>;
+    /// A sale's journal, in order: `(batch, body)`.
+    async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
 
     // Settings and markers.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -6,10 +6,9 @@ mod demo;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use soldout_engine::Clock;
 use soldout_server::auth::Tokens;
-use soldout_server::clock::Clock;
-use soldout_server::metrics::Metrics;
-use soldout_server::{App, AppState};
+use soldout_server::{App, AppState, Secrets};
 use soldout_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +44,14 @@ struct ServerArgs {
     /// Admin bearer token; when left out a random one is generated and printed once.
     #[arg(long, env = "SOLDOUT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Key that signs customer tokens; when left out one is generated and kept in the
+    /// database, so tokens stay valid across restarts.
+    #[arg(long, env = "SOLDOUT_TOKEN_KEY", hide_env_values = true)]
+    token_key: Option<String>,
+    /// Secret the payment provider signs its webhooks with; when left out one is
+    /// generated and kept in the database.
+    #[arg(long, env = "SOLDOUT_PAYMENT_SECRET", hide_env_values = true)]
+    payment_secret: Option<String>,
 }
 
 #[derive(Args)]
@@ -124,12 +131,12 @@ async fn run_server(store: Arc<dyn Store>, clock: Clock, args: ServerArgs) -> an
             token
         }
     };
-    let state = AppState {
-        store,
-        clock,
-        tokens: Tokens::new(admin_token),
-        metrics: Arc::new(Metrics::new()),
+    let secrets = Secrets {
+        admin_token,
+        token_key: args.token_key,
+        payment_secret: args.payment_secret,
     };
+    let state = AppState::start(store, clock, secrets).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -3,8 +3,12 @@
 //! same list, so no route goes undocumented.
 
 pub mod catalog;
+pub mod customers;
 pub mod locations;
 pub mod markets;
+pub mod orders;
+pub mod payments;
+pub mod sales;
 pub mod system;
 
 use crate::problem::Problem;

@@ -3,15 +3,15 @@
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};
+use soldout_engine::Clock;
 use soldout_server::auth::Tokens;
-use soldout_server::clock::Clock;
-use soldout_server::metrics::Metrics;
-use soldout_server::{App, AppState};
+use soldout_server::{App, AppState, Secrets};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 /// Where the test server's clock starts.
 pub const CLOCK_START: &str = "2017-07-04T09:00:00+08:00";
+/// The secret the fake payment provider signs its webhooks with.
+pub const PAYMENT_SECRET: &str = "whsec_test_provider";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -29,12 +29,14 @@ pub async fn spawn_app() -> TestApp {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let admin_token = Tokens::generate_admin_token();
-    let state = AppState {
-        store,
-        clock: Clock::starting_at(Some(start)),
-        tokens: Tokens::new(admin_token.clone()),
-        metrics: Arc::new(Metrics::new()),
+    let secrets = Secrets {
+        admin_token: admin_token.clone(),
+        token_key: None,
+        payment_secret: Some(PAYMENT_SECRET.into()),
     };
+    let state = AppState::start(store, Clock::starting_at(Some(start)), secrets)
+        .await
+        .expect("start the app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,251 @@
+//! The flash-sale engine, as DESIGN.md's "hot path" describes it:
+//!
+//! - **One owner per sale.** Each sale's [`SaleBook`](soldout_core::sale::SaleBook)
+//!   lives in one task ([`owner`]); nothing else touches it, so the hot path takes no
+//!   lock and reads no database row.
+//! - **Bounded queues.** Requests reach the owner through a bounded channel; when it
+//!   is full the caller gets [`EngineError::Overloaded`] at once (a 503).
+//! - **Group commit.** The owner decides everything waiting in its queue, appends the
+//!   batch's events to the sale's journal in one transaction, and only then answers.
+//!   No buyer is told "yours" before it is durable.
+//! - **Recovery.** On start every sale is rebuilt by replaying its journal; orders
+//!   whose payment window passed while the server was down expire at once.
+
+pub mod clock;
+mod journal;
+mod owner;
+mod views;
+
+pub use clock::Clock;
+pub use views::{OrderView, SaleView};
+
+use owner::{Command, SaleOwner, Snapshot};
+use soldout_core::sale::{OrderId, PaymentOutcome, Rejection, SaleId, SaleTerms};
+use soldout_core::{Currency, CustomerId};
+use soldout_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Requests one sale's queue holds before callers are told to retry.
+pub const QUEUE_MAX: usize = 65_536;
+/// Most commands decided in one group commit.
+pub const BATCH_MAX: usize = 16_384;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("sale {0} does not exist")]
+    UnknownSale(SaleId),
+    #[error("the sale's queue is full; retry shortly")]
+    Overloaded,
+    #[error("the sale could not commit; nothing was decided: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a caller waits for room in a full queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Refuse at once with `Overloaded` (HTTP callers: a 503 with `Retry-After`).
+    RejectWhenFull,
+    /// Wait for room (in-process callers such as the demo's simulated rush).
+    WaitForRoom,
+}
+
+struct SaleHandle {
+    commands: mpsc::Sender<Command>,
+    snapshot: watch::Receiver<Snapshot>,
+}
+
+/// Every open sale's owner, and the way to reach it.
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    sales: Arc<RwLock<HashMap<SaleId, SaleHandle>>>,
+}
+
+impl Engine {
+    /// Starts an owner for every sale in the store, each rebuilt from its journal.
+    pub async fn start(store: Arc<dyn Store>, clock: Clock) -> Result<Engine, EngineError> {
+        let engine = Engine {
+            store: store.clone(),
+            clock,
+            sales: Arc::new(RwLock::new(HashMap::new())),
+        };
+        for terms in store.sales().await? {
+            engine.spawn_owner(terms).await?;
+        }
+        Ok(engine)
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Creates a sale (allotting its units through the ledger) and starts its owner.
+    pub async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleView, EngineError> {
+        let terms = self.store.create_sale(terms).await?;
+        let id = terms.id;
+        self.spawn_owner(terms).await?;
+        self.sale(id).ok_or(EngineError::UnknownSale(id))
+    }
+
+    async fn spawn_owner(&self, terms: SaleTerms) -> Result<(), EngineError> {
+        let id = terms.id;
+        let (owner, commands, snapshot) =
+            SaleOwner::recover(self.store.clone(), self.clock, terms).await?;
+        tokio::spawn(owner.run());
+        self.sales
+            .write()
+            .expect("sales map poisoned")
+            .insert(id, SaleHandle { commands, snapshot });
+        Ok(())
+    }
+
+    /// A sale with its live counters, as of its last commit.
+    pub fn sale(&self, id: SaleId) -> Option<SaleView> {
+        let sales = self.sales.read().expect("sales map poisoned");
+        let handle = sales.get(&id)?;
+        let snapshot = handle.snapshot.borrow();
+        Some(SaleView::new(&snapshot, self.clock.now()))
+    }
+
+    /// Every sale, oldest first.
+    pub fn sales(&self) -> Vec<SaleView> {
+        let now = self.clock.now();
+        let sales = self.sales.read().expect("sales map poisoned");
+        let mut views: Vec<SaleView> = sales
+            .values()
+            .map(|h| SaleView::new(&h.snapshot.borrow(), now))
+            .collect();
+        views.sort_by_key(|v| v.id);
+        views
+    }
+
+    async fn ask<T>(
+        &self,
+        sale: SaleId,
+        admission: Admission,
+        command: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command,
+    ) -> Result<T, EngineError> {
+        let sender = {
+            let sales = self.sales.read().expect("sales map poisoned");
+            sales
+                .get(&sale)
+                .ok_or(EngineError::UnknownSale(sale))?
+                .commands
+                .clone()
+        };
+        let (reply, answer) = oneshot::channel();
+        let command = command(reply);
+        match admission {
+            Admission::RejectWhenFull => sender.try_send(command).map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => EngineError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => {
+                    EngineError::Unavailable("the sale's owner stopped".into())
+                }
+            })?,
+            Admission::WaitForRoom => sender
+                .send(command)
+                .await
+                .map_err(|_| EngineError::Unavailable("the sale's owner stopped".into()))?,
+        }
+        answer
+            .await
+            .map_err(|_| EngineError::Unavailable("the sale's owner stopped".into()))?
+    }
+
+    /// Buys `quantity` units. Answers only after the reservation is durable. The
+    /// boolean is true when the key had already bought this order (a replay).
+    pub async fn buy(
+        &self,
+        sale: SaleId,
+        customer: CustomerId,
+        quantity: u32,
+        idempotency_key: &str,
+        admission: Admission,
+    ) -> Result<(OrderView, bool), EngineError> {
+        let key = soldout_core::sale::idempotency_fingerprint(customer, idempotency_key);
+        self.ask(sale, admission, |reply| Command::Buy {
+            customer,
+            quantity,
+            key,
+            reply,
+        })
+        .await
+    }
+
+    /// Registers a customer before the start; true when newly registered.
+    pub async fn register(
+        &self,
+        sale: SaleId,
+        customer: CustomerId,
+        admission: Admission,
+    ) -> Result<bool, EngineError> {
+        self.ask(sale, admission, |reply| Command::Register {
+            customer,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies a payment provider's report; answers once it is durable.
+    pub async fn record_payment(
+        &self,
+        order: OrderId,
+        event_id: String,
+        outcome: PaymentOutcome,
+        amount: i64,
+        currency: Currency,
+    ) -> Result<OrderView, EngineError> {
+        let sale = owner::sale_of(order);
+        self.ask(sale, Admission::RejectWhenFull, |reply| Command::Payment {
+            order,
+            event_id,
+            outcome,
+            amount,
+            currency,
+            reply,
+        })
+        .await
+        .map_err(|e| unknown_sale_is_unknown_order(e, order))
+    }
+
+    /// Cancels an unpaid order of `customer`.
+    pub async fn cancel(
+        &self,
+        order: OrderId,
+        customer: CustomerId,
+    ) -> Result<OrderView, EngineError> {
+        let sale = owner::sale_of(order);
+        self.ask(sale, Admission::RejectWhenFull, |reply| Command::Cancel {
+            order,
+            customer,
+            reply,
+        })
+        .await
+        .map_err(|e| unknown_sale_is_unknown_order(e, order))
+    }
+
+    /// An order as it stands (after its last commit).
+    pub async fn order(&self, order: OrderId) -> Result<OrderView, EngineError> {
+        let sale = owner::sale_of(order);
+        self.ask(sale, Admission::RejectWhenFull, |reply| Command::Get {
+            order,
+            reply,
+        })
+        .await
+        .map_err(|e| unknown_sale_is_unknown_order(e, order))
+    }
+}
+
+fn unknown_sale_is_unknown_order(e: EngineError, order: OrderId) -> EngineError {
+    match e {
+        EngineError::UnknownSale(_) => Rejection::UnknownOrder(order).into(),
+        other => other,
+    }
+}

@@ -1,0 +1,441 @@
+//! The owner of one sale: a task that holds the sale's book, takes commands from a
+//! bounded queue, decides a whole batch in memory, commits the batch's events to the
+//! journal in one transaction, and only then answers. Deadlines (the fair-start draw,
+//! payment expiries, the end) are the owner's own timers.
+
+use crate::journal;
+use crate::views::OrderView;
+use crate::{EngineError, BATCH_MAX, QUEUE_MAX};
+use chrono::{DateTime, Utc};
+use soldout_core::sale::{
+    fair, BuyOutcome, OrderId, PaymentAck, PaymentOutcome, SaleBook, SaleCounters, SaleEvent,
+    SaleId, SaleTerms,
+};
+use soldout_core::{Currency, CustomerId, MovementKind, NewMovement};
+use soldout_store::{Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::Clock;
+
+/// Most buy requests held for a fair-start draw.
+const HELD_MAX: usize = 1_000_000;
+/// Longest an idle owner sleeps before looking at the clock again.
+const IDLE_WAKE: Duration = Duration::from_secs(60);
+/// Pause before rebuilding after a failed commit.
+const REBUILD_PAUSE: Duration = Duration::from_millis(100);
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+pub(crate) enum Command {
+    Buy {
+        customer: CustomerId,
+        quantity: u32,
+        key: u128,
+        reply: Reply<(OrderView, bool)>,
+    },
+    Register {
+        customer: CustomerId,
+        reply: Reply<bool>,
+    },
+    Payment {
+        order: OrderId,
+        event_id: String,
+        outcome: PaymentOutcome,
+        amount: i64,
+        currency: Currency,
+        reply: Reply<OrderView>,
+    },
+    Cancel {
+        order: OrderId,
+        customer: CustomerId,
+        reply: Reply<OrderView>,
+    },
+    Get {
+        order: OrderId,
+        reply: Reply<OrderView>,
+    },
+}
+
+/// An answer that may only go out once the batch is durable.
+enum Pending {
+    Bought {
+        reply: Reply<(OrderView, bool)>,
+        order: OrderId,
+        replay: bool,
+    },
+    Registered {
+        reply: Reply<bool>,
+        new: bool,
+    },
+    Order {
+        reply: Reply<OrderView>,
+        order: OrderId,
+    },
+}
+
+impl Pending {
+    fn answer(self, book: &SaleBook) {
+        let view = |order: OrderId| {
+            book.order(order)
+                .map(|o| OrderView::new(o, book.terms()))
+                .ok_or_else(|| soldout_core::sale::Rejection::UnknownOrder(order).into())
+        };
+        match self {
+            Pending::Bought {
+                reply,
+                order,
+                replay,
+            } => {
+                let _ = reply.send(view(order).map(|v| (v, replay)));
+            }
+            Pending::Registered { reply, new } => {
+                let _ = reply.send(Ok(new));
+            }
+            Pending::Order { reply, order } => {
+                let _ = reply.send(view(order));
+            }
+        }
+    }
+
+    fn fail(self, why: &str) {
+        let error = || EngineError::Unavailable(why.to_owned());
+        match self {
+            Pending::Bought { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+            Pending::Registered { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+            Pending::Order { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+        }
+    }
+}
+
+/// What readers see of a sale without asking its owner: published after each commit.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub terms: Arc<SaleTerms>,
+    pub counters: SaleCounters,
+    pub fair_start_seed: Option<u64>,
+    pub sold_out_at: Option<DateTime<Utc>>,
+}
+
+impl Snapshot {
+    fn of(book: &SaleBook, terms: &Arc<SaleTerms>) -> Self {
+        Snapshot {
+            terms: terms.clone(),
+            counters: book.counters(),
+            fair_start_seed: book.fair_start_seed(),
+            sold_out_at: book.sold_out_at(),
+        }
+    }
+}
+
+/// The sale an order belongs to: order ids carry it in the upper 32 of their 80
+/// random bits, so a payment or a lookup finds its owner with no index.
+pub(crate) fn sale_of(order: OrderId) -> SaleId {
+    SaleId(((order.0 >> 48) & 0xFFFF_FFFF) as i64)
+}
+
+fn new_order_id(sale: SaleId, now: DateTime<Utc>) -> OrderId {
+    let random48 = u128::from(rand::random::<u64>() & 0xFFFF_FFFF_FFFF);
+    let sale_bits = (sale.0 as u128 & 0xFFFF_FFFF) << 48;
+    OrderId::new(now.timestamp_millis().max(0) as u64, sale_bits | random48)
+}
+
+pub(crate) struct SaleOwner {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    terms: Arc<SaleTerms>,
+    book: SaleBook,
+    next_batch: i64,
+    commands: mpsc::Receiver<Command>,
+    snapshot: watch::Sender<Snapshot>,
+    held: Vec<Command>,
+}
+
+/// Rebuilds a sale's book from its journal; returns it with the next batch number.
+async fn rebuild(store: &dyn Store, terms: &SaleTerms) -> Result<(SaleBook, i64), StoreError> {
+    let mut book = SaleBook::new(terms.clone());
+    let mut next_batch = 1;
+    for (batch, body) in store.sale_journal(terms.id).await? {
+        if batch != next_batch {
+            return Err(StoreError::Backend(
+                format!(
+                    "sale {} journal skips from batch {next_batch} to {batch}",
+                    terms.id
+                )
+                .into(),
+            ));
+        }
+        let events = journal::decode(&body).map_err(|e| {
+            StoreError::Backend(format!("sale {} journal batch {batch}: {e}", terms.id).into())
+        })?;
+        for event in &events {
+            book.apply(event);
+        }
+        next_batch += 1;
+    }
+    Ok((book, next_batch))
+}
+
+impl SaleOwner {
+    pub(crate) async fn recover(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        terms: SaleTerms,
+    ) -> Result<(SaleOwner, mpsc::Sender<Command>, watch::Receiver<Snapshot>), StoreError> {
+        let (book, next_batch) = rebuild(store.as_ref(), &terms).await?;
+        let terms = Arc::new(terms);
+        let (commands_tx, commands) = mpsc::channel(QUEUE_MAX);
+        let (snapshot, snapshot_rx) = watch::channel(Snapshot::of(&book, &terms));
+        tracing::info!(sale = %terms.id, batches = next_batch - 1, counters = ?book.counters(), "sale recovered");
+        let owner = SaleOwner {
+            store,
+            clock,
+            terms,
+            book,
+            next_batch,
+            commands,
+            snapshot,
+            held: Vec::new(),
+        };
+        Ok((owner, commands_tx, snapshot_rx))
+    }
+
+    /// Serves until every sender is gone. A failed commit answers the batch with an
+    /// error, rebuilds the book from the journal (dropping what was not committed)
+    /// and goes on.
+    pub(crate) async fn run(mut self) {
+        loop {
+            match self.serve().await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(sale = %self.terms.id, error = %e, "commit failed; rebuilding the sale from its journal");
+                    loop {
+                        tokio::time::sleep(REBUILD_PAUSE).await;
+                        match rebuild(self.store.as_ref(), &self.terms).await {
+                            Ok((book, next_batch)) => {
+                                self.book = book;
+                                self.next_batch = next_batch;
+                                break;
+                            }
+                            Err(e) => {
+                                tracing::error!(sale = %self.terms.id, error = %e, "rebuild failed")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn serve(&mut self) -> Result<(), StoreError> {
+        let mut inbox = Vec::with_capacity(1024);
+        // Anything that fell due while the server was down happens first.
+        self.step(&mut inbox).await?;
+        loop {
+            let wait = match self.book.next_deadline() {
+                Some(deadline) => (deadline - self.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(IDLE_WAKE),
+                None => IDLE_WAKE,
+            };
+            tokio::select! {
+                received = self.commands.recv_many(&mut inbox, BATCH_MAX) => {
+                    if received == 0 {
+                        return Ok(());
+                    }
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+            self.step(&mut inbox).await?;
+        }
+    }
+
+    /// Decides what is due and what is waiting, commits, answers.
+    async fn step(&mut self, inbox: &mut Vec<Command>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let released_before = self.book.counters().released;
+        let mut events = Vec::new();
+        let mut pending = Vec::new();
+
+        if let Some(draw) = self.book.decide_draw(now, rand::random()) {
+            let SaleEvent::FairStartDrawn { seed } = draw else {
+                unreachable!("decide_draw yields a draw")
+            };
+            self.record(draw, &mut events);
+            let mut held = std::mem::take(&mut self.held);
+            fair::shuffle(&mut held, seed);
+            tracing::info!(sale = %self.terms.id, held = held.len(), seed, "fair-start draw");
+            for command in held {
+                self.decide(command, now, &mut events, &mut pending);
+            }
+        }
+        for expiry in self.book.decide_expiries(now) {
+            self.record(expiry, &mut events);
+        }
+        if let Some(end) = self.book.decide_end(now) {
+            self.record(end, &mut events);
+        }
+        for command in inbox.drain(..) {
+            self.decide(command, now, &mut events, &mut pending);
+        }
+
+        if !events.is_empty() {
+            let released = self.book.counters().released - released_before;
+            let movements: Vec<NewMovement> = (released > 0)
+                .then(|| NewMovement {
+                    location: self.terms.location.clone(),
+                    sku: self.terms.sku.clone(),
+                    kind: MovementKind::AllotmentReturn,
+                    quantity: i64::from(released),
+                    reference: Some(format!("sale {}", self.terms.id)),
+                    at: now,
+                })
+                .into_iter()
+                .collect();
+            let body = journal::encode(&events);
+            let count = u32::try_from(events.len()).expect("a batch is bounded");
+            if let Err(e) = self
+                .store
+                .append_sale_batch(self.terms.id, self.next_batch, count, &body, &movements)
+                .await
+            {
+                for p in pending {
+                    p.fail("the sale could not commit; retry");
+                }
+                return Err(e);
+            }
+            self.next_batch += 1;
+            self.snapshot
+                .send_replace(Snapshot::of(&self.book, &self.terms));
+        }
+        for p in pending {
+            p.answer(&self.book);
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, event: SaleEvent, events: &mut Vec<SaleEvent>) {
+        self.book.apply(&event);
+        events.push(event);
+    }
+
+    fn decide(
+        &mut self,
+        command: Command,
+        now: DateTime<Utc>,
+        events: &mut Vec<SaleEvent>,
+        pending: &mut Vec<Pending>,
+    ) {
+        match command {
+            Command::Buy {
+                customer,
+                quantity,
+                key,
+                reply,
+            } => {
+                if self.book.holds_for_fair_start(now) {
+                    if self.held.len() < HELD_MAX {
+                        self.held.push(Command::Buy {
+                            customer,
+                            quantity,
+                            key,
+                            reply,
+                        });
+                    } else {
+                        let _ = reply.send(Err(EngineError::Overloaded));
+                    }
+                    return;
+                }
+                let mut id = new_order_id(self.terms.id, now);
+                while self.book.order(id).is_some() {
+                    id = new_order_id(self.terms.id, now);
+                }
+                match self.book.decide_buy(customer, quantity, key, now, id) {
+                    Ok(BuyOutcome::Reserve(event)) => {
+                        self.record(event, events);
+                        pending.push(Pending::Bought {
+                            reply,
+                            order: id,
+                            replay: false,
+                        });
+                    }
+                    Ok(BuyOutcome::Replay(order)) => pending.push(Pending::Bought {
+                        reply,
+                        order,
+                        replay: true,
+                    }),
+                    Err(rejection) => {
+                        let _ = reply.send(Err(rejection.into()));
+                    }
+                }
+            }
+            Command::Register { customer, reply } => {
+                match self.book.decide_register(customer, now) {
+                    Ok(Some(event)) => {
+                        self.record(event, events);
+                        pending.push(Pending::Registered { reply, new: true });
+                    }
+                    Ok(None) => pending.push(Pending::Registered { reply, new: false }),
+                    Err(rejection) => {
+                        let _ = reply.send(Err(rejection.into()));
+                    }
+                }
+            }
+            Command::Payment {
+                order,
+                event_id,
+                outcome,
+                amount,
+                currency,
+                reply,
+            } => match self
+                .book
+                .decide_payment(order, &event_id, outcome, amount, currency, now)
+            {
+                Ok(PaymentAck::Record(event)) => {
+                    self.record(event, events);
+                    pending.push(Pending::Order { reply, order });
+                }
+                Ok(PaymentAck::Duplicate) => pending.push(Pending::Order { reply, order }),
+                Err(rejection) => {
+                    let _ = reply.send(Err(rejection.into()));
+                }
+            },
+            Command::Cancel {
+                order,
+                customer,
+                reply,
+            } => match self.book.decide_cancel(order, customer, now) {
+                Ok(event) => {
+                    self.record(event, events);
+                    pending.push(Pending::Order { reply, order });
+                }
+                Err(rejection) => {
+                    let _ = reply.send(Err(rejection.into()));
+                }
+            },
+            Command::Get { order, reply } => pending.push(Pending::Order { reply, order }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_carry_their_sale() {
+        let now = Utc::now();
+        for sale in [1, 42, 4_000_000_000] {
+            assert_eq!(sale_of(new_order_id(SaleId(sale), now)), SaleId(sale));
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! What the engine shows of a sale and an order: the JSON the API answers with.
+
+use crate::owner::Snapshot;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use soldout_core::sale::{from_ms, Order, OrderId, OrderStatus, SaleId, SaleStatus, SaleTerms};
+use soldout_core::{Currency, CustomerId, LocationId, MarketCode, ProductId, SkuCode};
+use utoipa::ToSchema;
+
+/// A flash sale with its live counters. At every instant
+/// `available + reserved + paid + fulfilled + released == quantity`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SaleView {
+    pub id: SaleId,
+    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    pub sku: SkuCode,
+    #[schema(value_type = String, example = "redmi-note-4")]
+    pub product: ProductId,
+    #[schema(value_type = String, example = "IN")]
+    pub market: MarketCode,
+    #[schema(value_type = String, example = "wh-in-sricity")]
+    pub location: LocationId,
+    pub status: SaleStatus,
+    /// Unit price in minor units of `currency`.
+    pub price: i64,
+    #[schema(value_type = String, example = "INR")]
+    pub currency: Currency,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub per_customer_limit: u32,
+    pub payment_window_secs: u32,
+    pub registration_required: bool,
+    pub fair_start_secs: u32,
+    /// The seed of the fair-start draw, once it has happened (decimal string).
+    pub fair_start_seed: Option<String>,
+    pub quantity: u32,
+    pub available: u32,
+    pub reserved: u32,
+    pub paid: u32,
+    pub fulfilled: u32,
+    /// Units given back to the location after the end.
+    pub released: u32,
+    pub registrations: u32,
+    /// When the last unit was reserved, if it has been.
+    pub sold_out_at: Option<DateTime<Utc>>,
+}
+
+impl SaleView {
+    pub(crate) fn new(snapshot: &Snapshot, now: DateTime<Utc>) -> Self {
+        let t: &SaleTerms = &snapshot.terms;
+        let c = snapshot.counters;
+        SaleView {
+            id: t.id,
+            sku: t.sku.clone(),
+            product: t.product.clone(),
+            market: t.market.clone(),
+            location: t.location.clone(),
+            status: t.status(now),
+            price: t.price,
+            currency: t.currency,
+            starts_at: t.starts_at,
+            ends_at: t.ends_at,
+            per_customer_limit: t.per_customer_limit,
+            payment_window_secs: t.payment_window_secs,
+            registration_required: t.registration_required,
+            fair_start_secs: t.fair_start_secs,
+            fair_start_seed: snapshot.fair_start_seed.map(|s| s.to_string()),
+            quantity: c.quantity,
+            available: c.available,
+            reserved: c.reserved,
+            paid: c.paid,
+            fulfilled: c.fulfilled,
+            released: c.released,
+            registrations: c.registrations,
+            sold_out_at: snapshot.sold_out_at,
+        }
+    }
+}
+
+/// An order in a flash sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub sale: SaleId,
+    pub customer: CustomerId,
+    pub status: OrderStatus,
+    pub quantity: u32,
+    /// `price × quantity` in minor units of `currency`.
+    pub amount: i64,
+    #[schema(value_type = String, example = "INR")]
+    pub currency: Currency,
+    pub created_at: DateTime<Utc>,
+    /// Pay before this instant or the reservation expires.
+    pub pay_by: DateTime<Utc>,
+}
+
+impl OrderView {
+    pub(crate) fn new(order: &Order, terms: &SaleTerms) -> Self {
+        OrderView {
+            id: order.id,
+            sale: terms.id,
+            customer: order.customer,
+            status: order.status,
+            quantity: order.quantity,
+            amount: order.amount,
+            currency: terms.currency,
+            created_at: from_ms(order.created_at_ms),
+            pay_by: from_ms(order.pay_by_ms),
+        }
+    }
+}

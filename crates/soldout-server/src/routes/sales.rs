@@ -1,0 +1,264 @@
+//! Flash sales: creating and listing them (admin), reading one (public), registering
+//! and buying (customers). Buying goes to the sale's owner in the engine and answers
+//! only after the decision is durable.
+
+use super::ApiResult;
+use crate::auth::{AdminOnly, CustomerOnly};
+use crate::problem::extract::{Json, Path, Query};
+use crate::problem::Problem;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use soldout_core::sale::{NewSale, SaleId, SaleStatus};
+use soldout_core::{MarketCode, ProductId};
+use soldout_engine::{Admission, OrderView, SaleView};
+use utoipa::{IntoParams, ToSchema};
+
+/// Longest `Idempotency-Key` we accept.
+pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 200;
+
+/// Creates a flash sale, allotting its units from the location's available stock.
+#[utoipa::path(post, path = "/v1/sales", tag = "sales", request_body = NewSale,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = SaleView),
+        (status = 404, description = "Unknown SKU, market or location", body = Problem),
+        (status = 409, description = "Not enough available stock, or not launched in the market at starts_at", body = Problem),
+        (status = 422, description = "A field is invalid", body = Problem)))]
+pub async fn create_sale(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Json(body): Json<NewSale>,
+) -> ApiResult<(StatusCode, axum::Json<SaleView>)> {
+    let now = state.clock.now();
+    let market = super::markets::existing_market(&state, &body.market).await?;
+    let location =
+        state.store.location(&body.location).await?.ok_or_else(|| {
+            Problem::not_found(format!("location {} does not exist", body.location))
+        })?;
+    if location.market != market.code {
+        return Err(Problem::invalid(format!(
+            "location {} is in market {}, not {}",
+            location.id, location.market, market.code
+        )));
+    }
+    let product = product_of_sku(&state, &body).await?;
+    let entry = state
+        .store
+        .lineup(&market.code)
+        .await?
+        .into_iter()
+        .find(|e| e.product.id == product);
+    let Some(entry) = entry else {
+        return Err(not_launched(format!(
+            "{product} has no launch in {}; set one with PUT /v1/products/{product}/launches/{}",
+            market.code, market.code
+        )));
+    };
+    if !entry.launch.allows_sale_at(body.starts_at) {
+        return Err(not_launched(format!(
+            "{product} may be sold in {} from {}; the sale would start at {}",
+            market.code, entry.launch.sale_from, body.starts_at
+        )));
+    }
+    if body.ends_at <= now {
+        return Err(Problem::invalid(format!(
+            "ends_at {} is already past (the server's clock says {now})",
+            body.ends_at
+        )));
+    }
+    let list_price = entry.prices.get(&body.sku).copied();
+    let terms = body
+        .validate(SaleId(0), product, list_price, market.currency, now)
+        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let sale = state.engine.create_sale(&terms).await?;
+    Ok((StatusCode::CREATED, axum::Json(sale)))
+}
+
+async fn product_of_sku(state: &AppState, body: &NewSale) -> ApiResult<ProductId> {
+    state
+        .store
+        .products()
+        .await?
+        .into_iter()
+        .find(|p| p.skus.iter().any(|s| s.sku == body.sku))
+        .map(|p| p.id)
+        .ok_or_else(|| Problem::not_found(format!("sku {} does not exist", body.sku)))
+}
+
+fn not_launched(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "not-launched",
+        "Not launched in this market",
+        detail,
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SalesQuery {
+    /// Only sales in this market.
+    #[param(value_type = Option<String>)]
+    pub market: Option<MarketCode>,
+    /// Only sales with this status: `scheduled`, `active` or `ended`.
+    pub status: Option<String>,
+}
+
+/// Lists sales, oldest first.
+#[utoipa::path(get, path = "/v1/sales", tag = "sales", security(("bearer" = [])),
+    params(SalesQuery),
+    responses((status = 200, description = "Sales with their counters", body = [SaleView])))]
+pub async fn list_sales(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Query(query): Query<SalesQuery>,
+) -> ApiResult<axum::Json<Vec<SaleView>>> {
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            SaleStatus::parse(s).ok_or_else(|| {
+                Problem::invalid(format!(
+                    "status {s:?} is not one of scheduled, active, ended"
+                ))
+            })
+        })
+        .transpose()?;
+    let sales = state
+        .engine
+        .sales()
+        .into_iter()
+        .filter(|s| query.market.as_ref().is_none_or(|m| &s.market == m))
+        .filter(|s| status.is_none_or(|st| s.status == st))
+        .collect();
+    Ok(axum::Json(sales))
+}
+
+fn existing_sale(state: &AppState, id: SaleId) -> ApiResult<SaleView> {
+    state
+        .engine
+        .sale(id)
+        .ok_or_else(|| Problem::not_found(format!("sale {id} does not exist")))
+}
+
+/// A sale with its live counters (public).
+#[utoipa::path(get, path = "/v1/sales/{id}", tag = "sales",
+    params(("id" = i64, Path, description = "Sale id")),
+    responses(
+        (status = 200, description = "The sale", body = SaleView),
+        (status = 404, description = "Unknown sale", body = Problem)))]
+pub async fn get_sale(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<SaleView>> {
+    Ok(axum::Json(existing_sale(&state, SaleId(id))?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registration {
+    pub sale: SaleId,
+    pub registered: bool,
+}
+
+/// Registers the calling customer for a sale, before its start.
+#[utoipa::path(post, path = "/v1/sales/{id}/registrations", tag = "sales",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Sale id")),
+    responses(
+        (status = 201, description = "Registered", body = Registration),
+        (status = 200, description = "Already registered", body = Registration),
+        (status = 404, description = "Unknown sale", body = Problem),
+        (status = 409, description = "The sale has started", body = Problem)))]
+pub async fn register(
+    CustomerOnly(customer): CustomerOnly,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<(StatusCode, axum::Json<Registration>)> {
+    let sale = SaleId(id);
+    let new = state
+        .engine
+        .register(sale, customer, Admission::RejectWhenFull)
+        .await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        axum::Json(Registration {
+            sale,
+            registered: true,
+        }),
+    ))
+}
+
+/// Body of `POST /v1/sales/{id}/orders`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyBody {
+    /// Units to buy, at least 1 and at most the sale's per-customer limit.
+    #[schema(example = 1)]
+    pub quantity: u32,
+}
+
+/// The `Idempotency-Key` header: required, 1 to 200 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
+    let value = headers.get("idempotency-key").ok_or_else(|| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency-key-required",
+            "Idempotency-Key required",
+            "send an Idempotency-Key header (a new random value per purchase, the same one when retrying)",
+        )
+    })?;
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=IDEMPOTENCY_KEY_LEN_MAX).contains(&k.len()))
+        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            Problem::bad_request(format!(
+                "the Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} visible ASCII characters"
+            ))
+        })?;
+    Ok(key.to_owned())
+}
+
+/// Buys units in a sale. The answer comes only once the reservation is durable; the
+/// same `Idempotency-Key` with the same body answers with the same order.
+#[utoipa::path(post, path = "/v1/sales/{id}/orders", tag = "sales", request_body = BuyBody,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Sale id"),
+        ("Idempotency-Key" = String, Header, description = "A new value per purchase; resend it when retrying")),
+    responses(
+        (status = 201, description = "Reserved: pay before pay_by", body = OrderView),
+        (status = 403, description = "not-registered", body = Problem),
+        (status = 409, description = "sold-out, limit-reached, not-started or ended", body = Problem),
+        (status = 422, description = "idempotency-mismatch, or a bad quantity", body = Problem),
+        (status = 503, description = "overloaded: retry after Retry-After", body = Problem)))]
+pub async fn buy(
+    CustomerOnly(customer): CustomerOnly,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(body): Json<BuyBody>,
+) -> ApiResult<(StatusCode, axum::Json<OrderView>)> {
+    let key = idempotency_key(&headers)?;
+    if body.quantity == 0 {
+        return Err(Problem::invalid("quantity must be at least 1"));
+    }
+    let (order, _replay) = state
+        .engine
+        .buy(
+            SaleId(id),
+            customer,
+            body.quantity,
+            &key,
+            Admission::RejectWhenFull,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(order)))
+}
