@@ -4,7 +4,6 @@
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 use soldout_engine::Clock;
-use soldout_server::auth::Tokens;
 use soldout_server::{App, AppState, Secrets};
 use std::net::SocketAddr;
 
@@ -17,18 +16,23 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
     pub admin_token: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_in(tempfile::tempdir().expect("temp dir")).await
+}
+
+/// A server on the database in `dir`: a second one on the same directory is a restart.
+pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = soldout_store::open(&url).await.expect("open store");
     let start = chrono::DateTime::parse_from_rfc3339(CLOCK_START)
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let admin_token = Tokens::generate_admin_token();
+    let admin_token = "test-admin-token".to_owned();
     let secrets = Secrets {
         admin_token: admin_token.clone(),
         token_key: None,
@@ -40,19 +44,28 @@ pub async fn spawn_app() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(soldout_server::serve(listener, App::router(state), async {
+    let server = tokio::spawn(soldout_server::serve(listener, App::router(state), async {
         let _ = rx.await;
     }));
     TestApp {
         addr,
         client: Client::new(),
         admin_token,
-        _shutdown: tx,
-        _dir: dir,
+        shutdown: tx,
+        server,
+        dir,
     }
 }
 
 impl TestApp {
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(self) -> TestApp {
+        let _ = self.shutdown.send(());
+        self.server.abort();
+        let _ = self.server.await;
+        spawn_app_in(self.dir).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -163,4 +176,125 @@ pub fn problem_slug(problem: &Value) -> &str {
         .as_str()
         .and_then(|t| t.rsplit('/').next())
         .unwrap_or_default()
+}
+
+/// A customer: id and bearer token.
+pub struct Buyer {
+    pub id: i64,
+    pub token: String,
+}
+
+impl TestApp {
+    /// The server's clock.
+    pub async fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let health: Value = self
+            .anonymous(Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        health["now"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Buyer {
+        let response = self
+            .anonymous(Method::POST, "/v1/customers")
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
+        let body = expect(response, 201, "sign up").await;
+        Buyer {
+            id: body["id"].as_i64().unwrap(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// India seeded, `stock` units of RN4-3-32-GLD at the warehouse, and a sale of it
+    /// with `terms` laid over defaults (started a minute ago, ends in an hour).
+    pub async fn open_sale(&self, stock: i64, terms: Value) -> Value {
+        self.seed_india().await;
+        self.send(
+            Method::POST,
+            "/v1/locations/wh-in-sricity/receipts",
+            json!({"sku": "RN4-3-32-GLD", "quantity": stock}),
+            201,
+        )
+        .await;
+        self.create_sale(terms, 201).await
+    }
+
+    pub async fn create_sale(&self, terms: Value, status: u16) -> Value {
+        let now = self.now().await;
+        let mut body = json!({
+            "sku": "RN4-3-32-GLD", "market": "IN", "location": "wh-in-sricity", "quantity": 10,
+            "starts_at": now - chrono::Duration::minutes(1),
+            "ends_at": now + chrono::Duration::hours(1),
+            "per_customer_limit": 2, "payment_window_secs": 900,
+            "registration_required": false, "fair_start_secs": 0
+        });
+        for (k, v) in terms.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.send(Method::POST, "/v1/sales", body, status).await
+    }
+
+    pub async fn buy(&self, buyer: &Buyer, sale: i64, quantity: u32, key: &str) -> Response {
+        self.anonymous(Method::POST, &format!("/v1/sales/{sale}/orders"))
+            .bearer_auth(&buyer.token)
+            .header("idempotency-key", key)
+            .json(&json!({ "quantity": quantity }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sale(&self, sale: i64) -> Value {
+        let response = self
+            .anonymous(Method::GET, &format!("/v1/sales/{sale}"))
+            .send()
+            .await
+            .unwrap();
+        expect(response, 200, "get sale").await
+    }
+
+    /// Calls the payment webhook as the provider would: signed with the shared secret,
+    /// `skew_secs` off the server's clock.
+    pub async fn webhook(&self, event: Value, skew_secs: i64) -> Response {
+        let body = serde_json::to_vec(&event).unwrap();
+        let t = self.now().await.timestamp() + skew_secs;
+        self.webhook_signed(&body, &provider_signature(PAYMENT_SECRET, t, &body))
+            .await
+    }
+
+    pub async fn webhook_signed(&self, body: &[u8], signature: &str) -> Response {
+        self.anonymous(Method::POST, "/v1/payments/webhook")
+            .header("content-type", "application/json")
+            .header("soldout-signature", signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The fake provider's signature, computed here independently of the server's code.
+pub fn provider_signature(secret: &str, t: i64, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The counters of a sale add up to its quantity.
+pub fn assert_balanced(sale: &Value) {
+    let n = |k: &str| sale[k].as_u64().unwrap();
+    assert_eq!(
+        n("available") + n("reserved") + n("paid") + n("fulfilled") + n("released"),
+        n("quantity"),
+        "{sale}"
+    );
 }

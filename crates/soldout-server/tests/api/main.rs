@@ -6,5 +6,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod catalog;
+mod flash_sales;
+mod payments;
 mod stock;
 mod system;
