@@ -19,6 +19,7 @@ mod views;
 pub use clock::Clock;
 pub use views::{OrderView, SaleView};
 
+pub use owner::Buy;
 use owner::{Command, SaleOwner, Snapshot};
 use soldout_core::sale::{OrderId, PaymentOutcome, Rejection, SaleId, SaleTerms};
 use soldout_core::{Currency, CustomerId};
@@ -177,6 +178,20 @@ impl Engine {
             reply,
         })
         .await
+    }
+
+    /// Many buys in one command, for in-process callers that gather requests (a
+    /// gateway, the demo's simulated rush, the benchmarks): decided in order in one
+    /// batch and answered together once durable. Each result is the order id or why
+    /// that buy was refused.
+    pub async fn buy_many(
+        &self,
+        sale: SaleId,
+        buys: Vec<Buy>,
+        admission: Admission,
+    ) -> Result<Vec<Result<OrderId, EngineError>>, EngineError> {
+        self.ask(sale, admission, |reply| Command::BuyMany { buys, reply })
+            .await
     }
 
     /// Registers a customer before the start; true when newly registered.

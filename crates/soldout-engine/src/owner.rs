@@ -35,6 +35,12 @@ pub(crate) enum Command {
         key: u128,
         reply: Reply<(OrderView, bool)>,
     },
+    /// Many buys in one command, from an in-process caller; decided in order, answered
+    /// together after the commit.
+    BuyMany {
+        buys: Vec<Buy>,
+        reply: Reply<Vec<Result<OrderId, EngineError>>>,
+    },
     Register {
         customer: CustomerId,
         reply: Reply<bool>,
@@ -58,8 +64,21 @@ pub(crate) enum Command {
     },
 }
 
+/// One buy of a [`Command::BuyMany`].
+#[derive(Debug, Clone, Copy)]
+pub struct Buy {
+    pub customer: CustomerId,
+    pub quantity: u32,
+    /// The idempotency key's fingerprint.
+    pub key: u128,
+}
+
 /// An answer that may only go out once the batch is durable.
 enum Pending {
+    BoughtMany {
+        reply: Reply<Vec<Result<OrderId, EngineError>>>,
+        results: Vec<Result<OrderId, EngineError>>,
+    },
     Bought {
         reply: Reply<(OrderView, bool)>,
         order: OrderId,
@@ -83,6 +102,9 @@ impl Pending {
                 .ok_or_else(|| soldout_core::sale::Rejection::UnknownOrder(order).into())
         };
         match self {
+            Pending::BoughtMany { reply, results } => {
+                let _ = reply.send(Ok(results));
+            }
             Pending::Bought {
                 reply,
                 order,
@@ -102,6 +124,9 @@ impl Pending {
     fn fail(self, why: &str) {
         let error = || EngineError::Unavailable(why.to_owned());
         match self {
+            Pending::BoughtMany { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
             Pending::Bought { reply, .. } => {
                 let _ = reply.send(Err(error()));
             }
@@ -156,6 +181,8 @@ pub(crate) struct SaleOwner {
     commands: mpsc::Receiver<Command>,
     snapshot: watch::Sender<Snapshot>,
     held: Vec<Command>,
+    /// True while the held requests of the fair-start draw are being decided.
+    drawing: bool,
 }
 
 /// Rebuilds a sale's book from its journal; returns it with the next batch number.
@@ -203,6 +230,7 @@ impl SaleOwner {
             commands,
             snapshot,
             held: Vec::new(),
+            drawing: false,
         };
         Ok((owner, commands_tx, snapshot_rx))
     }
@@ -273,9 +301,11 @@ impl SaleOwner {
             let mut held = std::mem::take(&mut self.held);
             fair::shuffle(&mut held, seed);
             tracing::info!(sale = %self.terms.id, held = held.len(), seed, "fair-start draw");
+            self.drawing = true;
             for command in held {
                 self.decide(command, now, &mut events, &mut pending);
             }
+            self.drawing = false;
         }
         for expiry in self.book.decide_expiries(now) {
             self.record(expiry, &mut events);
@@ -322,6 +352,29 @@ impl SaleOwner {
         Ok(())
     }
 
+    /// Decides one buy; on a reservation, records its event. Returns the order and
+    /// whether it was a replay.
+    fn buy(
+        &mut self,
+        customer: CustomerId,
+        quantity: u32,
+        key: u128,
+        now: DateTime<Utc>,
+        events: &mut Vec<SaleEvent>,
+    ) -> Result<(OrderId, bool), soldout_core::sale::Rejection> {
+        let mut id = new_order_id(self.terms.id, now);
+        while self.book.order(id).is_some() {
+            id = new_order_id(self.terms.id, now);
+        }
+        match self.book.decide_buy(customer, quantity, key, now, id)? {
+            BuyOutcome::Reserve(event) => {
+                self.record(event, events);
+                Ok((id, false))
+            }
+            BuyOutcome::Replay(order) => Ok((order, true)),
+        }
+    }
+
     fn record(&mut self, event: SaleEvent, events: &mut Vec<SaleEvent>) {
         self.book.apply(&event);
         events.push(event);
@@ -354,28 +407,39 @@ impl SaleOwner {
                     }
                     return;
                 }
-                let mut id = new_order_id(self.terms.id, now);
-                while self.book.order(id).is_some() {
-                    id = new_order_id(self.terms.id, now);
-                }
-                match self.book.decide_buy(customer, quantity, key, now, id) {
-                    Ok(BuyOutcome::Reserve(event)) => {
-                        self.record(event, events);
-                        pending.push(Pending::Bought {
-                            reply,
-                            order: id,
-                            replay: false,
-                        });
-                    }
-                    Ok(BuyOutcome::Replay(order)) => pending.push(Pending::Bought {
+                match self.buy(customer, quantity, key, now, events) {
+                    Ok((order, replay)) => pending.push(Pending::Bought {
                         reply,
                         order,
-                        replay: true,
+                        replay,
                     }),
                     Err(rejection) => {
                         let _ = reply.send(Err(rejection.into()));
                     }
                 }
+            }
+            Command::BuyMany { mut buys, reply } => {
+                if self.book.holds_for_fair_start(now) {
+                    if self.held.len() < HELD_MAX {
+                        self.held.push(Command::BuyMany { buys, reply });
+                    } else {
+                        let _ = reply.send(Err(EngineError::Overloaded));
+                    }
+                    return;
+                }
+                if let Some(seed) = self.book.fair_start_seed().filter(|_| self.drawing) {
+                    let n = buys.len() as u64;
+                    fair::shuffle(&mut buys, seed ^ n);
+                }
+                let results = buys
+                    .iter()
+                    .map(|b| {
+                        self.buy(b.customer, b.quantity, b.key, now, events)
+                            .map(|(order, _)| order)
+                            .map_err(EngineError::from)
+                    })
+                    .collect();
+                pending.push(Pending::BoughtMany { reply, results });
             }
             Command::Register { customer, reply } => {
                 match self.book.decide_register(customer, now) {

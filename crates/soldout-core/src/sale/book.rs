@@ -10,7 +10,8 @@ use crate::customer::CustomerId;
 use crate::money::{Amount, Currency};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
 use utoipa::ToSchema;
 
 /// How long before the start a fair-start sale holds requests instead of refusing
@@ -153,8 +154,9 @@ pub struct SaleBook {
     held: HashMap<CustomerId, u32>,
     by_key: HashMap<u128, OrderId>,
     orders: HashMap<OrderId, Order>,
-    /// Reserved orders by `pay_by`.
-    expiries: BTreeSet<(i64, OrderId)>,
+    /// Orders by `pay_by`, oldest first. Entries of orders that are no longer
+    /// reserved are skipped (and trimmed from the front) rather than searched for.
+    expiries: VecDeque<(i64, OrderId)>,
     payment_events: HashSet<String>,
     fair_start_seed: Option<u64>,
     ended: bool,
@@ -171,12 +173,12 @@ impl SaleBook {
         SaleBook {
             terms,
             counters,
-            registrations: HashSet::new(),
-            held: HashMap::new(),
-            by_key: HashMap::new(),
-            orders: HashMap::new(),
-            expiries: BTreeSet::new(),
-            payment_events: HashSet::new(),
+            registrations: HashSet::default(),
+            held: HashMap::default(),
+            by_key: HashMap::default(),
+            orders: HashMap::default(),
+            expiries: VecDeque::new(),
+            payment_events: HashSet::default(),
             fair_start_seed: None,
             ended: false,
             sold_out_at_ms: None,
@@ -222,7 +224,7 @@ impl SaleBook {
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
         let draw = (self.terms.fair_start_secs > 0 && self.fair_start_seed.is_none())
             .then(|| self.terms.fair_start_closes_at());
-        let expiry = self.expiries.first().map(|&(ms, _)| from_ms(ms));
+        let expiry = self.expiries.front().map(|&(ms, _)| from_ms(ms));
         let end = (!self.ended).then_some(self.terms.ends_at);
         [draw, expiry, end].into_iter().flatten().min()
     }
@@ -365,6 +367,7 @@ impl SaleBook {
         self.expiries
             .iter()
             .take_while(|&&(pay_by, _)| pay_by <= now_ms)
+            .filter(|(_, order)| self.orders[order].status == OrderStatus::Reserved)
             .map(|&(_, order)| SaleEvent::Expired {
                 order,
                 at_ms: now_ms,
@@ -416,7 +419,7 @@ impl SaleBook {
                     },
                 );
                 self.by_key.insert(*key, *order);
-                self.expiries.insert((pay_by_ms, *order));
+                self.schedule_expiry(pay_by_ms, *order);
                 if self.counters.available == 0 {
                     self.sold_out_at_ms.get_or_insert(*at_ms);
                 }
@@ -438,7 +441,6 @@ impl SaleBook {
                         o.status = OrderStatus::Paid;
                         self.counters.reserved -= o.quantity;
                         self.counters.paid += o.quantity;
-                        self.expiries.remove(&(o.pay_by_ms, o.id));
                     }
                     (PaymentOutcome::Succeeded, OrderStatus::Expired | OrderStatus::Cancelled) => {
                         o.status = OrderStatus::RefundDue;
@@ -454,6 +456,7 @@ impl SaleBook {
                 self.counters.available = 0;
             }
         }
+        self.trim_expiries();
         assert!(
             self.counters.balanced(),
             "sale {} counters do not add up: {:?}",
@@ -484,6 +487,28 @@ impl SaleBook {
         if let Some(h) = self.held.get_mut(&o.customer) {
             *h -= o.quantity;
         }
-        self.expiries.remove(&(o.pay_by_ms, o.id));
+    }
+
+    /// Queues an order's expiry. Times only go forward, so this is an append; a clock
+    /// that stepped back gets a sorted insert instead.
+    fn schedule_expiry(&mut self, pay_by_ms: i64, order: OrderId) {
+        match self.expiries.back() {
+            Some(&(last, _)) if last > pay_by_ms => {
+                let at = self.expiries.partition_point(|&(ms, _)| ms <= pay_by_ms);
+                self.expiries.insert(at, (pay_by_ms, order));
+            }
+            _ => self.expiries.push_back((pay_by_ms, order)),
+        }
+    }
+
+    /// Drops queued expiries of orders that are no longer reserved from the front, so
+    /// the front is the next real deadline.
+    fn trim_expiries(&mut self) {
+        while let Some(&(_, order)) = self.expiries.front() {
+            if self.orders[&order].status == OrderStatus::Reserved {
+                break;
+            }
+            self.expiries.pop_front();
+        }
     }
 }

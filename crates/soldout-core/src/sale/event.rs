@@ -23,6 +23,7 @@ pub enum SaleEvent {
         customer: CustomerId,
         quantity: u32,
         /// Fingerprint of the customer's idempotency key.
+        #[serde(with = "super::ids::fixed_u128")]
         key: u128,
         at_ms: i64,
     },

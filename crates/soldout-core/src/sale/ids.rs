@@ -45,7 +45,7 @@ impl Serialize for OrderId {
         if s.is_human_readable() {
             s.collect_str(self)
         } else {
-            s.serialize_u128(self.0)
+            self.0.to_le_bytes().serialize(s)
         }
     }
 }
@@ -57,8 +57,21 @@ impl<'de> Deserialize<'de> for OrderId {
             OrderId::parse(&text)
                 .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an order id")))
         } else {
-            u128::deserialize(d).map(OrderId)
+            <[u8; 16]>::deserialize(d).map(|b| OrderId(u128::from_le_bytes(b)))
         }
+    }
+}
+
+/// Serde for a `u128` as 16 fixed bytes in binary formats: the journal's keys and ids
+/// are random, so a varint would only cost time.
+pub mod fixed_u128 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &u128, s: S) -> Result<S::Ok, S::Error> {
+        value.to_le_bytes().serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        <[u8; 16]>::deserialize(d).map(u128::from_le_bytes)
     }
 }
 

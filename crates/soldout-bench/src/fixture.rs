@@ -1,0 +1,127 @@
+//! A soldout database with the Redmi Note 4 on sale in India, stock at a warehouse,
+//! and one flash sale of it: what every benchmark starts from.
+
+use chrono::{DateTime, Duration, Utc};
+use soldout_core::catalog::{NewMarket, NewSku};
+use soldout_core::sale::{NewSale, SaleId, SaleTerms};
+use soldout_core::{
+    Currency, Launch, LocationId, LocationKind, MarketCode, MovementKind, NewLocation,
+    NewMovement, NewProduct, OsVersion, ProductId, SkuCode, Specs,
+};
+use soldout_store::Store;
+use std::sync::Arc;
+
+pub const TOKEN_KEY: &str = "bench-token-key";
+pub const ADMIN_TOKEN: &str = "bench-admin-token";
+
+pub fn clock_start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2017-07-04T09:00:00+08:00")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Opens a fresh SQLite store in `dir` with the catalog and `stock` units received.
+pub async fn store(dir: &std::path::Path, stock: i64) -> anyhow::Result<Arc<dyn Store>> {
+    let store = soldout_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
+    let now = clock_start();
+    let market = NewMarket {
+        code: MarketCode::parse("IN")?,
+        name: "India".into(),
+        currency: Currency::parse("INR")?,
+        return_window_days: None,
+    }
+    .validate()?;
+    store.create_market(&market).await?;
+    let product = NewProduct {
+        id: ProductId::parse("redmi-note-4")?,
+        name: "Redmi Note 4".into(),
+        specs: Specs {
+            soc: "Snapdragon 625".into(),
+            battery_mah: 4100,
+            fast_charging: false,
+            main_camera_mp: 13,
+            port: "Micro-USB".into(),
+            os_name: "MIUI".into(),
+            os_base: "Android 6.0".into(),
+            os_version: OsVersion::parse("8.1.0")?,
+        },
+        skus: vec![NewSku {
+            sku: SkuCode::parse("RN4-3-32-GLD")?,
+            colour: "Gold".into(),
+            ram_gb: 3,
+            storage_gb: 32,
+        }],
+    }
+    .validate()?;
+    store.create_product(&product).await?;
+    store
+        .put_launch(
+            &product.id,
+            &market.code,
+            &Launch {
+                teaser_at: now - Duration::days(200),
+                unveil_at: now - Duration::days(190),
+                sale_from: now - Duration::days(180),
+            },
+        )
+        .await?;
+    store
+        .set_price(&market.code, &product.skus[0].sku, 1_099_900, now)
+        .await?;
+    let location = NewLocation {
+        id: LocationId::parse("wh-in-sricity")?,
+        kind: LocationKind::Warehouse,
+        market: market.code.clone(),
+        name: "Sri City Warehouse".into(),
+        city: "Sri City".into(),
+    }
+    .validate()?;
+    store.create_location(&location).await?;
+    let mut left = stock;
+    let mut receipts = Vec::new();
+    while left > 0 {
+        let quantity = left.min(soldout_core::QUANTITY_MAX);
+        receipts.push(NewMovement {
+            location: location.id.clone(),
+            sku: product.skus[0].sku.clone(),
+            kind: MovementKind::Receipt,
+            quantity,
+            reference: Some("bench".into()),
+            at: now,
+        });
+        left -= quantity;
+    }
+    store.record_movements(&receipts).await?;
+    Ok(store)
+}
+
+/// The terms of a sale that starts `starts_in` after the clock's start (negative: it
+/// has already started).
+pub fn sale_terms(
+    quantity: u32,
+    per_customer_limit: u32,
+    registration_required: bool,
+    starts_in: Duration,
+) -> anyhow::Result<SaleTerms> {
+    let now = clock_start();
+    let new = NewSale {
+        sku: SkuCode::parse("RN4-3-32-GLD")?,
+        market: MarketCode::parse("IN")?,
+        location: LocationId::parse("wh-in-sricity")?,
+        quantity,
+        starts_at: now + starts_in,
+        ends_at: now + Duration::days(1),
+        per_customer_limit,
+        payment_window_secs: 3600,
+        registration_required,
+        fair_start_secs: 0,
+        price: None,
+    };
+    Ok(new.validate(
+        SaleId(0),
+        ProductId::parse("redmi-note-4")?,
+        Some(1_099_900),
+        Currency::parse("INR")?,
+        now,
+    )?)
+}

@@ -1,0 +1,349 @@
+//! The HTTP benchmark: one load generator, the same requests, aimed in turn at soldout
+//! and at each peer, every server on its own runtime in this process.
+
+use crate::{fixture, peers};
+use axum::Router;
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use soldout_core::CustomerId;
+use soldout_server::auth::Tokens;
+use soldout_server::{App, AppState, Secrets};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Keep-alive connections.
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
+    /// Requests per target (at most).
+    #[arg(long, default_value_t = 200_000)]
+    requests: u64,
+    /// Seconds per target (at most).
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Customers whose tokens the requests rotate over.
+    #[arg(long, default_value_t = 20_000)]
+    customers: u64,
+    /// Worker threads of each server under test, and of the load generator.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[arg(long, env = "SOLDOUT_BENCH_REDIS", default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+    #[arg(long, env = "SOLDOUT_BENCH_POSTGRES", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    postgres: String,
+}
+
+/// What one target did under the load.
+pub struct Report {
+    name: String,
+    requests: u64,
+    elapsed: Duration,
+    statuses: BTreeMap<u16, u64>,
+    errors: u64,
+    latency_us: Histogram<u64>,
+}
+
+impl Report {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&self) {
+        let q = |p: f64| format!("{:.2}ms", self.latency_us.value_at_quantile(p) as f64 / 1000.0);
+        let statuses: Vec<String> = self.statuses.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+        println!(
+            "{:<34} {:>8} {:>7.2}s {:>10.0}/s  p50 {:>8} p90 {:>8} p99 {:>8} p99.9 {:>8} max {:>8}  {}{}",
+            self.name,
+            self.requests,
+            self.elapsed.as_secs_f64(),
+            self.per_second(),
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            format!("{:.2}ms", self.latency_us.max() as f64 / 1000.0),
+            statuses.join(" "),
+            if self.errors > 0 { format!(" errors:{}", self.errors) } else { String::new() },
+        );
+    }
+}
+
+type RouterFuture = Pin<Box<dyn Future<Output = anyhow::Result<Router>> + Send>>;
+
+/// A server on its own runtime and thread, until `stop` is sent.
+struct Target {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start_target(threads: usize, make: impl FnOnce() -> RouterFuture + Send + 'static) -> anyhow::Result<Target> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        runtime.block_on(async move {
+            let router = match make().await {
+                Ok(router) => router,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let _ = ready_tx.send(Ok(listener.local_addr().expect("address")));
+            let _ = soldout_server::serve(listener, router, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+    });
+    let addr = ready_rx.recv()??;
+    Ok(Target { addr, stop, thread })
+}
+
+impl Target {
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+struct Load {
+    connections: usize,
+    requests: u64,
+    limit: Duration,
+    tokens: Arc<Vec<String>>,
+    client: tokio::runtime::Runtime,
+}
+
+impl Load {
+    /// Drives `requests` buys (or `limit` of time) at `addr` over keep-alive
+    /// connections: one request in flight per connection.
+    fn run(&self, name: &str, addr: SocketAddr, sale: i64) -> Report {
+        let next = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let results = self.client.block_on(async {
+            let workers: Vec<_> = (0..self.connections)
+                .map(|_| {
+                    let next = next.clone();
+                    let tokens = self.tokens.clone();
+                    let (requests, limit) = (self.requests, self.limit);
+                    tokio::spawn(async move { worker(addr, sale, next, tokens, requests, started, limit).await })
+                })
+                .collect();
+            futures::future::join_all(workers).await
+        });
+        let elapsed = started.elapsed();
+        let mut report = Report {
+            name: name.to_owned(),
+            requests: 0,
+            elapsed,
+            statuses: BTreeMap::new(),
+            errors: 0,
+            latency_us: Histogram::new(3).expect("histogram"),
+        };
+        for (statuses, errors, histogram) in results.into_iter().flatten() {
+            for (status, n) in statuses {
+                *report.statuses.entry(status).or_default() += n;
+                report.requests += n;
+            }
+            report.errors += errors;
+            report.latency_us.add(histogram).expect("same bounds");
+        }
+        report
+    }
+}
+
+async fn worker(
+    addr: SocketAddr,
+    sale: i64,
+    next: Arc<AtomicU64>,
+    tokens: Arc<Vec<String>>,
+    requests: u64,
+    started: Instant,
+    limit: Duration,
+) -> (BTreeMap<u16, u64>, u64, Histogram<u64>) {
+    let mut statuses = BTreeMap::new();
+    let mut errors = 0;
+    let mut histogram = Histogram::<u64>::new(3).expect("histogram");
+    let path = format!("/v1/sales/{sale}/orders");
+    let body = Bytes::from_static(br#"{"quantity":1}"#);
+    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+        return (statuses, 1, histogram);
+    };
+    let _ = stream.set_nodelay(true);
+    let Ok((mut sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
+        return (statuses, 1, histogram);
+    };
+    tokio::spawn(connection);
+    loop {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        if n >= requests || started.elapsed() >= limit {
+            break;
+        }
+        let token = &tokens[(n % tokens.len() as u64) as usize];
+        let request = hyper::Request::post(path.as_str())
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .header("idempotency-key", format!("bench-{n}"))
+            .body(Full::new(body.clone()))
+            .expect("request");
+        let sent = Instant::now();
+        if sender.ready().await.is_err() {
+            errors += 1;
+            break;
+        }
+        match sender.send_request(request).await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                if response.into_body().collect().await.is_err() {
+                    errors += 1;
+                    break;
+                }
+                histogram.saturating_record(sent.elapsed().as_micros() as u64);
+                *statuses.entry(status).or_default() += 1;
+            }
+            Err(_) => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    (statuses, errors, histogram)
+}
+
+/// soldout itself: a fresh SQLite database, a sale of `quantity` units.
+fn soldout_target(threads: usize, quantity: u32, sold_out_first: bool) -> anyhow::Result<(Target, i64, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().to_owned();
+    let (sale_tx, sale_rx) = std::sync::mpsc::channel();
+    let target = start_target(threads, move || {
+        Box::pin(async move {
+            let store = fixture::store(&path, i64::from(quantity)).await?;
+            let clock = soldout_engine::Clock::starting_at(Some(fixture::clock_start()));
+            let secrets = Secrets {
+                admin_token: fixture::ADMIN_TOKEN.into(),
+                token_key: Some(fixture::TOKEN_KEY.into()),
+                payment_secret: Some("bench".into()),
+            };
+            let state = AppState::start(store, clock, secrets).await?;
+            let limit = soldout_core::sale::SALE_QUANTITY_MAX.min(100);
+            let sale = state.engine.create_sale(&fixture::sale_terms(quantity, limit, false, chrono::Duration::minutes(-1))?).await?;
+            if sold_out_first {
+                for i in 0..quantity {
+                    state
+                        .engine
+                        .buy(sale.id, CustomerId(1_000_000 + i64::from(i)), 1, "first", soldout_engine::Admission::WaitForRoom)
+                        .await?;
+                }
+            }
+            let _ = sale_tx.send(sale.id.0);
+            Ok(App::router(state))
+        })
+    })?;
+    Ok((target, sale_rx.recv()?, dir))
+}
+
+fn ratio(label: &str, ours: &Report, theirs: Option<&Report>, target: f64) {
+    match theirs {
+        Some(theirs) => {
+            let r = ours.per_second() / theirs.per_second();
+            let verdict = if r >= target { "meets" } else { "MISSES" };
+            println!("{label:<58} {r:>6.2}x  ({verdict} the target of {target}x)");
+        }
+        None => println!("{label:<58}   skipped (peer not reachable)"),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let key = Tokens::new(fixture::ADMIN_TOKEN.into(), fixture::TOKEN_KEY);
+    let tokens: Vec<String> = (1..=args.customers as i64).map(|i| key.customer_token(CustomerId(i))).collect();
+    let load = Load {
+        connections: args.connections,
+        requests: args.requests,
+        limit: Duration::from_secs(args.seconds),
+        tokens: Arc::new(tokens),
+        client: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?,
+    };
+    println!(
+        "load: {} keep-alive connections, up to {} requests or {}s per target, tokens rotating over {} customers, a unique Idempotency-Key per request; servers and load generator on {} threads each, loopback",
+        args.connections, args.requests, args.seconds, args.customers, args.threads
+    );
+    let units = i64::try_from(args.requests)?;
+    let quantity = u32::try_from(args.requests.min(u64::from(soldout_core::sale::SALE_QUANTITY_MAX)))?;
+    if u64::from(quantity) < args.requests {
+        println!("note: a sale holds at most {quantity} units; requests beyond that answer sold-out");
+    }
+
+    let ceiling = start_target(args.threads, move || Box::pin(async move { Ok(peers::ceiling(units)) }))?;
+    let ceiling_buys = load.run("ceiling: axum + atomic (buys)", ceiling.addr, 1);
+    ceiling.stop();
+    ceiling_buys.print();
+
+    let (soldout, sale, _dir) = soldout_target(args.threads, quantity, false)?;
+    let soldout_buys = load.run("soldout: durable buys", soldout.addr, sale);
+    soldout.stop();
+    soldout_buys.print();
+
+    let redis_url = args.redis.clone();
+    let redis = match start_target(args.threads, move || Box::pin(async move { peers::redis(&redis_url, units).await })) {
+        Ok(target) => {
+            let report = load.run("peer: axum + Redis Lua", target.addr, 1);
+            target.stop();
+            report.print();
+            Some(report)
+        }
+        Err(e) => {
+            println!("peer: axum + Redis Lua                 skipped: {e}");
+            None
+        }
+    };
+
+    let pg_url = args.postgres.clone();
+    let postgres = match start_target(args.threads, move || Box::pin(async move { peers::postgres(&pg_url, units).await })) {
+        Ok(target) => {
+            let report = load.run("peer: axum + PostgreSQL UPDATE", target.addr, 1);
+            target.stop();
+            report.print();
+            Some(report)
+        }
+        Err(e) => {
+            println!("peer: axum + PostgreSQL UPDATE         skipped: {e}");
+            None
+        }
+    };
+
+    let ceiling = start_target(args.threads, || Box::pin(async { Ok(peers::ceiling(0)) }))?;
+    let ceiling_sold_out = load.run("ceiling: axum + atomic (sold out)", ceiling.addr, 1);
+    ceiling.stop();
+    ceiling_sold_out.print();
+
+    let (soldout, sale, _dir2) = soldout_target(args.threads, 1, true)?;
+    let soldout_sold_out = load.run("soldout: answers once sold out", soldout.addr, sale);
+    soldout.stop();
+    soldout_sold_out.print();
+
+    println!();
+    ratio("soldout durable buys / ceiling buys", &soldout_buys, Some(&ceiling_buys), 0.7);
+    ratio("soldout durable buys / Redis peer", &soldout_buys, redis.as_ref(), 1.0);
+    ratio("soldout durable buys / PostgreSQL peer", &soldout_buys, postgres.as_ref(), 20.0);
+    ratio("soldout sold-out answers / ceiling sold-out answers", &soldout_sold_out, Some(&ceiling_sold_out), 0.9);
+    Ok(())
+}

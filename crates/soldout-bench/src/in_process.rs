@@ -1,0 +1,251 @@
+//! The engine without HTTP: how many durable decisions a second it makes, and the
+//! opening rush of a sale with a million registered customers.
+
+use crate::{alloc, fixture};
+use indicatif::{ProgressBar, ProgressStyle};
+use soldout_core::sale::SaleId;
+use soldout_core::CustomerId;
+use soldout_core::sale::{idempotency_fingerprint, OrderId};
+use soldout_engine::{Admission, Buy, Clock, Engine, EngineError};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct EngineArgs {
+    /// Buy decisions to make (each a durable reservation).
+    #[arg(long, default_value_t = 1_000_000)]
+    decisions: u32,
+    /// Buys per command (the engine's `buy_many`).
+    #[arg(long, default_value_t = 1_024)]
+    per_command: u32,
+    /// Commands in flight at once.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+}
+
+#[derive(clap::Args)]
+pub struct RushArgs {
+    /// Registered customers, all buying at once.
+    #[arg(long, default_value_t = 1_000_000)]
+    customers: u32,
+    /// Units in the sale.
+    #[arg(long, default_value_t = 100_000)]
+    units: u32,
+    /// Seconds from the benchmark's start to the sale's start: registrations close then.
+    #[arg(long, default_value_t = 12)]
+    starts_in_secs: u32,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn engine_with_sale(
+    dir: &std::path::Path,
+    quantity: u32,
+    limit: u32,
+    registration_required: bool,
+    starts_in: chrono::Duration,
+) -> anyhow::Result<(Engine, SaleId)> {
+    let store = fixture::store(dir, i64::from(quantity)).await?;
+    let engine = Engine::start(store, Clock::starting_at(Some(fixture::clock_start()))).await?;
+    let sale = engine
+        .create_sale(&fixture::sale_terms(quantity, limit, registration_required, starts_in)?)
+        .await?;
+    Ok((engine, sale.id))
+}
+
+/// Sends `count` commands through `issue`, at most `in_flight` at once; returns how
+/// many succeeded and the rejections by kind.
+async fn drive<F, Fut>(count: u32, in_flight: usize, progress: &ProgressBar, issue: F) -> (u64, std::collections::BTreeMap<String, u64>)
+where
+    F: Fn(u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), EngineError>> + Send,
+{
+    let issue = Arc::new(issue);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ok = 0;
+    let mut rejected = std::collections::BTreeMap::new();
+    let mut tally = |done: Result<Result<(), EngineError>, tokio::task::JoinError>| {
+        progress.inc(1);
+        match done.expect("task") {
+            Ok(()) => ok += 1,
+            Err(e) => *rejected.entry(kind(&e)).or_default() += 1,
+        }
+    };
+    for i in 0..count {
+        let permit = semaphore.clone().acquire_owned().await.expect("semaphore open");
+        let issue = issue.clone();
+        tasks.spawn(async move {
+            let outcome = issue(i).await;
+            drop(permit);
+            outcome
+        });
+        // Keep the set from growing without bound: reap what is done.
+        while let Some(done) = tasks.try_join_next() {
+            tally(done);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        tally(done);
+    }
+    (ok, rejected)
+}
+
+fn kind(e: &EngineError) -> String {
+    use soldout_core::sale::Rejection;
+    match e {
+        EngineError::Rejected(Rejection::SoldOut) => "sold-out".into(),
+        EngineError::Rejected(Rejection::LimitReached { .. }) => "limit-reached".into(),
+        EngineError::Rejected(Rejection::NotRegistered) => "not-registered".into(),
+        EngineError::Overloaded => "overloaded".into(),
+        other => other.to_string(),
+    }
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{elapsed}}"))
+            .expect("template"),
+    );
+    bar
+}
+
+pub fn engine(args: EngineArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    runtime()?.block_on(async {
+        let (engine, sale) = engine_with_sale(dir.path(), args.decisions, 100, false, chrono::Duration::minutes(-1)).await?;
+        let customers = 20_000u32;
+        let chunks = args.decisions.div_ceil(args.per_command);
+        let progress = bar(u64::from(chunks), "commands");
+        let started = Instant::now();
+        let e = engine.clone();
+        let (per_command, decisions) = (args.per_command, args.decisions);
+        let (reserved, rejected) = drive_batches(chunks, args.in_flight, &progress, move |chunk| {
+            let e = e.clone();
+            let first = chunk * per_command;
+            let buys = (first..(first + per_command).min(decisions))
+                .map(|i| Buy {
+                    customer: CustomerId(i64::from(i % customers) + 1),
+                    quantity: 1,
+                    key: idempotency_fingerprint(CustomerId(i64::from(i % customers) + 1), &format!("k{i}")),
+                })
+                .collect();
+            async move { e.buy_many(sale, buys, Admission::WaitForRoom).await }
+        })
+        .await;
+        let elapsed = started.elapsed();
+        progress.finish_and_clear();
+        let view = engine.sale(sale).expect("sale");
+        println!(
+            "engine alone: {reserved} durable reservations in {:.2}s = {:.0} decisions/s (target 1,000,000/s); {} buys per command, {} commands in flight; rejected: {rejected:?}; the sale shows {} of {} reserved",
+            elapsed.as_secs_f64(),
+            reserved as f64 / elapsed.as_secs_f64(),
+            args.per_command,
+            args.in_flight,
+            view.reserved,
+            view.quantity
+        );
+        anyhow::ensure!(u64::from(view.reserved) == reserved, "every success is a reserved unit");
+        Ok(())
+    })
+}
+
+/// Sends `count` batch commands, at most `in_flight` at once; tallies every buy.
+async fn drive_batches<F, Fut>(count: u32, in_flight: usize, progress: &ProgressBar, issue: F) -> (u64, std::collections::BTreeMap<String, u64>)
+where
+    F: Fn(u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Result<OrderId, EngineError>>, EngineError>> + Send + 'static,
+{
+    let issue = Arc::new(issue);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ok = 0;
+    let mut rejected = std::collections::BTreeMap::new();
+    let mut tally = |done: Result<Result<Vec<Result<OrderId, EngineError>>, EngineError>, tokio::task::JoinError>| {
+        progress.inc(1);
+        match done.expect("task") {
+            Ok(results) => {
+                for result in results {
+                    match result {
+                        Ok(_) => ok += 1,
+                        Err(e) => *rejected.entry(kind(&e)).or_default() += 1,
+                    }
+                }
+            }
+            Err(e) => *rejected.entry(kind(&e)).or_default() += 1,
+        }
+    };
+    for i in 0..count {
+        if tasks.len() >= in_flight {
+            if let Some(done) = tasks.join_next().await {
+                tally(done);
+            }
+        }
+        let issue = issue.clone();
+        tasks.spawn(async move { issue(i).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        tally(done);
+    }
+    (ok, rejected)
+}
+
+pub fn rush(args: RushArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    runtime()?.block_on(async {
+        let (engine, sale) = engine_with_sale(dir.path(), args.units, 1, true, chrono::Duration::seconds(i64::from(args.starts_in_secs))).await?;
+        let before = alloc::live_bytes();
+        let progress = bar(u64::from(args.customers), "registering");
+        let e = engine.clone();
+        let (registered, failed) = drive(args.customers, 65_536, &progress, move |i| {
+            let e = e.clone();
+            async move { e.register(sale, CustomerId(i64::from(i) + 1), Admission::WaitForRoom).await.map(|_| ()) }
+        })
+        .await;
+        progress.finish_and_clear();
+        anyhow::ensure!(failed.is_empty(), "registrations failed: {failed:?}");
+        let per_customer = (alloc::live_bytes() - before) as f64 / f64::from(args.customers);
+        println!("registered {registered} customers; memory per registered customer: {per_customer:.0} bytes (aim: at most 200)");
+
+        let starts_at = engine.sale(sale).expect("sale").starts_at;
+        let wait = (starts_at - engine.clock().now()).to_std().unwrap_or_default();
+        println!("waiting {:.1}s for the start", wait.as_secs_f64());
+        tokio::time::sleep(wait).await;
+        // Everyone buys at once.
+        let progress = bar(u64::from(args.customers), "buying");
+        let started = Instant::now();
+        let buying_from = engine.clock().now();
+        let e = engine.clone();
+        let (sold, rejected) = drive(args.customers, 1_000_000, &progress, move |i| {
+            let e = e.clone();
+            async move {
+                e.buy(sale, CustomerId(i64::from(i) + 1), 1, "rush", Admission::WaitForRoom)
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await;
+        let all_answered = started.elapsed();
+        progress.finish_and_clear();
+        let view = engine.sale(sale).expect("sale");
+        let sold_out_after = view
+            .sold_out_at
+            .map(|t| (t - buying_from).to_std().unwrap_or_default());
+        println!(
+            "rush: {} customers, {} units: {sold} sold, rejected {rejected:?}; all answered in {:.2}s; sale reserved {} of {}",
+            args.customers,
+            args.units,
+            all_answered.as_secs_f64(),
+            view.reserved,
+            view.quantity,
+        );
+        if let (Some(sold_out_at), Some(after_first_buy)) = (view.sold_out_at, sold_out_after) {
+            println!("time to sell out: {:.2}s after the first buy (sold out at {sold_out_at} by the server's clock)", after_first_buy.as_secs_f64());
+        }
+        anyhow::ensure!(sold == u64::from(args.units), "exactly the batch must sell");
+        anyhow::ensure!(view.reserved == args.units && view.available == 0, "counters must show the batch sold");
+        Ok(())
+    })
+}

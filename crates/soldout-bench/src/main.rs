@@ -1,0 +1,48 @@
+//! `soldout-bench`: what soldout's flash-sale path does per second, measured, and
+//! compared side by side with peers on the same load in the same process.
+//!
+//! - `http`: 256 keep-alive connections POST buys (bearer tokens rotating over
+//!   20,000 customers, a unique `Idempotency-Key` each) at soldout and at three
+//!   peers: a bare axum handler decrementing an atomic (the ceiling), axum + Redis
+//!   with a Lua check-and-decrement, axum + PostgreSQL `UPDATE ... WHERE n > 0`.
+//! - `engine`: the engine alone, in process, without HTTP: durable decisions/s.
+//! - `rush`: 1,000,000 registered customers and 100,000 units, all buying at once.
+//!
+//! Every run is bounded in requests and in time, targets loopback only, and stops
+//! by itself.
+
+mod alloc;
+mod fixture;
+mod http_load;
+mod in_process;
+mod peers;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+#[derive(Parser)]
+#[command(name = "soldout-bench", about = "Benchmarks of soldout's flash-sale path, side by side with peers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// HTTP load on the buy endpoint: soldout and its peers, same client, same load.
+    Http(http_load::Args),
+    /// The engine alone, in process: durable decisions per second.
+    Engine(in_process::EngineArgs),
+    /// The opening rush in process: registered customers all buying a batch at once.
+    Rush(in_process::RushArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Http(args) => http_load::run(args),
+        Command::Engine(args) => in_process::engine(args),
+        Command::Rush(args) => in_process::rush(args),
+    }
+}
