@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use soldout_core::catalog::{NewMarket, NewSku};
 use soldout_core::sale::{NewSale, SaleId, SaleTerms};
 use soldout_core::{
-    Currency, Launch, LocationId, LocationKind, MarketCode, MovementKind, NewLocation,
-    NewMovement, NewProduct, OsVersion, ProductId, SkuCode, Specs,
+    Currency, Launch, LocationId, LocationKind, MarketCode, MovementKind, NewLocation, NewMovement,
+    NewProduct, OsVersion, ProductId, SkuCode, Specs,
 };
 use soldout_store::Store;
 use std::sync::Arc;
@@ -22,7 +22,8 @@ pub fn clock_start() -> DateTime<Utc> {
 
 /// Opens a fresh SQLite store in `dir` with the catalog and `stock` units received.
 pub async fn store(dir: &std::path::Path, stock: i64) -> anyhow::Result<Arc<dyn Store>> {
-    let store = soldout_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
+    let store =
+        soldout_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
     let now = clock_start();
     let market = NewMarket {
         code: MarketCode::parse("IN")?,

@@ -35,9 +35,21 @@ pub struct Args {
     /// Worker threads of each server under test, and of the load generator.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    #[arg(long, env = "SOLDOUT_BENCH_REDIS", default_value = "redis://127.0.0.1:6379")]
+    /// Run only these targets (comma-separated): ceiling, soldout, redis, postgres,
+    /// ceiling-sold-out, soldout-sold-out. All when left out.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    #[arg(
+        long,
+        env = "SOLDOUT_BENCH_REDIS",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     redis: String,
-    #[arg(long, env = "SOLDOUT_BENCH_POSTGRES", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(
+        long,
+        env = "SOLDOUT_BENCH_POSTGRES",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     postgres: String,
 }
 
@@ -57,8 +69,17 @@ impl Report {
     }
 
     fn print(&self) {
-        let q = |p: f64| format!("{:.2}ms", self.latency_us.value_at_quantile(p) as f64 / 1000.0);
-        let statuses: Vec<String> = self.statuses.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+        let q = |p: f64| {
+            format!(
+                "{:.2}ms",
+                self.latency_us.value_at_quantile(p) as f64 / 1000.0
+            )
+        };
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s}:{n}"))
+            .collect();
         println!(
             "{:<34} {:>8} {:>7.2}s {:>10.0}/s  p50 {:>8} p90 {:>8} p99 {:>8} p99.9 {:>8} max {:>8}  {}{}",
             self.name,
@@ -85,7 +106,10 @@ struct Target {
     thread: std::thread::JoinHandle<()>,
 }
 
-fn start_target(threads: usize, make: impl FnOnce() -> RouterFuture + Send + 'static) -> anyhow::Result<Target> {
+fn start_target(
+    threads: usize,
+    make: impl FnOnce() -> RouterFuture + Send + 'static,
+) -> anyhow::Result<Target> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -102,7 +126,9 @@ fn start_target(threads: usize, make: impl FnOnce() -> RouterFuture + Send + 'st
                     return;
                 }
             };
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             let _ = ready_tx.send(Ok(listener.local_addr().expect("address")));
             let _ = soldout_server::serve(listener, router, async {
                 let _ = stopped.await;
@@ -141,7 +167,9 @@ impl Load {
                     let next = next.clone();
                     let tokens = self.tokens.clone();
                     let (requests, limit) = (self.requests, self.limit);
-                    tokio::spawn(async move { worker(addr, sale, next, tokens, requests, started, limit).await })
+                    tokio::spawn(async move {
+                        worker(addr, sale, next, tokens, requests, started, limit).await
+                    })
                 })
                 .collect();
             futures::future::join_all(workers).await
@@ -153,7 +181,7 @@ impl Load {
             elapsed,
             statuses: BTreeMap::new(),
             errors: 0,
-            latency_us: Histogram::new(3).expect("histogram"),
+            latency_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram"),
         };
         for (statuses, errors, histogram) in results.into_iter().flatten() {
             for (status, n) in statuses {
@@ -178,14 +206,16 @@ async fn worker(
 ) -> (BTreeMap<u16, u64>, u64, Histogram<u64>) {
     let mut statuses = BTreeMap::new();
     let mut errors = 0;
-    let mut histogram = Histogram::<u64>::new(3).expect("histogram");
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let path = format!("/v1/sales/{sale}/orders");
     let body = Bytes::from_static(br#"{"quantity":1}"#);
     let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
         return (statuses, 1, histogram);
     };
     let _ = stream.set_nodelay(true);
-    let Ok((mut sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
+    let Ok((mut sender, connection)) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+    else {
         return (statuses, 1, histogram);
     };
     tokio::spawn(connection);
@@ -227,7 +257,11 @@ async fn worker(
 }
 
 /// soldout itself: a fresh SQLite database, a sale of `quantity` units.
-fn soldout_target(threads: usize, quantity: u32, sold_out_first: bool) -> anyhow::Result<(Target, i64, tempfile::TempDir)> {
+fn soldout_target(
+    threads: usize,
+    quantity: u32,
+    sold_out_first: bool,
+) -> anyhow::Result<(Target, i64, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().to_owned();
     let (sale_tx, sale_rx) = std::sync::mpsc::channel();
@@ -242,12 +276,26 @@ fn soldout_target(threads: usize, quantity: u32, sold_out_first: bool) -> anyhow
             };
             let state = AppState::start(store, clock, secrets).await?;
             let limit = soldout_core::sale::SALE_QUANTITY_MAX.min(100);
-            let sale = state.engine.create_sale(&fixture::sale_terms(quantity, limit, false, chrono::Duration::minutes(-1))?).await?;
+            let sale = state
+                .engine
+                .create_sale(&fixture::sale_terms(
+                    quantity,
+                    limit,
+                    false,
+                    chrono::Duration::minutes(-1),
+                )?)
+                .await?;
             if sold_out_first {
                 for i in 0..quantity {
                     state
                         .engine
-                        .buy(sale.id, CustomerId(1_000_000 + i64::from(i)), 1, "first", soldout_engine::Admission::WaitForRoom)
+                        .buy(
+                            sale.id,
+                            CustomerId(1_000_000 + i64::from(i)),
+                            1,
+                            "first",
+                            soldout_engine::Admission::WaitForRoom,
+                        )
                         .await?;
                 }
             }
@@ -271,7 +319,9 @@ fn ratio(label: &str, ours: &Report, theirs: Option<&Report>, target: f64) {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = Tokens::new(fixture::ADMIN_TOKEN.into(), fixture::TOKEN_KEY);
-    let tokens: Vec<String> = (1..=args.customers as i64).map(|i| key.customer_token(CustomerId(i))).collect();
+    let tokens: Vec<String> = (1..=args.customers as i64)
+        .map(|i| key.customer_token(CustomerId(i)))
+        .collect();
     let load = Load {
         connections: args.connections,
         requests: args.requests,
@@ -287,63 +337,116 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.connections, args.requests, args.seconds, args.customers, args.threads
     );
     let units = i64::try_from(args.requests)?;
-    let quantity = u32::try_from(args.requests.min(u64::from(soldout_core::sale::SALE_QUANTITY_MAX)))?;
+    let quantity = u32::try_from(
+        args.requests
+            .min(u64::from(soldout_core::sale::SALE_QUANTITY_MAX)),
+    )?;
     if u64::from(quantity) < args.requests {
-        println!("note: a sale holds at most {quantity} units; requests beyond that answer sold-out");
+        println!(
+            "note: a sale holds at most {quantity} units; requests beyond that answer sold-out"
+        );
     }
 
-    let ceiling = start_target(args.threads, move || Box::pin(async move { Ok(peers::ceiling(units)) }))?;
-    let ceiling_buys = load.run("ceiling: axum + atomic (buys)", ceiling.addr, 1);
-    ceiling.stop();
-    ceiling_buys.print();
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let measure = |name: &str, target: Target, sale: i64| {
+        let report = load.run(name, target.addr, sale);
+        target.stop();
+        report.print();
+        report
+    };
 
-    let (soldout, sale, _dir) = soldout_target(args.threads, quantity, false)?;
-    let soldout_buys = load.run("soldout: durable buys", soldout.addr, sale);
-    soldout.stop();
-    soldout_buys.print();
+    let ceiling_buys = if wanted("ceiling") {
+        let target = start_target(args.threads, move || {
+            Box::pin(async move { Ok(peers::ceiling(units)) })
+        })?;
+        Some(measure("ceiling: axum + atomic (buys)", target, 1))
+    } else {
+        None
+    };
+    let soldout_buys = if wanted("soldout") {
+        let (target, sale, _dir) = soldout_target(args.threads, quantity, false)?;
+        Some(measure("soldout: durable buys", target, sale))
+    } else {
+        None
+    };
 
     let redis_url = args.redis.clone();
-    let redis = match start_target(args.threads, move || Box::pin(async move { peers::redis(&redis_url, units).await })) {
-        Ok(target) => {
-            let report = load.run("peer: axum + Redis Lua", target.addr, 1);
-            target.stop();
-            report.print();
-            Some(report)
-        }
-        Err(e) => {
-            println!("peer: axum + Redis Lua                 skipped: {e}");
-            None
+    let redis = if !wanted("redis") {
+        None
+    } else {
+        match start_target(args.threads, move || {
+            Box::pin(async move { peers::redis(&redis_url, units).await })
+        }) {
+            Ok(target) => Some(measure("peer: axum + Redis Lua", target, 1)),
+            Err(e) => {
+                println!("peer: axum + Redis Lua                 skipped: {e}");
+                None
+            }
         }
     };
 
     let pg_url = args.postgres.clone();
-    let postgres = match start_target(args.threads, move || Box::pin(async move { peers::postgres(&pg_url, units).await })) {
-        Ok(target) => {
-            let report = load.run("peer: axum + PostgreSQL UPDATE", target.addr, 1);
-            target.stop();
-            report.print();
-            Some(report)
-        }
-        Err(e) => {
-            println!("peer: axum + PostgreSQL UPDATE         skipped: {e}");
-            None
+    let postgres = if !wanted("postgres") {
+        None
+    } else {
+        match start_target(args.threads, move || {
+            Box::pin(async move { peers::postgres(&pg_url, units).await })
+        }) {
+            Ok(target) => Some(measure("peer: axum + PostgreSQL UPDATE", target, 1)),
+            Err(e) => {
+                println!("peer: axum + PostgreSQL UPDATE         skipped: {e}");
+                None
+            }
         }
     };
 
-    let ceiling = start_target(args.threads, || Box::pin(async { Ok(peers::ceiling(0)) }))?;
-    let ceiling_sold_out = load.run("ceiling: axum + atomic (sold out)", ceiling.addr, 1);
-    ceiling.stop();
-    ceiling_sold_out.print();
-
-    let (soldout, sale, _dir2) = soldout_target(args.threads, 1, true)?;
-    let soldout_sold_out = load.run("soldout: answers once sold out", soldout.addr, sale);
-    soldout.stop();
-    soldout_sold_out.print();
+    let ceiling_sold_out = if wanted("ceiling-sold-out") {
+        let target = start_target(args.threads, || Box::pin(async { Ok(peers::ceiling(0)) }))?;
+        Some(measure("ceiling: axum + atomic (sold out)", target, 1))
+    } else {
+        None
+    };
+    let soldout_sold_out = if wanted("soldout-sold-out") {
+        let (target, sale, _dir) = soldout_target(args.threads, 1, true)?;
+        Some(measure("soldout: answers once sold out", target, sale))
+    } else {
+        None
+    };
 
     println!();
-    ratio("soldout durable buys / ceiling buys", &soldout_buys, Some(&ceiling_buys), 0.7);
-    ratio("soldout durable buys / Redis peer", &soldout_buys, redis.as_ref(), 1.0);
-    ratio("soldout durable buys / PostgreSQL peer", &soldout_buys, postgres.as_ref(), 20.0);
-    ratio("soldout sold-out answers / ceiling sold-out answers", &soldout_sold_out, Some(&ceiling_sold_out), 0.9);
+    if let Some(ours) = &soldout_buys {
+        if ceiling_buys.is_some() {
+            ratio(
+                "soldout durable buys / ceiling buys",
+                ours,
+                ceiling_buys.as_ref(),
+                0.7,
+            );
+        }
+        if wanted("redis") {
+            ratio(
+                "soldout durable buys / Redis peer",
+                ours,
+                redis.as_ref(),
+                1.0,
+            );
+        }
+        if wanted("postgres") {
+            ratio(
+                "soldout durable buys / PostgreSQL peer",
+                ours,
+                postgres.as_ref(),
+                20.0,
+            );
+        }
+    }
+    if let (Some(ours), Some(ceiling)) = (&soldout_sold_out, &ceiling_sold_out) {
+        ratio(
+            "soldout sold-out answers / ceiling sold-out answers",
+            ours,
+            Some(ceiling),
+            0.9,
+        );
+    }
     Ok(())
 }

@@ -4,8 +4,8 @@
 use crate::{alloc, fixture};
 use indicatif::{ProgressBar, ProgressStyle};
 use soldout_core::sale::SaleId;
-use soldout_core::CustomerId;
 use soldout_core::sale::{idempotency_fingerprint, OrderId};
+use soldout_core::CustomerId;
 use soldout_engine::{Admission, Buy, Clock, Engine, EngineError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,7 +37,9 @@ pub struct RushArgs {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 async fn engine_with_sale(
@@ -50,14 +52,24 @@ async fn engine_with_sale(
     let store = fixture::store(dir, i64::from(quantity)).await?;
     let engine = Engine::start(store, Clock::starting_at(Some(fixture::clock_start()))).await?;
     let sale = engine
-        .create_sale(&fixture::sale_terms(quantity, limit, registration_required, starts_in)?)
+        .create_sale(&fixture::sale_terms(
+            quantity,
+            limit,
+            registration_required,
+            starts_in,
+        )?)
         .await?;
     Ok((engine, sale.id))
 }
 
 /// Sends `count` commands through `issue`, at most `in_flight` at once; returns how
 /// many succeeded and the rejections by kind.
-async fn drive<F, Fut>(count: u32, in_flight: usize, progress: &ProgressBar, issue: F) -> (u64, std::collections::BTreeMap<String, u64>)
+async fn drive<F, Fut>(
+    count: u32,
+    in_flight: usize,
+    progress: &ProgressBar,
+    issue: F,
+) -> (u64, std::collections::BTreeMap<String, u64>)
 where
     F: Fn(u32) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), EngineError>> + Send,
@@ -75,7 +87,11 @@ where
         }
     };
     for i in 0..count {
-        let permit = semaphore.clone().acquire_owned().await.expect("semaphore open");
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore open");
         let issue = issue.clone();
         tasks.spawn(async move {
             let outcome = issue(i).await;
@@ -107,8 +123,10 @@ fn kind(e: &EngineError) -> String {
 fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{elapsed}}"))
-            .expect("template"),
+        ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{elapsed}}"
+        ))
+        .expect("template"),
     );
     bar
 }
@@ -154,16 +172,26 @@ pub fn engine(args: EngineArgs) -> anyhow::Result<()> {
 }
 
 /// Sends `count` batch commands, at most `in_flight` at once; tallies every buy.
-async fn drive_batches<F, Fut>(count: u32, in_flight: usize, progress: &ProgressBar, issue: F) -> (u64, std::collections::BTreeMap<String, u64>)
+async fn drive_batches<F, Fut>(
+    count: u32,
+    in_flight: usize,
+    progress: &ProgressBar,
+    issue: F,
+) -> (u64, std::collections::BTreeMap<String, u64>)
 where
     F: Fn(u32) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Vec<Result<OrderId, EngineError>>, EngineError>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Result<OrderId, EngineError>>, EngineError>>
+        + Send
+        + 'static,
 {
     let issue = Arc::new(issue);
     let mut tasks = tokio::task::JoinSet::new();
     let mut ok = 0;
     let mut rejected = std::collections::BTreeMap::new();
-    let mut tally = |done: Result<Result<Vec<Result<OrderId, EngineError>>, EngineError>, tokio::task::JoinError>| {
+    let mut tally = |done: Result<
+        Result<Vec<Result<OrderId, EngineError>>, EngineError>,
+        tokio::task::JoinError,
+    >| {
         progress.inc(1);
         match done.expect("task") {
             Ok(results) => {
@@ -196,6 +224,7 @@ pub fn rush(args: RushArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     runtime()?.block_on(async {
         let (engine, sale) = engine_with_sale(dir.path(), args.units, 1, true, chrono::Duration::seconds(i64::from(args.starts_in_secs))).await?;
+        alloc::start_counting();
         let before = alloc::live_bytes();
         let progress = bar(u64::from(args.customers), "registering");
         let e = engine.clone();

@@ -23,7 +23,10 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 #[derive(Parser)]
-#[command(name = "soldout-bench", about = "Benchmarks of soldout's flash-sale path, side by side with peers")]
+#[command(
+    name = "soldout-bench",
+    about = "Benchmarks of soldout's flash-sale path, side by side with peers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -27,7 +27,9 @@ pub fn ceiling(units: i64) -> Router {
             ROUTE,
             post(|State(left): State<Arc<AtomicI64>>| async move {
                 let sold = left
-                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n > 0).then(|| n - 1))
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                        (n > 0).then(|| n - 1)
+                    })
                     .is_ok();
                 answer(sold)
             }),
@@ -58,15 +60,17 @@ pub async fn redis(url: &str, units: i64) -> anyhow::Result<Router> {
     Ok(Router::new()
         .route(
             ROUTE,
-            post(move |State(mut connection): State<redis::aio::MultiplexedConnection>| {
-                let script = script.clone();
-                async move {
-                    match script.key(key).invoke_async::<i64>(&mut connection).await {
-                        Ok(taken) => answer(taken == 1),
-                        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis failed"),
+            post(
+                move |State(mut connection): State<redis::aio::MultiplexedConnection>| {
+                    let script = script.clone();
+                    async move {
+                        match script.key(key).invoke_async::<i64>(&mut connection).await {
+                            Ok(taken) => answer(taken == 1),
+                            Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis failed"),
+                        }
                     }
-                }
-            }),
+                },
+            ),
         )
         .with_state(connection))
 }
@@ -77,9 +81,11 @@ pub async fn postgres(url: &str, units: i64) -> anyhow::Result<Router> {
         .max_connections(32)
         .connect(url)
         .await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS soldout_bench_units (id INT PRIMARY KEY, n BIGINT NOT NULL)")
-        .execute(&pool)
-        .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS soldout_bench_units (id INT PRIMARY KEY, n BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
     sqlx::query("INSERT INTO soldout_bench_units (id, n) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET n = $1")
         .bind(units)
         .execute(&pool)

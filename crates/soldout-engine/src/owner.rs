@@ -332,11 +332,11 @@ impl SaleOwner {
                 .collect();
             let body = journal::encode(&events);
             let count = u32::try_from(events.len()).expect("a batch is bounded");
-            if let Err(e) = self
+            let committed = self
                 .store
                 .append_sale_batch(self.terms.id, self.next_batch, count, &body, &movements)
-                .await
-            {
+                .await;
+            if let Err(e) = committed {
                 for p in pending {
                     p.fail("the sale could not commit; retry");
                 }

@@ -32,9 +32,19 @@ use utoipa_axum::routes;
 /// Largest request body we read: 1 MiB.
 pub const BODY_LIMIT_BYTES: usize = 1 << 20;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared [`Services`], so cloning the state for
+/// a request is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Clock,
     pub tokens: Tokens,
@@ -70,14 +80,14 @@ impl AppState {
         )
         .await?;
         let engine = Engine::start(store.clone(), clock).await?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             store,
             clock,
             tokens: Tokens::new(secrets.admin_token, &token_key),
             metrics: Arc::new(Metrics::new()),
             engine,
             payment_secret: payment_secret.into_bytes().into(),
-        })
+        })))
     }
 }
 

@@ -16,18 +16,21 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
 }
 
 pub struct Metrics {
+    /// Route templates as `'static` labels, made once per template (the router's
+    /// routes are a fixed, small set), so counting a request allocates nothing.
+    routes: std::sync::RwLock<std::collections::HashMap<String, &'static str>>,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
@@ -52,10 +55,21 @@ impl Metrics {
             latency.clone(),
         );
         Metrics {
+            routes: Default::default(),
             registry,
             requests,
             latency,
         }
+    }
+
+    fn route_label(&self, template: &str) -> &'static str {
+        if let Some(label) = self.routes.read().expect("route labels").get(template) {
+            return label;
+        }
+        let mut routes = self.routes.write().expect("route labels");
+        routes
+            .entry(template.to_owned())
+            .or_insert_with(|| Box::leak(template.to_owned().into_boxed_str()))
     }
 
     pub fn render(&self) -> String {
@@ -75,29 +89,25 @@ impl Default for Metrics {
 /// Middleware that counts and times every request by its route template (never the
 /// raw path, so unknown ids cannot blow up the label space).
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(path) => metrics.route_label(path.as_str()),
+        None => "unmatched",
+    };
     let method = match *request.method() {
-        Method::GET
-        | Method::POST
-        | Method::PUT
-        | Method::DELETE
-        | Method::PATCH
-        | Method::HEAD
-        | Method::OPTIONS => request.method().as_str().to_owned(),
-        _ => "other".to_owned(),
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     };
     let started = Instant::now();
     let response = next.run(request).await;
     metrics
         .latency
-        .get_or_create(&RouteLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
+        .get_or_create(&RouteLabels { method, route })
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests

@@ -9,14 +9,16 @@ use super::terms::SaleTerms;
 use crate::customer::CustomerId;
 use crate::money::{Amount, Currency};
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::Serialize;
 use std::collections::VecDeque;
 use utoipa::ToSchema;
 
 /// How long before the start a fair-start sale holds requests instead of refusing
 /// them as not started.
 pub const FAIR_START_EARLY_HOLD_SECS: i64 = 60;
+/// Most orders a book makes room for when it is created.
+const ORDERS_PRESIZED_MAX: usize = 1 << 17;
 /// Longest payment event id we keep.
 pub const PAYMENT_EVENT_ID_LEN_MAX: usize = 200;
 
@@ -165,6 +167,9 @@ pub struct SaleBook {
 
 impl SaleBook {
     pub fn new(terms: SaleTerms) -> Self {
+        // Room for every order of a typical batch up front, so the opening rush does
+        // not stop to rehash; beyond that the maps grow as usual.
+        let expected_orders = (terms.quantity as usize).min(ORDERS_PRESIZED_MAX);
         let counters = SaleCounters {
             quantity: terms.quantity,
             available: terms.quantity,
@@ -175,9 +180,9 @@ impl SaleBook {
             counters,
             registrations: HashSet::default(),
             held: HashMap::default(),
-            by_key: HashMap::default(),
-            orders: HashMap::default(),
-            expiries: VecDeque::new(),
+            by_key: HashMap::with_capacity_and_hasher(expected_orders, Default::default()),
+            orders: HashMap::with_capacity_and_hasher(expected_orders, Default::default()),
+            expiries: VecDeque::with_capacity(expected_orders),
             payment_events: HashSet::default(),
             fair_start_seed: None,
             ended: false,
