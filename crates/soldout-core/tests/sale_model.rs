@@ -246,3 +246,91 @@ proptest! {
         }
     }
 }
+
+fn open_book() -> SaleBook {
+    SaleBook::new(terms())
+}
+
+fn buy(
+    book: &mut SaleBook,
+    customer: i64,
+    quantity: u32,
+    key: u128,
+    n: u128,
+) -> Result<OrderId, Rejection> {
+    let id = OrderId::new(start().timestamp_millis() as u64, n);
+    match book.decide_buy(CustomerId(customer), quantity, key, start(), id)? {
+        BuyOutcome::Reserve(event) => {
+            book.apply(&event);
+            Ok(id)
+        }
+        BuyOutcome::Replay(order) => Ok(order),
+    }
+}
+
+#[test]
+fn an_absurd_quantity_is_over_the_limit_not_an_overflow() {
+    let mut book = open_book();
+    buy(&mut book, 1, 1, 1, 1).unwrap();
+    assert!(matches!(
+        buy(&mut book, 1, u32::MAX, 2, 2),
+        Err(Rejection::LimitReached { .. })
+    ));
+    assert_eq!(book.counters().reserved, 1);
+}
+
+#[test]
+fn a_key_replays_only_for_the_customer_who_used_it() {
+    let mut book = open_book();
+    let order = buy(&mut book, 1, 1, 42, 1).unwrap();
+    assert_eq!(buy(&mut book, 1, 1, 42, 2), Ok(order));
+    // The same fingerprint from someone else is not their order.
+    assert!(matches!(
+        buy(&mut book, 2, 1, 42, 3),
+        Err(Rejection::IdempotencyMismatch { .. })
+    ));
+}
+
+#[test]
+fn buying_and_cancelling_forever_is_bounded() {
+    let mut book = open_book();
+    for n in 0..soldout_core::sale::ORDERS_PER_CUSTOMER_MAX {
+        let order = buy(&mut book, 1, 1, u128::from(n) + 100, u128::from(n) + 100).unwrap();
+        let cancel = book.decide_cancel(order, CustomerId(1), start()).unwrap();
+        book.apply(&cancel);
+    }
+    assert!(matches!(
+        buy(&mut book, 1, 1, 1, 1),
+        Err(Rejection::LimitReached { .. })
+    ));
+    assert_eq!(book.counters().available, QUANTITY);
+}
+
+#[test]
+fn the_fair_start_window_must_close_before_the_end() {
+    use soldout_core::sale::NewSale;
+    let new = |fair_start_secs: u32| NewSale {
+        sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
+        market: MarketCode::parse("IN").unwrap(),
+        location: LocationId::parse("wh-in-sricity").unwrap(),
+        quantity: 10,
+        starts_at: start(),
+        ends_at: start() + Duration::seconds(60),
+        per_customer_limit: 1,
+        payment_window_secs: 60,
+        registration_required: false,
+        fair_start_secs,
+        price: Some(1),
+    };
+    let validate = |n: NewSale| {
+        n.validate(
+            SaleId(1),
+            ProductId::parse("redmi-note-4").unwrap(),
+            None,
+            Currency::parse("INR").unwrap(),
+            start(),
+        )
+    };
+    assert!(validate(new(59)).is_ok());
+    assert!(validate(new(60)).is_err());
+}

@@ -307,14 +307,16 @@ impl SaleOwner {
             }
             self.drawing = false;
         }
+        // Requests that were waiting are decided before the deadlines that fell due
+        // while they waited: a payment that arrived before `pay_by` pays.
+        for command in inbox.drain(..) {
+            self.decide(command, now, &mut events, &mut pending);
+        }
         for expiry in self.book.decide_expiries(now) {
             self.record(expiry, &mut events);
         }
         if let Some(end) = self.book.decide_end(now) {
             self.record(end, &mut events);
-        }
-        for command in inbox.drain(..) {
-            self.decide(command, now, &mut events, &mut pending);
         }
 
         if !events.is_empty() {

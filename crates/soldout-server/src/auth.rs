@@ -72,6 +72,11 @@ impl Tokens {
         }
     }
 
+    /// The admin token, to show the operator once at start.
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
     /// A fresh random admin token.
     pub fn generate_admin_token() -> String {
         random_secret()

@@ -642,21 +642,38 @@ impl Store for SqliteStore {
         email: &Email,
         at: DateTime<Utc>,
     ) -> Result<CustomerId, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO customers (email, created_at) VALUES (?, ?) RETURNING id",
-        )
-        .bind(email.as_str())
-        .bind(at)
-        .fetch_one(&self.writer)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::exists("customer with email", email.as_str())
-            } else {
-                e.into()
-            }
-        })?;
-        Ok(CustomerId(id))
+        let ids = self
+            .create_customers(std::slice::from_ref(email), at)
+            .await?;
+        Ok(ids[0])
+    }
+
+    async fn create_customers(
+        &self,
+        emails: &[Email],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(emails.len());
+        for email in emails {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO customers (email, created_at) VALUES (?, ?) RETURNING id",
+            )
+            .bind(email.as_str())
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::exists("customer with email", email.as_str())
+                } else {
+                    e.into()
+                }
+            })?;
+            ids.push(CustomerId(id));
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleTerms, StoreError> {

@@ -81,6 +81,14 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<CustomerId, StoreError>;
 
+    /// Signs many customers up in one transaction, all or none; for imports and the
+    /// demo's simulated buyers.
+    async fn create_customers(
+        &self,
+        emails: &[Email],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<CustomerId>, StoreError>;
+
     // Flash sales.
     /// Creates a sale and allots its units from the location's available stock in the
     /// same transaction; returns the terms with their new id.

@@ -2,6 +2,8 @@
 //! reference data set (the 2017 lineup in China, India and Russia) and serves it.
 
 mod demo;
+mod rush;
+mod sale_cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -37,6 +39,8 @@ enum Command {
     /// Load the reference data set (markets, the 2017 lineup, warehouses and stores
     /// with stock) and serve it. Loads nothing when it is already there.
     Demo(DemoArgs),
+    /// Create, show and list flash sales on a running server (over its HTTP API).
+    Sale(sale_cli::SaleArgs),
 }
 
 #[derive(Args)]
@@ -104,17 +108,22 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => {
                 let store = open_store(&args.database).await?;
-                run_server(store, Clock::starting_at(args.clock_start), args.server).await
+                let state =
+                    start_state(store, Clock::starting_at(args.clock_start), &args.server).await?;
+                serve(state, &args.server).await
             }
             Command::Demo(args) => {
                 let store = open_store(&args.database).await?;
                 let clock = Clock::starting_at(Some(args.clock_start));
-                demo::load(store.as_ref(), clock.now()).await?;
+                let state = start_state(store, clock, &args.server).await?;
+                demo::load(state.store.as_ref(), clock.now()).await?;
+                rush::run(&state).await?;
                 if args.no_serve {
                     return Ok(());
                 }
-                run_server(store, clock, args.server).await
+                serve(state, &args.server).await
             }
+            Command::Sale(args) => sale_cli::run(args).await,
         }
     })
 }
@@ -125,28 +134,44 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         .with_context(|| format!("opening the database {url}"))
 }
 
-async fn run_server(store: Arc<dyn Store>, clock: Clock, args: ServerArgs) -> anyhow::Result<()> {
-    let admin_token = match args.admin_token.filter(|t| !t.trim().is_empty()) {
-        Some(token) => token,
-        None => {
-            let token = Tokens::generate_admin_token();
-            println!("admin token (generated; set SOLDOUT_ADMIN_TOKEN to choose one): {token}");
-            token
-        }
-    };
+/// The configured admin token, if one was given.
+fn configured_admin_token(args: &ServerArgs) -> Option<&str> {
+    args.admin_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+async fn start_state(
+    store: Arc<dyn Store>,
+    clock: Clock,
+    args: &ServerArgs,
+) -> anyhow::Result<AppState> {
     let secrets = Secrets {
-        admin_token,
-        token_key: args.token_key,
-        payment_secret: args.payment_secret,
+        admin_token: configured_admin_token(args)
+            .map(str::to_owned)
+            .unwrap_or_else(Tokens::generate_admin_token),
+        token_key: args.token_key.clone(),
+        payment_secret: args.payment_secret.clone(),
     };
-    let state = AppState::start(store, clock, secrets).await?;
+    AppState::start(store, clock, secrets).await
+}
+
+async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
+    if configured_admin_token(args).is_none() {
+        println!(
+            "admin token (generated; set SOLDOUT_ADMIN_TOKEN to choose one): {}",
+            state.tokens.admin_token()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!(
         "soldout listening on http://{addr} (clock now {})",
-        clock
+        state
+            .clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );

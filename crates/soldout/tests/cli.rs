@@ -45,10 +45,22 @@ fn the_demo_loads_the_reference_data_once() {
         "India's Mi Max 2 is teased on 4 July: {first}"
     );
 
+    // The flash sale ran once: exactly its batch sold, every other press refused.
+    assert!(first.contains("5000 units sold"), "{first}");
+    assert!(first.contains("not-registered 5000"), "{first}");
+
     let second = run(soldout().args(["demo", "--no-serve", "--database", &database]));
     assert!(second.contains("already loaded; nothing added"), "{second}");
+    assert!(second.contains("nothing simulated again"), "{second}");
+    assert!(!second.contains("units sold"), "{second}");
     // The same summary, so the same stock: nothing was added twice.
-    let summary = |out: &str| out.lines().skip(1).collect::<Vec<_>>().join("\n");
+    let summary = |out: &str| {
+        out.lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("Flash sale"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(summary(&first), summary(&second));
 }
 
@@ -115,9 +127,109 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+fn operators_manage_sales_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("ops.db").display());
+    let mut child = soldout()
+        .args(["demo", "--listen", "127.0.0.1:0", "--database", &database])
+        .env("SOLDOUT_ADMIN_TOKEN", "ops-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("demo output").unwrap();
+        if let Some(rest) = line.strip_prefix("soldout listening on ") {
+            break rest.split(' ').next().unwrap().to_owned();
+        }
+    };
+    let sale = |args: &[&str]| {
+        let mut command = soldout();
+        command
+            .args(["sale", "--url", &url, "--admin-token", "ops-token"])
+            .args(args);
+        command.output().unwrap()
+    };
+    let list = sale(&["list", "--market", "IN"]);
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(list.status.success(), "{listed}");
+    assert!(listed.contains("sale 1 RN4-3-32-GLD IN"), "{listed}");
+    assert!(listed.contains("quantity 5000  available 0"), "{listed}");
+
+    let created = sale(&[
+        "create",
+        "--sku",
+        "R4X-2-16-GLD",
+        "--market",
+        "IN",
+        "--location",
+        "wh-in-sricity",
+        "--quantity",
+        "300",
+        "--starts-at",
+        "2017-07-05T12:00:00+05:30",
+        "--ends-at",
+        "2017-07-05T14:00:00+05:30",
+        "--per-customer-limit",
+        "2",
+        "--json",
+    ]);
+    let body: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(body["quantity"], 300);
+    assert_eq!(body["status"], "scheduled");
+    let shown = sale(&["show", &body["id"].to_string()]);
+    assert!(String::from_utf8(shown.stdout)
+        .unwrap()
+        .contains("available 300"));
+
+    // A refusal is an error with the server's reason.
+    let refused = sale(&[
+        "create",
+        "--sku",
+        "R4X-2-16-GLD",
+        "--market",
+        "IN",
+        "--location",
+        "wh-in-sricity",
+        "--quantity",
+        "999999",
+        "--starts-at",
+        "2017-07-05T12:00:00+05:30",
+        "--ends-at",
+        "2017-07-05T14:00:00+05:30",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8(refused.stderr)
+        .unwrap()
+        .contains("available"));
+    let wrong_token = soldout()
+        .args(["sale", "--url", &url, "--admin-token", "nope", "list"])
+        .output()
+        .unwrap();
+    assert!(!wrong_token.status.success());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
 fn every_command_explains_itself() {
     let top = run(soldout().arg("--help"));
-    assert!(top.contains("serve") && top.contains("demo"), "{top}");
+    assert!(
+        top.contains("serve") && top.contains("demo") && top.contains("sale"),
+        "{top}"
+    );
+    for command in [
+        &["sale", "create"][..],
+        &["sale", "show"],
+        &["sale", "list"],
+    ] {
+        let help = run(soldout().args(command).arg("--help"));
+        assert!(
+            help.contains("--url") && help.contains("SOLDOUT_ADMIN_TOKEN"),
+            "{help}"
+        );
+    }
     for command in ["serve", "demo"] {
         let help = run(soldout().args([command, "--help"]));
         for flag in ["--database", "--listen", "--clock-start", "--admin-token"] {

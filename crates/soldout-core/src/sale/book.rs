@@ -148,12 +148,25 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// What one customer has in a sale.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    /// Reserved, paid or fulfilled units.
+    held: u32,
+    /// Orders ever placed, whatever became of them.
+    orders: u32,
+}
+
+/// Most orders one customer may place in one sale (cancelled and expired ones
+/// included), so a buy-and-cancel loop cannot grow a sale without bound.
+pub const ORDERS_PER_CUSTOMER_MAX: u32 = 50;
+
 pub struct SaleBook {
     terms: SaleTerms,
     counters: SaleCounters,
     registrations: HashSet<CustomerId>,
-    /// Reserved, paid or fulfilled units per customer.
-    held: HashMap<CustomerId, u32>,
+    /// Per customer: units held (reserved, paid or fulfilled) and orders placed.
+    tallies: HashMap<CustomerId, Tally>,
     by_key: HashMap<u128, OrderId>,
     orders: HashMap<OrderId, Order>,
     /// Orders by `pay_by`, oldest first. Entries of orders that are no longer
@@ -179,7 +192,7 @@ impl SaleBook {
             terms,
             counters,
             registrations: HashSet::default(),
-            held: HashMap::default(),
+            tallies: HashMap::default(),
             by_key: HashMap::with_capacity_and_hasher(expected_orders, Default::default()),
             orders: HashMap::with_capacity_and_hasher(expected_orders, Default::default()),
             expiries: VecDeque::with_capacity(expected_orders),
@@ -269,11 +282,13 @@ impl SaleBook {
         new_order: OrderId,
     ) -> Result<BuyOutcome, Rejection> {
         if let Some(&id) = self.by_key.get(&key) {
-            let original = self.orders[&id].quantity;
-            return if original == quantity {
+            let original = &self.orders[&id];
+            return if original.customer == customer && original.quantity == quantity {
                 Ok(BuyOutcome::Replay(id))
             } else {
-                Err(Rejection::IdempotencyMismatch { original })
+                Err(Rejection::IdempotencyMismatch {
+                    original: original.quantity,
+                })
             };
         }
         if self.ended || now >= self.terms.ends_at {
@@ -292,11 +307,14 @@ impl SaleBook {
         if self.terms.registration_required && !self.registrations.contains(&customer) {
             return Err(Rejection::NotRegistered);
         }
-        let held = self.held.get(&customer).copied().unwrap_or(0);
-        if quantity == 0 || held + quantity > self.terms.per_customer_limit {
+        let tally = self.tallies.get(&customer).copied().unwrap_or_default();
+        if quantity == 0
+            || tally.held.saturating_add(quantity) > self.terms.per_customer_limit
+            || tally.orders >= ORDERS_PER_CUSTOMER_MAX
+        {
             return Err(Rejection::LimitReached {
                 limit: self.terms.per_customer_limit,
-                held,
+                held: tally.held,
                 asked: quantity,
             });
         }
@@ -408,7 +426,9 @@ impl SaleBook {
                 assert!(self.counters.available >= *quantity, "oversell in journal");
                 self.counters.available -= quantity;
                 self.counters.reserved += quantity;
-                *self.held.entry(*customer).or_insert(0) += quantity;
+                let tally = self.tallies.entry(*customer).or_default();
+                tally.held += quantity;
+                tally.orders += 1;
                 let pay_by_ms = at_ms + i64::from(self.terms.payment_window_secs) * 1000;
                 self.orders.insert(
                     *order,
@@ -489,8 +509,8 @@ impl SaleBook {
         } else {
             self.counters.available += o.quantity;
         }
-        if let Some(h) = self.held.get_mut(&o.customer) {
-            *h -= o.quantity;
+        if let Some(tally) = self.tallies.get_mut(&o.customer) {
+            tally.held -= o.quantity;
         }
     }
 

@@ -14,7 +14,7 @@ mod terms;
 
 pub use book::{
     from_ms, to_ms, BuyOutcome, Order, OrderStatus, PaymentAck, Rejection, SaleBook, SaleCounters,
-    FAIR_START_EARLY_HOLD_SECS,
+    FAIR_START_EARLY_HOLD_SECS, ORDERS_PER_CUSTOMER_MAX,
 };
 pub use event::{PaymentOutcome, SaleEvent};
 pub use ids::{idempotency_fingerprint, OrderId, SaleId};

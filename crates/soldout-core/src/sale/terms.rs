@@ -149,6 +149,14 @@ impl NewSale {
                 ends_at: self.ends_at,
             });
         }
+        if i64::from(fair_start_secs) >= (self.ends_at - self.starts_at).num_seconds() {
+            return Err(SaleTermsError::OutOfRange {
+                field: "fair_start_secs (the window must close before the sale ends)",
+                value: fair_start_secs.into(),
+                min: 0,
+                max: (self.ends_at - self.starts_at).num_seconds() - 1,
+            });
+        }
         let price = self.price.or(list_price).unwrap_or(-1);
         if !(0..=crate::money::PRICE_MAX).contains(&price) {
             return Err(SaleTermsError::OutOfRange {
