@@ -181,7 +181,7 @@ impl Load {
             elapsed,
             statuses: BTreeMap::new(),
             errors: 0,
-            latency_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram"),
+            latency_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("histogram"),
         };
         for (statuses, errors, histogram) in results.into_iter().flatten() {
             for (status, n) in statuses {
@@ -206,7 +206,7 @@ async fn worker(
 ) -> (BTreeMap<u16, u64>, u64, Histogram<u64>) {
     let mut statuses = BTreeMap::new();
     let mut errors = 0;
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 2).expect("histogram");
     let path = format!("/v1/sales/{sale}/orders");
     let body = Bytes::from_static(br#"{"quantity":1}"#);
     let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {

@@ -8,7 +8,7 @@ use crate::problem::extract::{Json, Path, Query};
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use soldout_core::sale::{NewSale, SaleId, SaleStatus};
 use soldout_core::{MarketCode, ProductId};
@@ -205,26 +205,36 @@ pub struct BuyBody {
 }
 
 /// The `Idempotency-Key` header: required, 1 to 200 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
-    let value = headers.get("idempotency-key").ok_or_else(|| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "idempotency-key-required",
-            "Idempotency-Key required",
-            "send an Idempotency-Key header (a new random value per purchase, the same one when retrying)",
-        )
-    })?;
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| (1..=IDEMPOTENCY_KEY_LEN_MAX).contains(&k.len()))
-        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            Problem::bad_request(format!(
-                "the Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} visible ASCII characters"
-            ))
+/// Extracted on its own so a buy does not copy the whole header map.
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Problem> {
+        let value = parts.headers.get("idempotency-key").ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-required",
+                "Idempotency-Key required",
+                "send an Idempotency-Key header (a new random value per purchase, the same one when retrying)",
+            )
         })?;
-    Ok(key.to_owned())
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| (1..=IDEMPOTENCY_KEY_LEN_MAX).contains(&k.len()))
+            .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "the Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} visible ASCII characters"
+                ))
+            })?;
+        Ok(IdempotencyKey(key.to_owned()))
+    }
 }
 
 /// Buys units in a sale. The answer comes only once the reservation is durable; the
@@ -243,10 +253,9 @@ pub async fn buy(
     CustomerOnly(customer): CustomerOnly,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     Json(body): Json<BuyBody>,
 ) -> ApiResult<(StatusCode, axum::Json<OrderView>)> {
-    let key = idempotency_key(&headers)?;
     if body.quantity == 0 {
         return Err(Problem::invalid("quantity must be at least 1"));
     }
