@@ -3,10 +3,11 @@
 
 use crate::{alloc, fixture};
 use indicatif::{ProgressBar, ProgressStyle};
+use soldout_core::sale::idempotency_fingerprint;
 use soldout_core::sale::SaleId;
-use soldout_core::sale::{idempotency_fingerprint, OrderId};
 use soldout_core::CustomerId;
 use soldout_engine::{Admission, Buy, Clock, Engine, EngineError};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -65,64 +66,6 @@ async fn engine_with_sale(
     Ok((engine, sale.id))
 }
 
-/// Sends `count` commands through `issue`, at most `in_flight` at once; returns how
-/// many succeeded and the rejections by kind.
-async fn drive<F, Fut>(
-    count: u32,
-    in_flight: usize,
-    progress: &ProgressBar,
-    issue: F,
-) -> (u64, std::collections::BTreeMap<String, u64>)
-where
-    F: Fn(u32) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), EngineError>> + Send,
-{
-    let issue = Arc::new(issue);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(in_flight));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut ok = 0;
-    let mut rejected = std::collections::BTreeMap::new();
-    let mut tally = |done: Result<Result<(), EngineError>, tokio::task::JoinError>| {
-        progress.inc(1);
-        match done.expect("task") {
-            Ok(()) => ok += 1,
-            Err(e) => *rejected.entry(kind(&e)).or_default() += 1,
-        }
-    };
-    for i in 0..count {
-        let permit = semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore open");
-        let issue = issue.clone();
-        tasks.spawn(async move {
-            let outcome = issue(i).await;
-            drop(permit);
-            outcome
-        });
-        // Keep the set from growing without bound: reap what is done.
-        while let Some(done) = tasks.try_join_next() {
-            tally(done);
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        tally(done);
-    }
-    (ok, rejected)
-}
-
-fn kind(e: &EngineError) -> String {
-    use soldout_core::sale::Rejection;
-    match e {
-        EngineError::Rejected(Rejection::SoldOut) => "sold-out".into(),
-        EngineError::Rejected(Rejection::LimitReached { .. }) => "limit-reached".into(),
-        EngineError::Rejected(Rejection::NotRegistered) => "not-registered".into(),
-        EngineError::Overloaded => "overloaded".into(),
-        other => other.to_string(),
-    }
-}
-
 fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
@@ -159,7 +102,7 @@ fn engine_round(args: &EngineArgs) -> anyhow::Result<f64> {
         let started = Instant::now();
         let e = engine.clone();
         let (per_command, decisions) = (args.per_command, args.decisions);
-        let (reserved, rejected) = drive_batches(chunks, args.in_flight, &progress, move |chunk| {
+        let (reserved, rejected) = drive(chunks, args.in_flight, &progress, move |chunk| {
             let e = e.clone();
             let first = chunk * per_command;
             let buys = (first..(first + per_command).min(decisions))
@@ -189,38 +132,37 @@ fn engine_round(args: &EngineArgs) -> anyhow::Result<f64> {
     })
 }
 
-/// Sends `count` batch commands, at most `in_flight` at once; tallies every buy.
-async fn drive_batches<F, Fut>(
+/// Sends `count` commands through `issue`, at most `in_flight` at once; each command
+/// answers for one or many requests. Returns how many succeeded and the refusals by
+/// kind.
+async fn drive<T, F, Fut>(
     count: u32,
     in_flight: usize,
     progress: &ProgressBar,
     issue: F,
-) -> (u64, std::collections::BTreeMap<String, u64>)
+) -> (u64, BTreeMap<&'static str, u64>)
 where
+    T: Send + 'static,
     F: Fn(u32) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Vec<Result<OrderId, EngineError>>, EngineError>>
+    Fut: std::future::Future<Output = Result<Vec<Result<T, EngineError>>, EngineError>>
         + Send
         + 'static,
 {
     let issue = Arc::new(issue);
     let mut tasks = tokio::task::JoinSet::new();
     let mut ok = 0;
-    let mut rejected = std::collections::BTreeMap::new();
-    let mut tally = |done: Result<
-        Result<Vec<Result<OrderId, EngineError>>, EngineError>,
-        tokio::task::JoinError,
-    >| {
+    let mut rejected = BTreeMap::new();
+    let mut tally = |done: Result<Result<Vec<Result<T, EngineError>>, EngineError>, _>| {
         progress.inc(1);
-        match done.expect("task") {
-            Ok(results) => {
-                for result in results {
-                    match result {
-                        Ok(_) => ok += 1,
-                        Err(e) => *rejected.entry(kind(&e)).or_default() += 1,
-                    }
-                }
+        let results = match done.expect("task") {
+            Ok(results) => results,
+            Err(e) => vec![Err(e)],
+        };
+        for result in results {
+            match result {
+                Ok(_) => ok += 1,
+                Err(e) => *rejected.entry(e.slug()).or_default() += 1,
             }
-            Err(e) => *rejected.entry(kind(&e)).or_default() += 1,
         }
     };
     for i in 0..count {
@@ -248,7 +190,11 @@ pub fn rush(args: RushArgs) -> anyhow::Result<()> {
         let e = engine.clone();
         let (registered, failed) = drive(args.customers, 65_536, &progress, move |i| {
             let e = e.clone();
-            async move { e.register(sale, CustomerId(i64::from(i) + 1), Admission::WaitForRoom).await.map(|_| ()) }
+            async move {
+                e.register(sale, CustomerId(i64::from(i) + 1), Admission::WaitForRoom)
+                    .await
+                    .map(|new| vec![Ok(new)])
+            }
         })
         .await;
         progress.finish_and_clear();
@@ -270,7 +216,7 @@ pub fn rush(args: RushArgs) -> anyhow::Result<()> {
             async move {
                 e.buy(sale, CustomerId(i64::from(i) + 1), 1, "rush", Admission::WaitForRoom)
                     .await
-                    .map(|_| ())
+                    .map(|(order, _)| vec![Ok(order.id)])
             }
         })
         .await;

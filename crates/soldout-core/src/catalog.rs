@@ -4,7 +4,7 @@
 //! The `New*` types are what a caller sends; `validate` turns them into the checked
 //! domain values the store persists.
 
-use crate::ids::{bounded_text, MarketCode, ProductId, SkuCode, TextError};
+use crate::ids::{bounded_text, in_range, MarketCode, OutOfRange, ProductId, SkuCode, TextError};
 use crate::money::Currency;
 use crate::version::OsVersion;
 use serde::{Deserialize, Serialize};
@@ -21,25 +21,8 @@ pub const SKUS_PER_PRODUCT_MAX: usize = 200;
 pub enum CatalogError {
     #[error(transparent)]
     Text(#[from] TextError),
-    #[error("{field} is {value}; it must be between {min} and {max}")]
-    OutOfRange {
-        field: &'static str,
-        value: i64,
-        min: i64,
-        max: i64,
-    },
-}
-
-fn in_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<u32, CatalogError> {
-    if value < min || value > max {
-        return Err(CatalogError::OutOfRange {
-            field,
-            value: value.into(),
-            min: min.into(),
-            max: max.into(),
-        });
-    }
-    Ok(value)
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
 }
 
 /// A country the company sells in, with the currency its prices are in.
@@ -204,12 +187,13 @@ pub struct NewProduct {
 impl NewProduct {
     pub fn validate(self) -> Result<Product, CatalogError> {
         if self.skus.len() > SKUS_PER_PRODUCT_MAX {
-            return Err(CatalogError::OutOfRange {
+            return Err(OutOfRange {
                 field: "skus (count)",
                 value: self.skus.len() as i64,
                 min: 0,
                 max: SKUS_PER_PRODUCT_MAX as i64,
-            });
+            }
+            .into());
         }
         let skus = self
             .skus

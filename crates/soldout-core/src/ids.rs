@@ -29,6 +29,34 @@ pub enum TextError {
     },
 }
 
+/// A number outside the range a field allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is {value}; it must be between {min} and {max}")]
+pub struct OutOfRange {
+    pub field: &'static str,
+    pub value: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// Checks that `value` lies in `min..=max`.
+pub fn in_range<T: Into<i64> + PartialOrd + Copy>(
+    field: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, OutOfRange> {
+    if value < min || value > max {
+        return Err(OutOfRange {
+            field,
+            value: value.into(),
+            min: min.into(),
+            max: max.into(),
+        });
+    }
+    Ok(value)
+}
+
 /// Checks free text (a name, a city, a reason): trimmed, not empty, bounded.
 pub fn bounded_text(field: &'static str, value: &str) -> Result<String, TextError> {
     let trimmed = value.trim();

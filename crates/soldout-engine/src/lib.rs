@@ -47,6 +47,20 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
+impl EngineError {
+    /// A short stable name for counting outcomes: the rejection's slug, or what kept
+    /// the engine from deciding.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            EngineError::Rejected(r) => r.slug(),
+            EngineError::UnknownSale(_) => "not-found",
+            EngineError::Overloaded => "overloaded",
+            EngineError::Unavailable(_) => "unavailable",
+            EngineError::Store(_) => "store-error",
+        }
+    }
+}
+
 /// How a caller waits for room in a full queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {

@@ -130,42 +130,27 @@ impl From<StoreError> for Problem {
 
 impl From<Rejection> for Problem {
     fn from(r: Rejection) -> Self {
-        let detail = r.to_string();
-        let (status, slug, title) = match r {
-            Rejection::SoldOut => (StatusCode::CONFLICT, "sold-out", "Sold out"),
-            Rejection::LimitReached { .. } => (
-                StatusCode::CONFLICT,
-                "limit-reached",
-                "Per-customer limit reached",
-            ),
-            Rejection::NotRegistered => (StatusCode::FORBIDDEN, "not-registered", "Not registered"),
+        let (status, title) = match r {
+            Rejection::SoldOut => (StatusCode::CONFLICT, "Sold out"),
+            Rejection::LimitReached { .. } => (StatusCode::CONFLICT, "Per-customer limit reached"),
+            Rejection::NotRegistered => (StatusCode::FORBIDDEN, "Not registered"),
             Rejection::NotStarted { .. } | Rejection::FairStartPending => {
-                (StatusCode::CONFLICT, "not-started", "Sale not started")
+                (StatusCode::CONFLICT, "Sale not started")
             }
-            Rejection::Ended { .. } => (StatusCode::CONFLICT, "ended", "Sale ended"),
-            Rejection::RegistrationClosed { .. } => (
-                StatusCode::CONFLICT,
-                "registration-closed",
-                "Registration closed",
-            ),
+            Rejection::Ended { .. } => (StatusCode::CONFLICT, "Sale ended"),
+            Rejection::RegistrationClosed { .. } => (StatusCode::CONFLICT, "Registration closed"),
             Rejection::IdempotencyMismatch { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-mismatch",
                 "Idempotency key reused for another request",
             ),
-            Rejection::UnknownOrder(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Rejection::NotCancellable { .. } => (
-                StatusCode::CONFLICT,
-                "not-cancellable",
-                "Order cannot be cancelled",
-            ),
+            Rejection::UnknownOrder(_) => (StatusCode::NOT_FOUND, "Not found"),
+            Rejection::NotCancellable { .. } => (StatusCode::CONFLICT, "Order cannot be cancelled"),
             Rejection::PaymentMismatch { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "payment-mismatch",
                 "Payment does not match the order",
             ),
         };
-        Problem::new(status, slug, title, detail)
+        Problem::new(status, r.slug(), title, r.to_string())
     }
 }
 

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use chrono::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
-use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, Rejection, SaleId};
+use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, SaleId};
 use soldout_core::{CustomerId, Email, LocationId, MarketCode, ProductId, SkuCode};
 use soldout_engine::{Admission, EngineError};
 use soldout_server::AppState;
@@ -66,16 +66,6 @@ where
     }
     bar.finish_and_clear();
     results
-}
-
-fn reason(e: &EngineError) -> String {
-    match e {
-        EngineError::Rejected(Rejection::SoldOut) => "sold-out".into(),
-        EngineError::Rejected(Rejection::LimitReached { .. }) => "limit-reached".into(),
-        EngineError::Rejected(Rejection::NotRegistered) => "not-registered".into(),
-        EngineError::Overloaded => "overloaded".into(),
-        other => other.to_string(),
-    }
 }
 
 /// Creates and runs the demo's flash sale once; afterwards only reports on it.
@@ -178,12 +168,12 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
     })
     .await;
     let elapsed = started.elapsed();
-    let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+    let mut rejected: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut orders: Vec<(OrderId, i64)> = Vec::new();
     for answer in answers {
         match answer {
             Ok(order) => orders.push(order),
-            Err(e) => *rejected.entry(reason(&e)).or_default() += 1,
+            Err(e) => *rejected.entry(e.slug()).or_default() += 1,
         }
     }
     let after = engine.sale(sale.id).context("the demo sale")?;

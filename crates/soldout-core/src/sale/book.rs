@@ -98,6 +98,25 @@ pub enum Rejection {
     },
 }
 
+impl Rejection {
+    /// The stable name of this kind of refusal: the last segment of its problem
+    /// type, and how reports count it.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Rejection::SoldOut => "sold-out",
+            Rejection::LimitReached { .. } => "limit-reached",
+            Rejection::NotRegistered => "not-registered",
+            Rejection::NotStarted { .. } | Rejection::FairStartPending => "not-started",
+            Rejection::Ended { .. } => "ended",
+            Rejection::RegistrationClosed { .. } => "registration-closed",
+            Rejection::IdempotencyMismatch { .. } => "idempotency-mismatch",
+            Rejection::UnknownOrder(_) => "not-found",
+            Rejection::NotCancellable { .. } => "not-cancellable",
+            Rejection::PaymentMismatch { .. } => "payment-mismatch",
+        }
+    }
+}
+
 /// What a buy request comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuyOutcome {

@@ -1,7 +1,7 @@
 //! What a sale is: its SKU, market, location, batch size, price, window and rules.
 
 use super::ids::SaleId;
-use crate::ids::{LocationId, MarketCode, ProductId, SkuCode};
+use crate::ids::{in_range, LocationId, MarketCode, OutOfRange, ProductId, SkuCode};
 use crate::money::{Amount, Currency};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,31 +64,13 @@ fn fifteen_minutes() -> u32 {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaleTermsError {
-    #[error("{field} is {value}; it must be between {min} and {max}")]
-    OutOfRange {
-        field: &'static str,
-        value: i64,
-        min: i64,
-        max: i64,
-    },
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
     #[error("ends_at ({ends_at}) must be after starts_at ({starts_at}), and a sale lasts at most {SALE_DAYS_MAX} days")]
     BadWindow {
         starts_at: DateTime<Utc>,
         ends_at: DateTime<Utc>,
     },
-}
-
-fn range(field: &'static str, value: u32, min: u32, max: u32) -> Result<u32, SaleTermsError> {
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(SaleTermsError::OutOfRange {
-            field,
-            value: value.into(),
-            min: min.into(),
-            max: max.into(),
-        })
-    }
 }
 
 /// A sale as created: everything but its live counters.
@@ -122,20 +104,20 @@ impl NewSale {
         currency: Currency,
         now: DateTime<Utc>,
     ) -> Result<SaleTerms, SaleTermsError> {
-        let quantity = range("quantity", self.quantity, 1, SALE_QUANTITY_MAX)?;
-        let per_customer_limit = range(
+        let quantity = in_range("quantity", self.quantity, 1, SALE_QUANTITY_MAX)?;
+        let per_customer_limit = in_range(
             "per_customer_limit",
             self.per_customer_limit,
             1,
             PER_CUSTOMER_LIMIT_MAX,
         )?;
-        let payment_window_secs = range(
+        let payment_window_secs = in_range(
             "payment_window_secs",
             self.payment_window_secs,
             1,
             PAYMENT_WINDOW_SECS_MAX,
         )?;
-        let fair_start_secs = range(
+        let fair_start_secs = in_range(
             "fair_start_secs",
             self.fair_start_secs,
             0,
@@ -150,22 +132,20 @@ impl NewSale {
             });
         }
         if i64::from(fair_start_secs) >= (self.ends_at - self.starts_at).num_seconds() {
-            return Err(SaleTermsError::OutOfRange {
+            return Err(OutOfRange {
                 field: "fair_start_secs (the window must close before the sale ends)",
                 value: fair_start_secs.into(),
                 min: 0,
                 max: (self.ends_at - self.starts_at).num_seconds() - 1,
-            });
+            }
+            .into());
         }
-        let price = self.price.or(list_price).unwrap_or(-1);
-        if !(0..=crate::money::PRICE_MAX).contains(&price) {
-            return Err(SaleTermsError::OutOfRange {
-                field: "price (give one, or set the SKU's price in the market first)",
-                value: price,
-                min: 0,
-                max: crate::money::PRICE_MAX,
-            });
-        }
+        let price = in_range(
+            "price (give one, or set the SKU's price in the market first)",
+            self.price.or(list_price).unwrap_or(-1),
+            0,
+            crate::money::PRICE_MAX,
+        )?;
         Ok(SaleTerms {
             id,
             sku: self.sku,
