@@ -653,25 +653,46 @@ impl Store for SqliteStore {
         emails: &[Email],
         at: DateTime<Utc>,
     ) -> Result<Vec<CustomerId>, StoreError> {
+        /// Rows per INSERT statement (two parameters each).
+        const ROWS_PER_STATEMENT: usize = 500;
         let mut tx = self.begin_write().await?;
-        let mut ids = Vec::with_capacity(emails.len());
-        for email in emails {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO customers (email, created_at) VALUES (?, ?) RETURNING id",
-            )
-            .bind(email.as_str())
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| {
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(emails.len());
+        for chunk in emails.chunks(ROWS_PER_STATEMENT) {
+            let mut insert =
+                sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO customers (email, created_at) ");
+            insert.push_values(chunk, |mut row, email| {
+                row.push_bind(email.as_str()).push_bind(at);
+            });
+            insert.push(" RETURNING id, email");
+            let rows = insert.build().fetch_all(&mut *tx).await.map_err(|e| {
                 if is_unique_violation(&e) {
-                    StoreError::exists("customer with email", email.as_str())
+                    let what = if chunk.len() == 1 {
+                        "customer with email"
+                    } else {
+                        "a customer with one of the emails from"
+                    };
+                    StoreError::exists(what, chunk[0].as_str())
                 } else {
                     e.into()
                 }
             })?;
-            ids.push(CustomerId(id));
+            for row in rows {
+                ids.insert(row.try_get("email")?, row.try_get("id")?);
+            }
         }
+        let ids = emails
+            .iter()
+            .map(|email| {
+                ids.get(email.as_str())
+                    .map(|&id| CustomerId(id))
+                    .ok_or_else(|| {
+                        StoreError::exists(
+                            "customer with email (twice in one call)",
+                            email.as_str(),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await?;
         Ok(ids)
     }

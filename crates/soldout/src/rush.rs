@@ -23,6 +23,8 @@ const UNREGISTERED_EVERY: u32 = 20;
 const DOUBLE_CLICK_EVERY: u32 = 10;
 /// One reserved order in this many is left unpaid.
 const UNPAID_EVERY: usize = 8;
+/// Seconds from the sale's creation to its start: registration happens in between.
+const START_AFTER_SECS: i64 = 3;
 /// Requests in flight at once.
 const IN_FLIGHT: usize = 65_536;
 
@@ -94,7 +96,13 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
         .await?
         .into_iter()
         .find_map(|entry| entry.prices.get(&sku).copied());
-    let starts_at = now + Duration::seconds(3);
+    let emails = (1..=BUYERS)
+        .map(|i| Email::parse(&format!("buyer{i:05}@demo.soldout.example")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let customers = store.create_customers(&emails, now).await?;
+    // The start is set once the buyers exist, with room to register them all.
+    let now = state.clock.now();
+    let starts_at = now + Duration::seconds(START_AFTER_SECS);
     let terms = NewSale {
         sku: sku.clone(),
         market: market.clone(),
@@ -122,10 +130,6 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
         sale.id, UNITS, sale.price, sale.currency, starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
 
-    let emails = (1..=BUYERS)
-        .map(|i| Email::parse(&format!("buyer{i:05}@demo.soldout.example")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let customers = store.create_customers(&emails, now).await?;
     let registering: Vec<CustomerId> = customers
         .iter()
         .enumerate()
