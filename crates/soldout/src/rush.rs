@@ -3,7 +3,7 @@
 //! start. It runs through the same engine as the HTTP API, then prints the outcome.
 
 use anyhow::Context;
-use chrono::Duration;
+use chrono::{Duration, Timelike};
 use indicatif::{ProgressBar, ProgressStyle};
 use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, SaleId};
 use soldout_core::{CustomerId, Email, LocationId, MarketCode, ProductId, SkuCode};
@@ -102,7 +102,9 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
     let customers = store.create_customers(&emails, now).await?;
     // The start is set once the buyers exist, with room to register them all.
     let now = state.clock.now();
-    let starts_at = now + Duration::seconds(START_AFTER_SECS);
+    let starts_at = (now + Duration::seconds(START_AFTER_SECS))
+        .with_nanosecond(0)
+        .unwrap_or(now);
     let terms = NewSale {
         sku: sku.clone(),
         market: market.clone(),
