@@ -298,7 +298,15 @@ impl SaleOwner {
                 unreachable!("decide_draw yields a draw")
             };
             self.record(draw, &mut events);
+            // Buys still queued when the window closes arrived inside it (or within
+            // the owner's wake-up after it): they join the draw rather than queue
+            // behind it.
             let mut held = std::mem::take(&mut self.held);
+            let (buys, others): (Vec<Command>, Vec<Command>) = inbox
+                .drain(..)
+                .partition(|c| matches!(c, Command::Buy { .. } | Command::BuyMany { .. }));
+            held.extend(buys);
+            inbox.extend(others);
             fair::shuffle(&mut held, seed);
             tracing::info!(sale = %self.terms.id, held = held.len(), seed, "fair-start draw");
             self.drawing = true;
