@@ -60,14 +60,7 @@ async fn products_carry_specs_and_skus() {
         .await;
     assert_eq!(sku["product"], "redmi-note-4");
 
-    let product: Value = app
-        .anonymous(Method::GET, "/v1/products/redmi-note-4")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let product: Value = app.public_get("/v1/products/redmi-note-4").await;
     assert_eq!(product["name"], "Redmi Note 4");
     assert_eq!(product["specs"]["os_version"], "8.1.0");
     assert_eq!(product["specs"]["battery_mah"], 4100);
@@ -79,14 +72,7 @@ async fn products_carry_specs_and_skus() {
         .collect();
     assert_eq!(codes, ["RN4-2-32-GRY", "RN4-3-32-GLD", "RN4-4-64-BLK"]);
 
-    let all: Value = app
-        .anonymous(Method::GET, "/v1/products")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.public_get("/v1/products").await;
     assert_eq!(all.as_array().unwrap().len(), 1);
 
     // A SKU code is unique across the catalog.
@@ -142,14 +128,7 @@ async fn the_lineup_shows_each_launched_product_once_with_its_status_and_prices(
     )
     .await;
 
-    let lineup: Value = app
-        .anonymous(Method::GET, "/v1/markets/IN/lineup")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lineup: Value = app.public_get("/v1/markets/IN/lineup").await;
     assert_eq!(lineup["currency"], "INR");
     let products = lineup["products"].as_array().unwrap();
     let ids: Vec<&str> = products.iter().map(|p| p["id"].as_str().unwrap()).collect();

@@ -80,6 +80,13 @@ impl TestApp {
         self.anonymous(method, path).bearer_auth(&self.admin_token)
     }
 
+    /// A public read: no token, 200 expected, the JSON body.
+    pub async fn public_get(&self, path: &str) -> Value {
+        let response = self.anonymous(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         let response = self.admin(Method::GET, path).send().await.unwrap();
         assert_eq!(response.status(), 200, "GET {path}");
@@ -187,14 +194,7 @@ pub struct Buyer {
 impl TestApp {
     /// The server's clock.
     pub async fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        let health: Value = self
-            .anonymous(Method::GET, "/healthz")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health: Value = self.public_get("/healthz").await;
         health["now"].as_str().unwrap().parse().unwrap()
     }
 
@@ -252,12 +252,7 @@ impl TestApp {
     }
 
     pub async fn sale(&self, sale: i64) -> Value {
-        let response = self
-            .anonymous(Method::GET, &format!("/v1/sales/{sale}"))
-            .send()
-            .await
-            .unwrap();
-        expect(response, 200, "get sale").await
+        self.public_get(&format!("/v1/sales/{sale}")).await
     }
 
     /// Calls the payment webhook as the provider would: signed with the shared secret,
