@@ -111,8 +111,9 @@ impl Engine {
 
     async fn spawn_owner(&self, terms: SaleTerms) -> Result<(), EngineError> {
         let id = terms.id;
-        let (owner, commands, snapshot) =
+        let (mut owner, commands, snapshot) =
             SaleOwner::recover(self.store.clone(), self.clock, terms).await?;
+        owner.catch_up().await?;
         tokio::spawn(owner.run());
         self.sales
             .write()

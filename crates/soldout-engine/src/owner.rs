@@ -262,10 +262,14 @@ impl SaleOwner {
         }
     }
 
+    /// Applies what fell due while the server was down (expiries, the draw, the end),
+    /// so the sale is current before anyone can ask about it.
+    pub(crate) async fn catch_up(&mut self) -> Result<(), StoreError> {
+        self.step(&mut Vec::new()).await
+    }
+
     async fn serve(&mut self) -> Result<(), StoreError> {
         let mut inbox = Vec::with_capacity(1024);
-        // Anything that fell due while the server was down happens first.
-        self.step(&mut inbox).await?;
         loop {
             let wait = match self.book.next_deadline() {
                 Some(deadline) => (deadline - self.clock.now())

@@ -545,3 +545,31 @@ async fn orders_and_keys_survive_a_restart() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn orders_that_expired_while_the_server_was_down_expire_on_start() {
+    let app = spawn_app().await;
+    let sale = app
+        .open_sale(10, json!({"quantity": 4, "payment_window_secs": 60}))
+        .await;
+    let id = sale["id"].as_i64().unwrap();
+    let buyer = app.sign_up("away@example.com").await;
+    let order = expect(app.buy(&buyer, id, 2, "k").await, 201, "buy").await;
+    let now = app.now().await;
+
+    // Down for two minutes: the payment window passed meanwhile.
+    let app = app.restart_after(chrono::Duration::minutes(2), now).await;
+    let counters = app.sale(id).await;
+    assert_eq!(
+        (
+            counters["available"].as_u64(),
+            counters["reserved"].as_u64()
+        ),
+        (Some(4), Some(0))
+    );
+    let expired = app
+        .get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(expired["status"], "expired");
+    assert_balanced(&counters);
+}

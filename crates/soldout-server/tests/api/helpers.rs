@@ -22,16 +22,17 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_in(tempfile::tempdir().expect("temp dir")).await
-}
-
-/// A server on the database in `dir`: a second one on the same directory is a restart.
-pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = soldout_store::open(&url).await.expect("open store");
     let start = chrono::DateTime::parse_from_rfc3339(CLOCK_START)
         .unwrap()
         .with_timezone(&chrono::Utc);
+    spawn_app_in(tempfile::tempdir().expect("temp dir"), start).await
+}
+
+/// A server on the database in `dir` whose clock starts at `start`: a second one on
+/// the same directory is a restart.
+pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono::Utc>) -> TestApp {
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = soldout_store::open(&url).await.expect("open store");
     let admin_token = "test-admin-token".to_owned();
     let secrets = Secrets {
         admin_token: admin_token.clone(),
@@ -60,10 +61,21 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
 impl TestApp {
     /// Stops the server and starts a new one on the same database.
     pub async fn restart(self) -> TestApp {
+        let now = self.now().await;
+        self.restart_after(chrono::Duration::zero(), now).await
+    }
+
+    /// Stops the server, and starts a new one on the same database `downtime` later
+    /// by the clock.
+    pub async fn restart_after(
+        self,
+        downtime: chrono::Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> TestApp {
         let _ = self.shutdown.send(());
         self.server.abort();
         let _ = self.server.await;
-        spawn_app_in(self.dir).await
+        spawn_app_in(self.dir, now + downtime).await
     }
 
     pub fn url(&self, path: &str) -> String {
