@@ -80,15 +80,28 @@ struct SaleHandle {
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Clock,
+    /// Requests each sale's queue holds.
+    queue_max: usize,
     sales: Arc<RwLock<HashMap<SaleId, SaleHandle>>>,
 }
 
 impl Engine {
     /// Starts an owner for every sale in the store, each rebuilt from its journal.
     pub async fn start(store: Arc<dyn Store>, clock: Clock) -> Result<Engine, EngineError> {
+        Self::start_with_queue(store, clock, QUEUE_MAX).await
+    }
+
+    /// As [`Engine::start`], with each sale's queue holding `queue_max` requests.
+    pub async fn start_with_queue(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        queue_max: usize,
+    ) -> Result<Engine, EngineError> {
+        assert!(queue_max > 0, "a queue holds at least one request");
         let engine = Engine {
             store: store.clone(),
             clock,
+            queue_max,
             sales: Arc::new(RwLock::new(HashMap::new())),
         };
         for terms in store.sales().await? {
@@ -112,7 +125,7 @@ impl Engine {
     async fn spawn_owner(&self, terms: SaleTerms) -> Result<(), EngineError> {
         let id = terms.id;
         let (mut owner, commands, snapshot) =
-            SaleOwner::recover(self.store.clone(), self.clock, terms).await?;
+            SaleOwner::recover(self.store.clone(), self.clock, terms, self.queue_max).await?;
         owner.catch_up().await?;
         tokio::spawn(owner.run());
         self.sales

@@ -5,7 +5,7 @@
 
 use crate::journal;
 use crate::views::OrderView;
-use crate::{EngineError, BATCH_MAX, QUEUE_MAX};
+use crate::{EngineError, BATCH_MAX};
 use chrono::{DateTime, Utc};
 use soldout_core::sale::{
     fair, BuyOutcome, OrderId, PaymentAck, PaymentOutcome, SaleBook, SaleCounters, SaleEvent,
@@ -215,10 +215,11 @@ impl SaleOwner {
         store: Arc<dyn Store>,
         clock: Clock,
         terms: SaleTerms,
+        queue_max: usize,
     ) -> Result<(SaleOwner, mpsc::Sender<Command>, watch::Receiver<Snapshot>), StoreError> {
         let (book, next_batch) = rebuild(store.as_ref(), &terms).await?;
         let terms = Arc::new(terms);
-        let (commands_tx, commands) = mpsc::channel(QUEUE_MAX);
+        let (commands_tx, commands) = mpsc::channel(queue_max);
         let (snapshot, snapshot_rx) = watch::channel(Snapshot::of(&book, &terms));
         tracing::info!(sale = %terms.id, batches = next_batch - 1, counters = ?book.counters(), "sale recovered");
         let owner = SaleOwner {

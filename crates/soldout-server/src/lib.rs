@@ -71,6 +71,16 @@ impl AppState {
         clock: Clock,
         secrets: Secrets,
     ) -> anyhow::Result<AppState> {
+        Self::start_with_queue(store, clock, secrets, soldout_engine::QUEUE_MAX).await
+    }
+
+    /// As [`AppState::start`], with each sale's queue holding `queue_max` requests.
+    pub async fn start_with_queue(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        secrets: Secrets,
+        queue_max: usize,
+    ) -> anyhow::Result<AppState> {
         let token_key =
             auth::persistent_secret(store.as_ref(), "auth.token_key", secrets.token_key).await?;
         let payment_secret = auth::persistent_secret(
@@ -79,7 +89,7 @@ impl AppState {
             secrets.payment_secret,
         )
         .await?;
-        let engine = Engine::start(store.clone(), clock).await?;
+        let engine = Engine::start_with_queue(store.clone(), clock, queue_max).await?;
         Ok(AppState(Arc::new(Services {
             store,
             clock,

@@ -2,7 +2,9 @@
 //! idempotency keys, limits, sell-out under concurrency, registration, fair start,
 //! the end, expiry, cancellation and restarts.
 
-use crate::helpers::{assert_balanced, expect, problem_slug, spawn_app, Buyer};
+use crate::helpers::{
+    assert_balanced, expect, problem_slug, spawn_app, spawn_app_with_queue, Buyer,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -571,5 +573,57 @@ async fn orders_that_expired_while_the_server_was_down_expire_on_start() {
         .get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()))
         .await;
     assert_eq!(expired["status"], "expired");
+    assert_balanced(&counters);
+}
+
+/// A full queue answers 503 with Retry-After at once and decides nothing for that
+/// request; what was admitted is decided as usual.
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let app = Arc::new(spawn_app_with_queue(1).await);
+    let sale = app
+        .open_sale(500, json!({"quantity": 400, "per_customer_limit": 100}))
+        .await;
+    let id = sale["id"].as_i64().unwrap();
+    let buyer = Arc::new(app.sign_up("crowd@example.com").await);
+    let answers = futures::future::join_all((0..200).map(|n| {
+        let app = app.clone();
+        let buyer = buyer.clone();
+        async move {
+            let response = app.buy(&buyer, id, 1, &format!("k{n}")).await;
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, retry_after, body)
+        }
+    }))
+    .await;
+    let mut created = 0;
+    let mut overloaded = 0;
+    for (status, retry_after, body) in answers {
+        match status {
+            201 => created += 1,
+            409 if problem_slug(&body) == "limit-reached" => {}
+            503 => {
+                assert_eq!(problem_slug(&body), "overloaded");
+                assert_eq!(retry_after.as_deref(), Some("1"));
+                overloaded += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        overloaded > 0,
+        "a queue of one must overflow under 200 concurrent buys"
+    );
+    let counters = app.sale(id).await;
+    assert_eq!(
+        counters["reserved"].as_u64(),
+        Some(created),
+        "only admitted requests reserved"
+    );
     assert_balanced(&counters);
 }

@@ -22,15 +22,36 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let start = chrono::DateTime::parse_from_rfc3339(CLOCK_START)
+    spawn_app_in(tempfile::tempdir().expect("temp dir"), clock_start()).await
+}
+
+fn clock_start() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(CLOCK_START)
         .unwrap()
-        .with_timezone(&chrono::Utc);
-    spawn_app_in(tempfile::tempdir().expect("temp dir"), start).await
+        .with_timezone(&chrono::Utc)
+}
+
+/// A server whose sales queue at most `queue_max` requests.
+pub async fn spawn_app_with_queue(queue_max: usize) -> TestApp {
+    spawn(
+        tempfile::tempdir().expect("temp dir"),
+        clock_start(),
+        queue_max,
+    )
+    .await
 }
 
 /// A server on the database in `dir` whose clock starts at `start`: a second one on
 /// the same directory is a restart.
 pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono::Utc>) -> TestApp {
+    spawn(dir, start, soldout_engine::QUEUE_MAX).await
+}
+
+async fn spawn(
+    dir: tempfile::TempDir,
+    start: chrono::DateTime<chrono::Utc>,
+    queue_max: usize,
+) -> TestApp {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = soldout_store::open(&url).await.expect("open store");
     let admin_token = "test-admin-token".to_owned();
@@ -39,9 +60,10 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono
         token_key: None,
         payment_secret: Some(PAYMENT_SECRET.into()),
     };
-    let state = AppState::start(store, Clock::starting_at(Some(start)), secrets)
-        .await
-        .expect("start the app");
+    let state =
+        AppState::start_with_queue(store, Clock::starting_at(Some(start)), secrets, queue_max)
+            .await
+            .expect("start the app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
