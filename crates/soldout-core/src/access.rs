@@ -1,7 +1,7 @@
 //! Who is calling. Every authenticated request resolves to one `Principal`; routes
 //! state what they require and the server answers 403 when the principal lacks it.
-//! Later roles (a clerk scoped to one store, a customer, a device) are new variants
-//! here and new checks beside [`Principal::is_admin`], not a new shape.
+//! Later roles (a clerk scoped to one store, a device) are new variants here and a
+//! role extractor beside the server's `AdminOnly` and `CustomerOnly`, not a new shape.
 
 use crate::customer::CustomerId;
 
@@ -15,10 +15,6 @@ pub enum Principal {
 }
 
 impl Principal {
-    pub fn is_admin(&self) -> bool {
-        matches!(self, Principal::Admin)
-    }
-
     /// The role's name, for logs and problem details.
     pub fn role(&self) -> &'static str {
         match self {

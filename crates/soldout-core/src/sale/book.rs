@@ -231,17 +231,8 @@ impl SaleBook {
     pub fn order(&self, id: OrderId) -> Option<&Order> {
         self.orders.get(&id)
     }
-    pub fn orders(&self) -> impl Iterator<Item = &Order> {
-        self.orders.values()
-    }
     pub fn fair_start_seed(&self) -> Option<u64> {
         self.fair_start_seed
-    }
-    pub fn is_ended(&self) -> bool {
-        self.ended
-    }
-    pub fn is_registered(&self, customer: CustomerId) -> bool {
-        self.registrations.contains(&customer)
     }
     /// When the last unit was reserved, if it has been.
     pub fn sold_out_at(&self) -> Option<DateTime<Utc>> {

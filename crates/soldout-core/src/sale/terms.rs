@@ -208,8 +208,4 @@ impl SaleTerms {
     pub fn fair_start_closes_at(&self) -> DateTime<Utc> {
         self.starts_at + Duration::seconds(self.fair_start_secs.into())
     }
-
-    pub fn payment_window(&self) -> Duration {
-        Duration::seconds(self.payment_window_secs.into())
-    }
 }
