@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use soldout_core::catalog::{NewMarket, NewSku};
-use soldout_core::sale::{NewSale, SaleId, SaleTerms};
+use soldout_core::sale::NewSale;
 use soldout_core::{
     Currency, Launch, LocationId, LocationKind, MarketCode, MovementKind, NewLocation, NewMovement,
     NewProduct, OsVersion, ProductId, SkuCode, Specs,
@@ -96,16 +96,16 @@ pub async fn store(dir: &std::path::Path, stock: i64) -> anyhow::Result<Arc<dyn 
     Ok(store)
 }
 
-/// The terms of a sale that starts `starts_in` after the clock's start (negative: it
-/// has already started).
-pub fn sale_terms(
+/// A sale that starts `starts_in` after the clock's start (negative: it has already
+/// started), at the market's list price.
+pub fn new_sale(
     quantity: u32,
     per_customer_limit: u32,
     registration_required: bool,
     starts_in: Duration,
-) -> anyhow::Result<SaleTerms> {
+) -> anyhow::Result<NewSale> {
     let now = clock_start();
-    let new = NewSale {
+    Ok(NewSale {
         sku: SkuCode::parse("RN4-3-32-GLD")?,
         market: MarketCode::parse("IN")?,
         location: LocationId::parse("wh-in-sricity")?,
@@ -117,12 +117,5 @@ pub fn sale_terms(
         registration_required,
         fair_start_secs: 0,
         price: None,
-    };
-    Ok(new.validate(
-        SaleId(0),
-        ProductId::parse("redmi-note-4")?,
-        Some(1_099_900),
-        Currency::parse("INR")?,
-        now,
-    )?)
+    })
 }

@@ -275,10 +275,10 @@ fn soldout_target(
                 payment_secret: Some("bench".into()),
             };
             let state = AppState::start(store, clock, secrets).await?;
-            let limit = soldout_core::sale::SALE_QUANTITY_MAX.min(100);
+            let limit = soldout_core::sale::PER_CUSTOMER_LIMIT_MAX;
             let sale = state
                 .engine
-                .create_sale(&fixture::sale_terms(
+                .open_sale(fixture::new_sale(
                     quantity,
                     limit,
                     false,

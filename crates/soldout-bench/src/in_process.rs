@@ -56,7 +56,7 @@ async fn engine_with_sale(
     let store = fixture::store(dir, i64::from(quantity)).await?;
     let engine = Engine::start(store, Clock::starting_at(Some(fixture::clock_start()))).await?;
     let sale = engine
-        .create_sale(&fixture::sale_terms(
+        .open_sale(fixture::new_sale(
             quantity,
             limit,
             registration_required,

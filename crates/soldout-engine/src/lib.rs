@@ -20,8 +20,8 @@ pub use clock::Clock;
 pub use views::{OrderView, SaleView};
 
 pub use owner::Buy;
-use owner::{Command, SaleOwner, Snapshot};
-use soldout_core::sale::{OrderId, PaymentOutcome, Rejection, SaleId, SaleTerms};
+use owner::{Command, Reply, SaleOwner, Snapshot};
+use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, Rejection, SaleId, SaleTerms};
 use soldout_core::{Currency, CustomerId};
 use soldout_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -43,6 +43,12 @@ pub enum EngineError {
     Overloaded,
     #[error("the sale could not commit; nothing was decided: {0}")]
     Unavailable(String),
+    /// A new sale whose terms do not hold together with the catalog or the clock.
+    #[error("{0}")]
+    InvalidSale(String),
+    /// A new sale of a product not on sale in its market at its start.
+    #[error("{0}")]
+    NotLaunched(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -56,6 +62,8 @@ impl EngineError {
             EngineError::UnknownSale(_) => "not-found",
             EngineError::Overloaded => "overloaded",
             EngineError::Unavailable(_) => "unavailable",
+            EngineError::InvalidSale(_) => "invalid-request",
+            EngineError::NotLaunched(_) => "not-launched",
             EngineError::Store(_) => "store-error",
         }
     }
@@ -114,8 +122,76 @@ impl Engine {
         self.clock
     }
 
-    /// Creates a sale (allotting its units through the ledger) and starts its owner.
-    pub async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleView, EngineError> {
+    /// Opens a sale from what an operator asks for: checks it against the catalog
+    /// (the market, the location in that market, the SKU's product launched there by
+    /// `starts_at`, a price) and the clock, then creates it. Every channel that opens
+    /// sales comes through here.
+    pub async fn open_sale(&self, new: NewSale) -> Result<SaleView, EngineError> {
+        let now = self.clock.now();
+        let not_found = |what: &'static str, id: &dyn std::fmt::Display| {
+            EngineError::Store(StoreError::NotFound {
+                what,
+                id: id.to_string(),
+            })
+        };
+        let market = self
+            .store
+            .market(&new.market)
+            .await?
+            .ok_or_else(|| not_found("market", &new.market))?;
+        let location = self
+            .store
+            .location(&new.location)
+            .await?
+            .ok_or_else(|| not_found("location", &new.location))?;
+        if location.market != market.code {
+            return Err(EngineError::InvalidSale(format!(
+                "location {} is in market {}, not {}",
+                location.id, location.market, market.code
+            )));
+        }
+        let product = self
+            .store
+            .products()
+            .await?
+            .into_iter()
+            .find(|p| p.skus.iter().any(|s| s.sku == new.sku))
+            .map(|p| p.id)
+            .ok_or_else(|| not_found("sku", &new.sku))?;
+        let entry = self
+            .store
+            .lineup(&market.code)
+            .await?
+            .into_iter()
+            .find(|e| e.product.id == product)
+            .ok_or_else(|| {
+                EngineError::NotLaunched(format!(
+                    "{product} has no launch in {m}; set one with PUT /v1/products/{product}/launches/{m}",
+                    m = market.code
+                ))
+            })?;
+        if !entry.launch.allows_sale_at(new.starts_at) {
+            return Err(EngineError::NotLaunched(format!(
+                "{product} may be sold in {} from {}; the sale would start at {}",
+                market.code, entry.launch.sale_from, new.starts_at
+            )));
+        }
+        if new.ends_at <= now {
+            return Err(EngineError::InvalidSale(format!(
+                "ends_at {} is already past (the server's clock says {now})",
+                new.ends_at
+            )));
+        }
+        let list_price = entry.prices.get(&new.sku).copied();
+        let terms = new
+            .validate(SaleId(0), product, list_price, market.currency, now)
+            .map_err(|e| EngineError::InvalidSale(e.to_string()))?;
+        self.create_sale(&terms).await
+    }
+
+    /// Creates a sale from checked terms (allotting its units through the ledger) and
+    /// starts its owner.
+    async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleView, EngineError> {
         let terms = self.store.create_sale(terms).await?;
         let id = terms.id;
         self.spawn_owner(terms).await?;
@@ -159,7 +235,7 @@ impl Engine {
         &self,
         sale: SaleId,
         admission: Admission,
-        command: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command,
+        command: impl FnOnce(Reply<T>) -> Command,
     ) -> Result<T, EngineError> {
         let sender = {
             let sales = self.sales.read().expect("sales map poisoned");
@@ -245,8 +321,7 @@ impl Engine {
         amount: i64,
         currency: Currency,
     ) -> Result<OrderView, EngineError> {
-        let sale = owner::sale_of(order);
-        self.ask(sale, Admission::RejectWhenFull, |reply| Command::Payment {
+        self.ask_about(order, |reply| Command::Payment {
             order,
             event_id,
             outcome,
@@ -255,7 +330,6 @@ impl Engine {
             reply,
         })
         .await
-        .map_err(|e| unknown_sale_is_unknown_order(e, order))
     }
 
     /// Cancels an unpaid order of `customer`.
@@ -264,31 +338,32 @@ impl Engine {
         order: OrderId,
         customer: CustomerId,
     ) -> Result<OrderView, EngineError> {
-        let sale = owner::sale_of(order);
-        self.ask(sale, Admission::RejectWhenFull, |reply| Command::Cancel {
+        self.ask_about(order, |reply| Command::Cancel {
             order,
             customer,
             reply,
         })
         .await
-        .map_err(|e| unknown_sale_is_unknown_order(e, order))
     }
 
     /// An order as it stands (after its last commit).
     pub async fn order(&self, order: OrderId) -> Result<OrderView, EngineError> {
-        let sale = owner::sale_of(order);
-        self.ask(sale, Admission::RejectWhenFull, |reply| Command::Get {
-            order,
-            reply,
-        })
-        .await
-        .map_err(|e| unknown_sale_is_unknown_order(e, order))
+        self.ask_about(order, |reply| Command::Get { order, reply })
+            .await
     }
-}
 
-fn unknown_sale_is_unknown_order(e: EngineError, order: OrderId) -> EngineError {
-    match e {
-        EngineError::UnknownSale(_) => Rejection::UnknownOrder(order).into(),
-        other => other,
+    /// Asks the owner of the sale an order belongs to; an order whose sale does not
+    /// exist is an unknown order.
+    async fn ask_about(
+        &self,
+        order: OrderId,
+        command: impl FnOnce(Reply<OrderView>) -> Command,
+    ) -> Result<OrderView, EngineError> {
+        self.ask(owner::sale_of(order), Admission::RejectWhenFull, command)
+            .await
+            .map_err(|e| match e {
+                EngineError::UnknownSale(_) => Rejection::UnknownOrder(order).into(),
+                other => other,
+            })
     }
 }

@@ -26,7 +26,7 @@ const IDLE_WAKE: Duration = Duration::from_secs(60);
 /// Pause before rebuilding after a failed commit.
 const REBUILD_PAUSE: Duration = Duration::from_millis(100);
 
-type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 pub(crate) enum Command {
     Buy {

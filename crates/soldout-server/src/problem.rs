@@ -176,6 +176,13 @@ impl From<EngineError> for Problem {
                 )
                 .with_header(header::RETRY_AFTER, "1")
             }
+            EngineError::InvalidSale(detail) => Problem::invalid(detail),
+            EngineError::NotLaunched(detail) => Problem::new(
+                StatusCode::CONFLICT,
+                "not-launched",
+                "Not launched in this market",
+                detail,
+            ),
             EngineError::Store(e) => e.into(),
         }
     }

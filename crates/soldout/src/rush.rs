@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::{Duration, Timelike};
 use indicatif::{ProgressBar, ProgressStyle};
 use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, SaleId};
-use soldout_core::{CustomerId, Email, LocationId, MarketCode, ProductId, SkuCode};
+use soldout_core::{CustomerId, Email, LocationId, MarketCode, SkuCode};
 use soldout_engine::{Admission, EngineError};
 use soldout_server::AppState;
 use std::collections::BTreeMap;
@@ -85,17 +85,6 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
     let store = state.store.as_ref();
     let engine = &state.engine;
     let now = state.clock.now();
-    let market = MarketCode::parse("IN")?;
-    let sku = SkuCode::parse("RN4-3-32-GLD")?;
-    let indian = store
-        .market(&market)
-        .await?
-        .context("the reference data has India")?;
-    let list_price = store
-        .lineup(&market)
-        .await?
-        .into_iter()
-        .find_map(|entry| entry.prices.get(&sku).copied());
     let emails = (1..=BUYERS)
         .map(|i| Email::parse(&format!("buyer{i:05}@demo.soldout.example")))
         .collect::<Result<Vec<_>, _>>()?;
@@ -105,9 +94,9 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
     let starts_at = (now + Duration::seconds(START_AFTER_SECS))
         .with_nanosecond(0)
         .unwrap_or(now);
-    let terms = NewSale {
-        sku: sku.clone(),
-        market: market.clone(),
+    let new = NewSale {
+        sku: SkuCode::parse("RN4-3-32-GLD")?,
+        market: MarketCode::parse("IN")?,
         location: LocationId::parse("wh-in-sricity")?,
         quantity: UNITS,
         starts_at,
@@ -117,15 +106,8 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
         registration_required: true,
         fair_start_secs: 1,
         price: None,
-    }
-    .validate(
-        SaleId(0),
-        ProductId::parse("redmi-note-4")?,
-        list_price,
-        indian.currency,
-        now,
-    )?;
-    let sale = engine.create_sale(&terms).await?;
+    };
+    let sale = engine.open_sale(new).await?;
     store.set_meta(SALE_MARKER, &sale.id.to_string()).await?;
     println!(
         "Flash sale {}: {} units of the Redmi Note 4 (RN4-3-32-GLD) in India at {} {} minor units, starting {}; registration required, limit 1, fair start 1s.",

@@ -18,4 +18,6 @@ pub use book::{
 };
 pub use event::{PaymentOutcome, SaleEvent};
 pub use ids::{idempotency_fingerprint, OrderId, SaleId};
-pub use terms::{NewSale, SaleStatus, SaleTerms, SaleTermsError, SALE_QUANTITY_MAX};
+pub use terms::{
+    NewSale, SaleStatus, SaleTerms, SaleTermsError, PER_CUSTOMER_LIMIT_MAX, SALE_QUANTITY_MAX,
+};

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use soldout_core::sale::{NewSale, SaleId, SaleStatus};
-use soldout_core::{MarketCode, ProductId};
+use soldout_core::MarketCode;
 use soldout_engine::{Admission, OrderView, SaleView};
 use utoipa::{IntoParams, ToSchema};
 
@@ -31,69 +31,8 @@ pub async fn create_sale(
     State(state): State<AppState>,
     Json(body): Json<NewSale>,
 ) -> ApiResult<(StatusCode, axum::Json<SaleView>)> {
-    let now = state.clock.now();
-    let market = super::markets::existing_market(&state, &body.market).await?;
-    let location =
-        state.store.location(&body.location).await?.ok_or_else(|| {
-            Problem::not_found(format!("location {} does not exist", body.location))
-        })?;
-    if location.market != market.code {
-        return Err(Problem::invalid(format!(
-            "location {} is in market {}, not {}",
-            location.id, location.market, market.code
-        )));
-    }
-    let product = product_of_sku(&state, &body).await?;
-    let entry = state
-        .store
-        .lineup(&market.code)
-        .await?
-        .into_iter()
-        .find(|e| e.product.id == product);
-    let Some(entry) = entry else {
-        return Err(not_launched(format!(
-            "{product} has no launch in {}; set one with PUT /v1/products/{product}/launches/{}",
-            market.code, market.code
-        )));
-    };
-    if !entry.launch.allows_sale_at(body.starts_at) {
-        return Err(not_launched(format!(
-            "{product} may be sold in {} from {}; the sale would start at {}",
-            market.code, entry.launch.sale_from, body.starts_at
-        )));
-    }
-    if body.ends_at <= now {
-        return Err(Problem::invalid(format!(
-            "ends_at {} is already past (the server's clock says {now})",
-            body.ends_at
-        )));
-    }
-    let list_price = entry.prices.get(&body.sku).copied();
-    let terms = body
-        .validate(SaleId(0), product, list_price, market.currency, now)
-        .map_err(|e| Problem::invalid(e.to_string()))?;
-    let sale = state.engine.create_sale(&terms).await?;
+    let sale = state.engine.open_sale(body).await?;
     Ok((StatusCode::CREATED, axum::Json(sale)))
-}
-
-async fn product_of_sku(state: &AppState, body: &NewSale) -> ApiResult<ProductId> {
-    state
-        .store
-        .products()
-        .await?
-        .into_iter()
-        .find(|p| p.skus.iter().any(|s| s.sku == body.sku))
-        .map(|p| p.id)
-        .ok_or_else(|| Problem::not_found(format!("sku {} does not exist", body.sku)))
-}
-
-fn not_launched(detail: String) -> Problem {
-    Problem::new(
-        StatusCode::CONFLICT,
-        "not-launched",
-        "Not launched in this market",
-        detail,
-    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
