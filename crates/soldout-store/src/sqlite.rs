@@ -38,6 +38,18 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("stored {what} {value:?} is not valid").into())
 }
 
+/// Maps a unique-constraint violation to "already exists", anything else to a
+/// backend error.
+fn taken(what: &'static str, id: impl ToString) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::exists(what, id)
+        } else {
+            e.into()
+        }
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
@@ -164,13 +176,7 @@ async fn insert_sku(tx: &mut Transaction<'_, Sqlite>, sku: &Sku) -> Result<(), S
     .bind(i64::from(sku.storage_gb))
     .execute(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::exists("sku", &sku.sku)
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(taken("sku", &sku.sku))?;
     Ok(())
 }
 
@@ -299,13 +305,7 @@ impl Store for SqliteStore {
         .bind(i64::from(market.return_window_days))
         .execute(&self.writer)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::exists("market", &market.code)
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken("market", &market.code))?;
         Ok(())
     }
 
@@ -347,13 +347,7 @@ impl Store for SqliteStore {
         .bind(specs.os_version.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::exists("product", &product.id)
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken("product", &product.id))?;
         for sku in &product.skus {
             insert_sku(&mut tx, sku).await?;
         }
@@ -551,13 +545,7 @@ impl Store for SqliteStore {
             .bind(&location.city)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::exists("location", &location.id)
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(taken("location", &location.id))?;
         tx.commit().await?;
         Ok(())
     }
@@ -664,18 +652,16 @@ impl Store for SqliteStore {
                 row.push_bind(email.as_str()).push_bind(at);
             });
             insert.push(" RETURNING id, email");
-            let rows = insert.build().fetch_all(&mut *tx).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    let what = if chunk.len() == 1 {
-                        "customer with email"
-                    } else {
-                        "a customer with one of the emails from"
-                    };
-                    StoreError::exists(what, chunk[0].as_str())
-                } else {
-                    e.into()
-                }
-            })?;
+            let what = if chunk.len() == 1 {
+                "customer with email"
+            } else {
+                "a customer with one of the emails from"
+            };
+            let rows = insert
+                .build()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(taken(what, chunk[0].as_str()))?;
             for row in rows {
                 ids.insert(row.try_get("email")?, row.try_get("id")?);
             }
@@ -760,21 +746,15 @@ impl Store for SqliteStore {
                 .bind(batch)
                 .bind(i64::from(events))
                 .bind(body);
-        let taken = |e: sqlx::Error| {
-            if is_unique_violation(&e) {
-                StoreError::exists("journal batch", format!("{sale}/{batch}"))
-            } else {
-                e.into()
-            }
-        };
+        let batch_taken = || taken("journal batch", format!("{sale}/{batch}"));
         if movements.is_empty() {
             // The hot path: one statement is its own durable transaction, one round
             // trip to the writer instead of three.
-            insert.execute(&self.writer).await.map_err(taken)?;
+            insert.execute(&self.writer).await.map_err(batch_taken())?;
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        insert.execute(&mut *tx).await.map_err(taken)?;
+        insert.execute(&mut *tx).await.map_err(batch_taken())?;
         for movement in movements {
             apply_movement(&mut tx, movement).await?;
         }
