@@ -198,6 +198,19 @@ string_id!(
     )
 );
 
+string_id!(
+    /// A unit's serial number or IMEI: capitals, digits and dashes (`RN4IN0001234`),
+    /// as printed on the box.
+    Serial,
+    "serial",
+    |v| check_id(
+        "serial",
+        v,
+        |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-',
+        "capital letters, digits and inner dashes, such as 865321030012345"
+    )
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

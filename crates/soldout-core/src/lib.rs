@@ -1,25 +1,31 @@
 //! The pure domain of soldout: markets and money, the catalog, launches, stock
-//! locations and the stock ledger's rules, and who may do what.
+//! locations and the stock ledger's rules, flash sales, the point of sale, returns,
+//! transfers, campaigns, and who may do what.
 //!
 //! Nothing here does I/O, reads a clock or draws a random number: the current time
 //! (`now`) and any randomness are passed in. That keeps every rule testable by plain
 //! unit tests and, later, by deterministic simulation.
 
 pub mod access;
+pub mod campaign;
 pub mod catalog;
 pub mod customer;
+pub mod device;
+pub mod discrepancy;
 pub mod ids;
 pub mod launch;
 pub mod lineup;
 pub mod money;
+pub mod pos;
 pub mod sale;
 pub mod stock;
+pub mod transfer;
 pub mod version;
 
-pub use access::Principal;
+pub use access::{ClerkId, Principal};
 pub use catalog::{Market, NewMarket, NewProduct, NewSku, Product, Sku, Specs};
 pub use customer::{CustomerId, Email};
-pub use ids::{LocationId, MarketCode, ProductId, SkuCode, TextError};
+pub use ids::{LocationId, MarketCode, ProductId, Serial, SkuCode, TextError};
 pub use launch::{Launch, LaunchError, LaunchStatus};
 pub use lineup::{Lineup, LineupEntry, LineupProduct, LineupSku};
 pub use money::{Amount, Currency, CurrencyError};

@@ -104,12 +104,16 @@ pub enum MovementKind {
     Sale,
     /// Reserved or allotted units leave with their buyer: `on_hand` and `reserved` down.
     Fulfilment,
-    /// A customer brings a unit back: `on_hand` up.
+    /// A customer brings a unit back in resellable condition: `on_hand` up.
     CustomerReturn,
+    /// A customer brings a damaged unit back: `damaged` up (it cannot be sold).
+    DamagedReturn,
+    /// Units shipped here that never arrived: `incoming` down.
+    TransferShortfall,
 }
 
 impl MovementKind {
-    pub const ALL: [MovementKind; 12] = [
+    pub const ALL: [MovementKind; 14] = [
         MovementKind::Receipt,
         MovementKind::Adjustment,
         MovementKind::TransferOut,
@@ -122,6 +126,8 @@ impl MovementKind {
         MovementKind::Sale,
         MovementKind::Fulfilment,
         MovementKind::CustomerReturn,
+        MovementKind::DamagedReturn,
+        MovementKind::TransferShortfall,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +144,8 @@ impl MovementKind {
             MovementKind::Sale => "sale",
             MovementKind::Fulfilment => "fulfilment",
             MovementKind::CustomerReturn => "customer_return",
+            MovementKind::DamagedReturn => "damaged_return",
+            MovementKind::TransferShortfall => "transfer_shortfall",
         }
     }
 
@@ -173,6 +181,7 @@ pub struct LevelDelta {
     pub on_hand: i64,
     pub reserved: i64,
     pub incoming: i64,
+    pub damaged: i64,
 }
 
 impl LevelDelta {
@@ -188,19 +197,22 @@ impl LevelDelta {
             return Err(StockError::BadQuantity { kind, quantity });
         }
         let q = quantity;
-        let (on_hand, reserved, incoming) = match kind {
-            Receipt | Adjustment | CustomerReturn => (q, 0, 0),
-            TransferOut | Sale => (-q, 0, 0),
-            TransferIncoming => (0, 0, q),
-            TransferIn => (q, 0, -q),
-            Allotment | Reservation => (0, q, 0),
-            AllotmentReturn | ReservationRelease => (0, -q, 0),
-            Fulfilment => (-q, -q, 0),
+        let (on_hand, reserved, incoming, damaged) = match kind {
+            Receipt | Adjustment | CustomerReturn => (q, 0, 0, 0),
+            TransferOut | Sale => (-q, 0, 0, 0),
+            TransferIncoming => (0, 0, q, 0),
+            TransferIn => (q, 0, -q, 0),
+            TransferShortfall => (0, 0, -q, 0),
+            Allotment | Reservation => (0, q, 0, 0),
+            AllotmentReturn | ReservationRelease => (0, -q, 0, 0),
+            Fulfilment => (-q, -q, 0, 0),
+            DamagedReturn => (0, 0, 0, q),
         };
         Ok(LevelDelta {
             on_hand,
             reserved,
             incoming,
+            damaged,
         })
     }
 }
@@ -214,6 +226,8 @@ pub struct StockLevels {
     pub reserved: i64,
     /// Units on their way to the location.
     pub incoming: i64,
+    /// Units returned damaged: at the location, never sellable.
+    pub damaged: i64,
 }
 
 impl StockLevels {
@@ -230,11 +244,13 @@ impl StockLevels {
             on_hand: self.on_hand + delta.on_hand,
             reserved: self.reserved + delta.reserved,
             incoming: self.incoming + delta.incoming,
+            damaged: self.damaged + delta.damaged,
         };
         for (name, level, would_be) in [
             ("on_hand", self.on_hand, next.on_hand),
             ("reserved", self.reserved, next.reserved),
             ("incoming", self.incoming, next.incoming),
+            ("damaged", self.damaged, next.damaged),
         ] {
             if would_be < 0 {
                 return Err(StockError::NegativeLevel {
@@ -257,7 +273,11 @@ impl StockLevels {
     }
 
     pub fn is_consistent(&self) -> bool {
-        self.on_hand >= 0 && self.reserved >= 0 && self.incoming >= 0 && self.available() >= 0
+        self.on_hand >= 0
+            && self.reserved >= 0
+            && self.incoming >= 0
+            && self.damaged >= 0
+            && self.available() >= 0
     }
 
     /// Levels that follow from a ledger's movements, applied in order; an error names
@@ -281,6 +301,8 @@ pub struct StockLine {
     pub on_hand: i64,
     pub reserved: i64,
     pub incoming: i64,
+    /// Units returned damaged.
+    pub damaged: i64,
     /// `on_hand - reserved`.
     pub available: i64,
 }
@@ -292,6 +314,7 @@ impl StockLine {
             on_hand: levels.on_hand,
             reserved: levels.reserved,
             incoming: levels.incoming,
+            damaged: levels.damaged,
             available: levels.available(),
         }
     }
@@ -353,6 +376,8 @@ mod tests {
             (TransferIn, 15),
             (Sale, 2),
             (CustomerReturn, 1),
+            (DamagedReturn, 1),
+            (TransferShortfall, 2),
         ])
         .unwrap();
         assert_eq!(
@@ -360,7 +385,8 @@ mod tests {
             StockLevels {
                 on_hand: 100 - 3 - 10 + 15 - 2 + 1,
                 reserved: 40 - 10 - 5,
-                incoming: 5,
+                incoming: 5 - 2,
+                damaged: 1,
             }
         );
         assert_eq!(levels.available(), 101 - 25);
@@ -417,7 +443,7 @@ mod tests {
         /// a level or `available` below zero, and refused ones change nothing.
         #[test]
         fn accepted_movements_keep_every_level_non_negative(
-            steps in proptest::collection::vec((0usize..12, -50i64..50), 0..200)
+            steps in proptest::collection::vec((0usize..MovementKind::ALL.len(), -50i64..50), 0..200)
         ) {
             let mut levels = StockLevels::default();
             for (k, q) in steps {
@@ -427,6 +453,7 @@ mod tests {
                     on_hand: levels.on_hand + delta.on_hand,
                     reserved: levels.reserved + delta.reserved,
                     incoming: levels.incoming + delta.incoming,
+                    damaged: levels.damaged + delta.damaged,
                 };
                 match levels.apply(kind, delta) {
                     Ok(next) => {

@@ -14,6 +14,7 @@
 pub mod clock;
 mod journal;
 mod owner;
+pub mod pricing;
 mod views;
 
 pub use clock::Clock;

@@ -3,8 +3,9 @@
 //! [`AdminOnly`] or [`CustomerOnly`]. A missing or unknown token is a 401, a known
 //! token with the wrong role a 403.
 //!
-//! The admin token is a configured secret. Customer tokens are signed
-//! (`c.<id>.<HMAC-SHA256 of the id, truncated>`), so checking one needs no database
+//! The admin token is a configured secret. Customer tokens
+//! (`c.<id>.<HMAC-SHA256 of the id, truncated>`) and clerk tokens
+//! (`k.<id>.<store>.<HMAC of both>`) are signed, so checking one needs no database
 //! read; the signing key is persisted (or given as `SOLDOUT_TOKEN_KEY`), so tokens
 //! stay valid across restarts.
 
@@ -15,7 +16,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use soldout_core::{CustomerId, Principal};
+use soldout_core::{ClerkId, CustomerId, LocationId, Principal};
 use soldout_store::{Store, StoreError};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -82,11 +83,14 @@ impl Tokens {
         random_secret()
     }
 
-    /// The signature of a customer id, given as its decimal digits.
-    fn sign(&self, customer_digits: &str) -> [u8; SIGNATURE_BYTES] {
+    /// The signature of a token's subject: its kind and its fields.
+    fn sign(&self, kind: &[u8], fields: &[&str]) -> [u8; SIGNATURE_BYTES] {
         let mut mac = self.keyed.clone();
-        mac.update(b"customer:");
-        mac.update(customer_digits.as_bytes());
+        mac.update(kind);
+        for field in fields {
+            mac.update(b":");
+            mac.update(field.as_bytes());
+        }
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; SIGNATURE_BYTES];
         out.copy_from_slice(&full[..SIGNATURE_BYTES]);
@@ -96,27 +100,60 @@ impl Tokens {
     /// The bearer token of a customer.
     pub fn customer_token(&self, customer: CustomerId) -> String {
         let digits = customer.0.to_string();
-        format!("c.{digits}.{}", hex::encode(self.sign(&digits)))
+        format!(
+            "c.{digits}.{}",
+            hex::encode(self.sign(b"customer", &[&digits]))
+        )
+    }
+
+    /// The bearer token of a store's clerk.
+    pub fn clerk_token(&self, clerk: ClerkId, store: &LocationId) -> String {
+        let digits = clerk.0.to_string();
+        let signature = self.sign(b"clerk", &[&digits, store.as_str()]);
+        format!("k.{digits}.{store}.{}", hex::encode(signature))
+    }
+
+    /// Whether `signature` (hex) signs `fields` as a token of `kind`.
+    fn signed(&self, kind: &[u8], fields: &[&str], signature: &str) -> bool {
+        let mut given = [0u8; SIGNATURE_BYTES];
+        if hex::decode_to_slice(signature, &mut given).is_err() {
+            return false;
+        }
+        bool::from(given.ct_eq(&self.sign(kind, fields)))
     }
 
     pub fn resolve(&self, token: &str) -> Option<Principal> {
         if let Some(rest) = token.strip_prefix("c.") {
             let (digits, signature) = rest.split_once('.')?;
-            // Canonical digits only, so one id has exactly one token.
-            if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let id: i64 = digits.parse().ok().filter(|id| *id > 0)?;
-            let mut given = [0u8; SIGNATURE_BYTES];
-            hex::decode_to_slice(signature, &mut given).ok()?;
-            let expected = self.sign(digits);
-            return bool::from(given.ct_eq(&expected))
+            let id = canonical_id(digits)?;
+            return self
+                .signed(b"customer", &[digits], signature)
                 .then_some(Principal::Customer(CustomerId(id)));
+        }
+        if let Some(rest) = token.strip_prefix("k.") {
+            let (digits, rest) = rest.split_once('.')?;
+            let (store, signature) = rest.split_once('.')?;
+            let id = canonical_id(digits)?;
+            let store = LocationId::parse(store).ok()?;
+            return self
+                .signed(b"clerk", &[digits, store.as_str()], signature)
+                .then_some(Principal::Clerk {
+                    clerk: ClerkId(id),
+                    store,
+                });
         }
         let admin = self.admin.as_bytes();
         let given = token.as_bytes();
         (given.len() == admin.len() && bool::from(given.ct_eq(admin))).then_some(Principal::Admin)
     }
+}
+
+/// A positive id in canonical decimal digits, so one id has exactly one token.
+fn canonical_id(digits: &str) -> Option<i64> {
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|id| *id > 0)
 }
 
 /// Any authenticated caller.
@@ -163,6 +200,50 @@ impl FromRequestParts<AppState> for AdminOnly {
         match Caller::from_request_parts(parts, state).await?.0 {
             Principal::Admin => Ok(AdminOnly),
             other => Err(wrong_role(&other, "admins")),
+        }
+    }
+}
+
+/// Staff: an admin, or a store's clerk. Handlers then check the store with
+/// [`Staff::check_at`].
+pub struct Staff(pub Principal);
+
+impl Staff {
+    /// Refuses a clerk of another store (403); an admin may act anywhere.
+    pub fn check_at(&self, location: &LocationId) -> Result<(), Problem> {
+        if self.0.may_act_at(location) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "your token is for another store than {location}"
+            )))
+        }
+    }
+
+    /// The clerk, if the caller is one.
+    pub fn clerk(&self) -> Option<ClerkId> {
+        match self.0 {
+            Principal::Clerk { clerk, .. } => Some(clerk),
+            _ => None,
+        }
+    }
+
+    /// The store a clerk belongs to; `None` for an admin.
+    pub fn store(&self) -> Option<&LocationId> {
+        match &self.0 {
+            Principal::Clerk { store, .. } => Some(store),
+            _ => None,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        match Caller::from_request_parts(parts, state).await?.0 {
+            p @ (Principal::Admin | Principal::Clerk { .. }) => Ok(Staff(p)),
+            other => Err(wrong_role(&other, "admins and store clerks")),
         }
     }
 }
@@ -214,6 +295,32 @@ mod tests {
         assert_eq!(tokens.resolve("c.-1.00"), None);
         assert_eq!(tokens.resolve(&token.replace("c.42.", "c.042.")), None);
         assert_eq!(tokens.resolve(&token.replace("c.42.", "c.+42.")), None);
+    }
+
+    #[test]
+    fn clerk_tokens_are_signed_for_one_store() {
+        let tokens = tokens();
+        let store = LocationId::parse("store-in-delhi").unwrap();
+        let token = tokens.clerk_token(ClerkId(7), &store);
+        assert_eq!(
+            tokens.resolve(&token),
+            Some(Principal::Clerk {
+                clerk: ClerkId(7),
+                store: store.clone()
+            })
+        );
+        assert_eq!(
+            tokens.resolve(&token.replace("store-in-delhi", "store-in-bengaluru")),
+            None
+        );
+        assert_eq!(tokens.resolve(&token.replace("k.7.", "k.8.")), None);
+        let customer = tokens.customer_token(CustomerId(7));
+        let signature = customer.rsplit('.').next().unwrap();
+        assert_eq!(
+            tokens.resolve(&format!("k.7.store-in-delhi.{signature}")),
+            None,
+            "a customer's signature does not make a clerk token"
+        );
     }
 
     #[test]

@@ -130,7 +130,10 @@ pub struct App;
 impl App {
     /// The router and the OpenAPI document, built from one list of handlers.
     pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-        use routes::{catalog, customers, locations, markets, orders, payments, sales, system};
+        use routes::{
+            campaigns, catalog, customers, locations, markets, orders, payments, sales, stores,
+            system, transfers,
+        };
         let metrics = state.metrics.clone();
         let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
             .routes(routes!(system::healthz))
@@ -159,6 +162,23 @@ impl App {
             .routes(routes!(orders::get_order))
             .routes(routes!(orders::cancel_order))
             .routes(routes!(payments::webhook))
+            .routes(routes!(stores::create_clerk))
+            .routes(routes!(stores::sell, stores::list_sales))
+            .routes(routes!(stores::sync))
+            .routes(routes!(stores::take_return))
+            .routes(routes!(stores::list_refunds))
+            .routes(routes!(stores::list_discrepancies))
+            .routes(routes!(stores::resolve_discrepancy))
+            .routes(routes!(stores::get_device))
+            .routes(routes!(transfers::create_transfer))
+            .routes(routes!(transfers::get_transfer))
+            .routes(routes!(transfers::ship_transfer))
+            .routes(routes!(transfers::receive_transfer))
+            .routes(routes!(transfers::location_transfers))
+            .routes(routes!(
+                campaigns::create_campaign,
+                campaigns::list_campaigns
+            ))
             .with_state(state)
             .split_for_parts();
         let json = serde_json::to_string(&doc).expect("the OpenAPI document serializes");

@@ -120,6 +120,10 @@ impl From<StoreError> for Problem {
                 "Not enough stock",
                 e.to_string(),
             ),
+            StoreError::Conflict { slug, detail } => {
+                Problem::new(StatusCode::CONFLICT, slug, "Conflict", detail)
+            }
+            StoreError::Invalid(detail) => Problem::invalid(detail),
             StoreError::Config(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failed");
                 Problem::internal()

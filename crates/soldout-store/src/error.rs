@@ -18,6 +18,13 @@ pub enum StoreError {
         #[source]
         source: StockError,
     },
+    /// A rule of the domain refuses the change as things stand (a serial already
+    /// sold, a transfer not in transit, overlapping campaigns): a 409 with `slug`.
+    #[error("{detail}")]
+    Conflict { slug: &'static str, detail: String },
+    /// The request does not fit what it refers to (more received than shipped): a 422.
+    #[error("{0}")]
+    Invalid(String),
     /// The database URL or settings are wrong.
     #[error("{0}")]
     Config(String),
@@ -31,6 +38,12 @@ impl StoreError {
         StoreError::NotFound {
             what,
             id: id.to_string(),
+        }
+    }
+    pub(crate) fn conflict(slug: &'static str, detail: impl ToString) -> Self {
+        StoreError::Conflict {
+            slug,
+            detail: detail.to_string(),
         }
     }
     pub(crate) fn exists(what: &'static str, id: impl ToString) -> Self {

@@ -12,7 +12,9 @@ mod store;
 
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
-pub use store::{MovementPage, Store, MOVEMENTS_PAGE_MAX};
+pub use store::{
+    MovementPage, PosOutcome, PosSaleRecord, PricedLine, ReturnRecord, Store, MOVEMENTS_PAGE_MAX,
+};
 
 use std::sync::Arc;
 

@@ -6,14 +6,21 @@
 //! CHECK constraints hold the same rule inside the database. Reads use their own pool
 //! and never wait for the writer.
 
-use crate::{MovementPage, Store, StoreError};
+mod stores;
+
+use crate::{MovementPage, PosOutcome, PosSaleRecord, ReturnRecord, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use soldout_core::campaign::Campaign;
+use soldout_core::device::{Device, Refund};
+use soldout_core::discrepancy::Discrepancy;
+use soldout_core::pos::Receipt;
 use soldout_core::sale::{SaleId, SaleTerms};
+use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
-    Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind, Market,
-    MarketCode, Movement, MovementKind, NewMovement, OsVersion, Product, ProductId, Sku, SkuCode,
-    Specs, StockLevels, StockLine,
+    ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind,
+    Market, MarketCode, Movement, MovementKind, NewMovement, OsVersion, Product, ProductId, Serial,
+    Sku, SkuCode, Specs, StockLevels, StockLine,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -145,6 +152,7 @@ fn levels_from_row(row: &SqliteRow, prefix: &str) -> Result<StockLevels, StoreEr
         on_hand: row.try_get(format!("on_hand{prefix}").as_str())?,
         reserved: row.try_get(format!("reserved{prefix}").as_str())?,
         incoming: row.try_get(format!("incoming{prefix}").as_str())?,
+        damaged: row.try_get(format!("damaged{prefix}").as_str())?,
     })
 }
 
@@ -192,6 +200,37 @@ async fn exists(
         .is_some())
 }
 
+/// A SKU's levels at a location as the writer's transaction sees them; an unknown
+/// location or SKU is not found.
+async fn levels_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    location: &LocationId,
+    sku: &SkuCode,
+) -> Result<StockLevels, StoreError> {
+    if !exists(
+        tx,
+        "SELECT 1 FROM locations WHERE id = ?",
+        location.as_str(),
+    )
+    .await?
+    {
+        return Err(StoreError::not_found("location", location));
+    }
+    if !exists(tx, "SELECT 1 FROM skus WHERE sku = ?", sku.as_str()).await? {
+        return Err(StoreError::not_found("sku", sku));
+    }
+    sqlx::query(
+        "SELECT on_hand, reserved, incoming, damaged FROM stock_levels WHERE location = ? AND sku = ?",
+    )
+    .bind(location.as_str())
+    .bind(sku.as_str())
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| levels_from_row(&row, ""))
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
 /// Applies one movement inside the writer's transaction: read the levels, let the
 /// core decide, write the levels and the ledger row.
 async fn apply_movement(
@@ -206,39 +245,28 @@ async fn apply_movement(
     let delta = movement.delta().map_err(stock_error)?;
     let location = movement.location.as_str();
     let sku = movement.sku.as_str();
-    if !exists(tx, "SELECT 1 FROM locations WHERE id = ?", location).await? {
-        return Err(StoreError::not_found("location", location));
-    }
-    if !exists(tx, "SELECT 1 FROM skus WHERE sku = ?", sku).await? {
-        return Err(StoreError::not_found("sku", sku));
-    }
-    let current = sqlx::query(
-        "SELECT on_hand, reserved, incoming FROM stock_levels WHERE location = ? AND sku = ?",
-    )
-    .bind(location)
-    .bind(sku)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|row| levels_from_row(&row, ""))
-    .transpose()?
-    .unwrap_or_default();
+    let current = levels_in(tx, &movement.location, &movement.sku).await?;
     let next = current.apply(movement.kind, delta).map_err(stock_error)?;
     sqlx::query(
-        "INSERT INTO stock_levels (location, sku, on_hand, reserved, incoming) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO stock_levels (location, sku, on_hand, reserved, incoming, damaged)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (location, sku) DO UPDATE SET
-           on_hand = excluded.on_hand, reserved = excluded.reserved, incoming = excluded.incoming",
+           on_hand = excluded.on_hand, reserved = excluded.reserved,
+           incoming = excluded.incoming, damaged = excluded.damaged",
     )
     .bind(location)
     .bind(sku)
     .bind(next.on_hand)
     .bind(next.reserved)
     .bind(next.incoming)
+    .bind(next.damaged)
     .execute(&mut **tx)
     .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO stock_movements
-           (location, sku, kind, quantity, reference, at, on_hand_after, reserved_after, incoming_after)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           (location, sku, kind, quantity, reference, at,
+            on_hand_after, reserved_after, incoming_after, damaged_after)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(location)
     .bind(sku)
@@ -249,6 +277,7 @@ async fn apply_movement(
     .bind(next.on_hand)
     .bind(next.reserved)
     .bind(next.incoming)
+    .bind(next.damaged)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Movement {
@@ -484,11 +513,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn lineup(&self, market: &MarketCode) -> Result<Vec<LineupEntry>, StoreError> {
-        let launches = sqlx::query("SELECT * FROM launches WHERE market = ?")
-            .bind(market.as_str())
-            .fetch_all(&self.reader)
-            .await?;
+    async fn prices(&self, market: &MarketCode) -> Result<HashMap<SkuCode, i64>, StoreError> {
         let mut prices: HashMap<SkuCode, i64> = HashMap::new();
         for row in sqlx::query("SELECT sku, amount FROM prices WHERE market = ?")
             .bind(market.as_str())
@@ -499,6 +524,15 @@ impl Store for SqliteStore {
             let sku = SkuCode::parse(&sku).map_err(|_| corrupt("sku", &sku))?;
             prices.insert(sku, row.try_get("amount")?);
         }
+        Ok(prices)
+    }
+
+    async fn lineup(&self, market: &MarketCode) -> Result<Vec<LineupEntry>, StoreError> {
+        let launches = sqlx::query("SELECT * FROM launches WHERE market = ?")
+            .bind(market.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        let prices = self.prices(market).await?;
         let mut entries = Vec::with_capacity(launches.len());
         for row in launches {
             let product_id: String = row.try_get("product")?;
@@ -771,6 +805,89 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| Ok((row.try_get("batch")?, row.try_get("body")?)))
             .collect()
+    }
+
+    async fn create_clerk(
+        &self,
+        store: &LocationId,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ClerkId, StoreError> {
+        self.insert_clerk(store, name, at).await
+    }
+
+    async fn record_pos_sale(&self, sale: &PosSaleRecord) -> Result<PosOutcome, StoreError> {
+        self.insert_pos_sale(sale).await
+    }
+
+    async fn pos_sales(&self, store: &LocationId, limit: u32) -> Result<Vec<Receipt>, StoreError> {
+        self.select_pos_sales(store, limit).await
+    }
+
+    async fn device(&self, serial: &Serial) -> Result<Option<Device>, StoreError> {
+        self.select_device(serial).await
+    }
+
+    async fn record_return(&self, record: &ReturnRecord) -> Result<Refund, StoreError> {
+        self.insert_return(record).await
+    }
+
+    async fn refunds(&self, store: Option<&LocationId>) -> Result<Vec<Refund>, StoreError> {
+        self.select_refunds(store).await
+    }
+
+    async fn discrepancies(
+        &self,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Discrepancy>, StoreError> {
+        self.select_discrepancies(location).await
+    }
+
+    async fn resolve_discrepancy(
+        &self,
+        id: i64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Discrepancy, StoreError> {
+        self.update_discrepancy(id, note, at).await
+    }
+
+    async fn create_transfer(
+        &self,
+        transfer: &NewTransfer,
+        ship: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Transfer, StoreError> {
+        self.insert_transfer(transfer, ship, at).await
+    }
+
+    async fn ship_transfer(&self, id: i64, at: DateTime<Utc>) -> Result<Transfer, StoreError> {
+        self.ship(id, at).await
+    }
+
+    async fn receive_transfer(
+        &self,
+        id: i64,
+        counts: &[UnitCount],
+        at: DateTime<Utc>,
+    ) -> Result<Transfer, StoreError> {
+        self.receive(id, counts, at).await
+    }
+
+    async fn transfer(&self, id: i64) -> Result<Option<Transfer>, StoreError> {
+        self.select_transfer(id).await
+    }
+
+    async fn transfers(&self, location: &LocationId) -> Result<Vec<Transfer>, StoreError> {
+        self.select_transfers(location).await
+    }
+
+    async fn create_campaign(&self, campaign: &Campaign) -> Result<Campaign, StoreError> {
+        self.insert_campaign(campaign).await
+    }
+
+    async fn campaigns(&self, market: Option<&MarketCode>) -> Result<Vec<Campaign>, StoreError> {
+        self.select_campaigns(market).await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

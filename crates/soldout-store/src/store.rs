@@ -4,10 +4,16 @@
 use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use soldout_core::campaign::Campaign;
+use soldout_core::device::{Device, Refund, ReturnCondition};
+use soldout_core::discrepancy::Discrepancy;
+use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::sale::{SaleId, SaleTerms};
+use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
-    CustomerId, Email, Launch, LineupEntry, Location, LocationId, Market, MarketCode, Movement,
-    NewMovement, Product, ProductId, Sku, SkuCode, StockLine,
+    Amount, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
+    Market, MarketCode, Movement, NewMovement, OsVersion, Product, ProductId, Serial, Sku, SkuCode,
+    StockLine,
 };
 
 /// Most movements one page of the ledger holds.
@@ -19,6 +25,57 @@ pub struct MovementPage {
     pub movements: Vec<Movement>,
     /// Pass as `after` to read the next page; `None` at the end of the ledger.
     pub next_after: Option<i64>,
+}
+
+/// A point-of-sale sale, priced and checked against the catalog, to record.
+#[derive(Debug, Clone)]
+pub struct PosSaleRecord {
+    pub store: LocationId,
+    pub market: MarketCode,
+    pub currency: Currency,
+    pub clerk: Option<ClerkId>,
+    pub client_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    /// Synced after the fact: too little stock on record becomes a discrepancy
+    /// instead of a refusal.
+    pub offline: bool,
+    pub payment: PosPayment,
+    pub lines: Vec<PricedLine>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PricedLine {
+    pub sku: SkuCode,
+    pub product: ProductId,
+    /// The product's shipped OS version, which its devices start with.
+    pub os_version: OsVersion,
+    pub unit_price: Amount,
+    pub campaign: Option<i64>,
+    pub serials: Vec<Serial>,
+    /// Whether the product could be sold in the market at `occurred_at`; an offline
+    /// sale of one that could not raises a discrepancy.
+    pub launched: bool,
+}
+
+/// What recording a point-of-sale sale came to.
+#[derive(Debug, Clone)]
+pub enum PosOutcome {
+    /// Recorded now.
+    Recorded(Receipt),
+    /// The store had already recorded a sale with this `client_id`: that one.
+    Duplicate(Receipt),
+}
+
+/// A return to record: the device must still be sold on `sold_on` when it commits.
+#[derive(Debug, Clone)]
+pub struct ReturnRecord {
+    pub store: LocationId,
+    pub serial: Serial,
+    pub sold_on: String,
+    pub reason: String,
+    pub condition: ReturnCondition,
+    pub at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -49,6 +106,11 @@ pub trait Store: Send + Sync + 'static {
         market: &MarketCode,
         launch: &Launch,
     ) -> Result<(), StoreError>;
+    /// Every price set in a market, by SKU, launched or not.
+    async fn prices(
+        &self,
+        market: &MarketCode,
+    ) -> Result<std::collections::HashMap<SkuCode, Amount>, StoreError>;
     /// Every product launched in a market, with its launch and its prices there.
     async fn lineup(&self, market: &MarketCode) -> Result<Vec<LineupEntry>, StoreError>;
 
@@ -108,6 +170,66 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// A sale's journal, in order: `(batch, body)`.
     async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+
+    // Signature stores.
+    /// Creates a clerk of a store.
+    async fn create_clerk(
+        &self,
+        store: &LocationId,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ClerkId, StoreError>;
+    /// Records a point-of-sale sale whole: its stock movements (refused when stock
+    /// is short, unless offline), its devices (a serial sold and not returned is
+    /// refused), its discrepancies. A `client_id` the store has used before records
+    /// nothing and returns the earlier receipt.
+    async fn record_pos_sale(&self, sale: &PosSaleRecord) -> Result<PosOutcome, StoreError>;
+    /// A store's receipts, newest first, at most `limit`.
+    async fn pos_sales(&self, store: &LocationId, limit: u32) -> Result<Vec<Receipt>, StoreError>;
+    async fn device(&self, serial: &Serial) -> Result<Option<Device>, StoreError>;
+    /// Takes a unit back: the stock movement, the device marked returned, the refund.
+    async fn record_return(&self, record: &ReturnRecord) -> Result<Refund, StoreError>;
+    /// Refunds, newest first; only one store's when `store` is given.
+    async fn refunds(&self, store: Option<&LocationId>) -> Result<Vec<Refund>, StoreError>;
+    /// Discrepancies, newest first; only one location's when given.
+    async fn discrepancies(
+        &self,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Discrepancy>, StoreError>;
+    async fn resolve_discrepancy(
+        &self,
+        id: i64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Discrepancy, StoreError>;
+
+    // Transfers.
+    /// Creates a transfer between two locations of one market; `ship` ships it at once.
+    async fn create_transfer(
+        &self,
+        transfer: &NewTransfer,
+        ship: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Transfer, StoreError>;
+    /// Ships a requested transfer: out of the source, incoming at the destination.
+    async fn ship_transfer(&self, id: i64, at: DateTime<Utc>) -> Result<Transfer, StoreError>;
+    /// Counts a transfer in: what arrived goes on hand, a shortfall becomes a
+    /// discrepancy.
+    async fn receive_transfer(
+        &self,
+        id: i64,
+        counts: &[UnitCount],
+        at: DateTime<Utc>,
+    ) -> Result<Transfer, StoreError>;
+    async fn transfer(&self, id: i64) -> Result<Option<Transfer>, StoreError>;
+    /// Transfers from or to a location, newest first.
+    async fn transfers(&self, location: &LocationId) -> Result<Vec<Transfer>, StoreError>;
+
+    // Campaigns.
+    /// Creates a campaign unless it overlaps one on a shared SKU in its market.
+    async fn create_campaign(&self, campaign: &Campaign) -> Result<Campaign, StoreError>;
+    /// Campaigns, oldest first; one market's when given.
+    async fn campaigns(&self, market: Option<&MarketCode>) -> Result<Vec<Campaign>, StoreError>;
 
     // Settings and markers.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -1,7 +1,7 @@
 //! Stock locations and their ledger: receipts, adjustments, levels and movements.
 
 use super::ApiResult;
-use crate::auth::AdminOnly;
+use crate::auth::{AdminOnly, Staff};
 use crate::problem::extract::{Json, Path, Query};
 use crate::problem::Problem;
 use crate::AppState;
@@ -47,7 +47,7 @@ pub async fn list_locations(
     Ok(axum::Json(state.store.locations().await?))
 }
 
-async fn existing_location(state: &AppState, id: &LocationId) -> ApiResult<Location> {
+pub(crate) async fn existing_location(state: &AppState, id: &LocationId) -> ApiResult<Location> {
     state
         .store
         .location(id)
@@ -155,17 +155,19 @@ pub async fn adjust(
     record(&state, movement).await
 }
 
-/// A location's levels per SKU.
+/// A location's levels per SKU (admin, or the store's clerk).
 #[utoipa::path(get, path = "/v1/locations/{id}/stock", tag = "stock", security(("bearer" = [])),
     params(("id" = String, Path, description = "Location id")),
     responses(
         (status = 200, description = "Levels per SKU", body = [StockLine]),
+        (status = 403, description = "Another store's clerk", body = Problem),
         (status = 404, description = "Unknown location", body = Problem)))]
 pub async fn stock(
-    _: AdminOnly,
+    staff: Staff,
     State(state): State<AppState>,
     Path(id): Path<LocationId>,
 ) -> ApiResult<axum::Json<Vec<StockLine>>> {
+    staff.check_at(&id)?;
     existing_location(&state, &id).await?;
     Ok(axum::Json(state.store.stock(&id).await?))
 }
@@ -186,18 +188,20 @@ pub struct MovementsPage {
     pub next_after: Option<i64>,
 }
 
-/// A location's stock ledger, oldest first, a page at a time.
+/// A location's stock ledger, oldest first, a page at a time (admin, or the store's
+/// clerk).
 #[utoipa::path(get, path = "/v1/locations/{id}/movements", tag = "stock", security(("bearer" = [])),
     params(("id" = String, Path, description = "Location id"), MovementsQuery),
     responses(
         (status = 200, description = "A page of movements", body = MovementsPage),
         (status = 404, description = "Unknown location", body = Problem)))]
 pub async fn movements(
-    _: AdminOnly,
+    staff: Staff,
     State(state): State<AppState>,
     Path(id): Path<LocationId>,
     Query(query): Query<MovementsQuery>,
 ) -> ApiResult<axum::Json<MovementsPage>> {
+    staff.check_at(&id)?;
     let limit = query.limit.unwrap_or(MOVEMENTS_PAGE_DEFAULT);
     if !(1..=MOVEMENTS_PAGE_MAX).contains(&limit) {
         return Err(Problem::invalid(format!(

@@ -2,6 +2,7 @@
 //! and the core, and answers. The router and the OpenAPI document are built from the
 //! same list, so no route goes undocumented.
 
+pub mod campaigns;
 pub mod catalog;
 pub mod customers;
 pub mod locations;
@@ -9,7 +10,9 @@ pub mod markets;
 pub mod orders;
 pub mod payments;
 pub mod sales;
+pub mod stores;
 pub mod system;
+pub mod transfers;
 
 use crate::problem::Problem;
 

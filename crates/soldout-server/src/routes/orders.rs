@@ -29,7 +29,7 @@ pub async fn get_order(
     match caller {
         Principal::Admin => {}
         Principal::Customer(customer) if customer == order.customer => {}
-        Principal::Customer(_) => {
+        Principal::Customer(_) | Principal::Clerk { .. } => {
             return Err(Problem::not_found(format!("order {id} does not exist")))
         }
     }

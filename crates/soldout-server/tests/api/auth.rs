@@ -33,6 +33,22 @@ async fn every_other_route_needs_a_valid_token() {
         (Method::POST, "/v1/locations/wh-in-sricity/adjustments"),
         (Method::GET, "/v1/locations/wh-in-sricity/stock"),
         (Method::GET, "/v1/locations/wh-in-sricity/movements"),
+        (Method::POST, "/v1/locations/store-in-bengaluru/clerks"),
+        (Method::POST, "/v1/locations/store-in-bengaluru/sales"),
+        (Method::GET, "/v1/locations/store-in-bengaluru/sales"),
+        (Method::POST, "/v1/locations/store-in-bengaluru/sales:sync"),
+        (Method::POST, "/v1/locations/store-in-bengaluru/returns"),
+        (Method::GET, "/v1/refunds"),
+        (Method::GET, "/v1/discrepancies"),
+        (Method::POST, "/v1/discrepancies/1/resolve"),
+        (Method::GET, "/v1/devices/865321030012345"),
+        (Method::POST, "/v1/transfers"),
+        (Method::GET, "/v1/transfers/1"),
+        (Method::POST, "/v1/transfers/1/ship"),
+        (Method::POST, "/v1/transfers/1/receive"),
+        (Method::GET, "/v1/locations/wh-in-sricity/transfers"),
+        (Method::POST, "/v1/campaigns"),
+        (Method::GET, "/v1/campaigns"),
     ];
     for (method, path) in routes {
         let missing = app

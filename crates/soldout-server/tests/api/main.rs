@@ -9,4 +9,5 @@ mod catalog;
 mod flash_sales;
 mod payments;
 mod stock;
+mod stores;
 mod system;

@@ -38,8 +38,8 @@ async fn levels_follow_the_ledger() {
     assert_eq!(
         stock,
         json!([
-            {"sku": "RN4-3-32-GLD", "on_hand": 497, "reserved": 0, "incoming": 0, "available": 497},
-            {"sku": "RN4-4-64-BLK", "on_hand": 40, "reserved": 0, "incoming": 0, "available": 40},
+            {"sku": "RN4-3-32-GLD", "on_hand": 497, "reserved": 0, "incoming": 0, "damaged": 0, "available": 497},
+            {"sku": "RN4-4-64-BLK", "on_hand": 40, "reserved": 0, "incoming": 0, "damaged": 0, "available": 40},
         ])
     );
 
