@@ -16,6 +16,7 @@ pub mod ids;
 pub mod launch;
 pub mod lineup;
 pub mod money;
+pub mod order;
 pub mod pos;
 pub mod sale;
 pub mod stock;

@@ -13,6 +13,7 @@
 
 pub mod clock;
 mod journal;
+mod online;
 mod owner;
 pub mod pricing;
 mod views;
@@ -22,12 +23,20 @@ pub use views::{OrderView, SaleView};
 
 pub use owner::Buy;
 use owner::{Command, Reply, SaleOwner, Snapshot};
+use soldout_core::order::{HandedOver, NewOrder};
 use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, Rejection, SaleId, SaleTerms};
 use soldout_core::{Currency, CustomerId};
 use soldout_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+/// The "sale" online orders carry in their ids: none is ever numbered 0.
+const ONLINE_ORDERS: SaleId = SaleId(0);
+
+fn is_online(order: OrderId) -> bool {
+    owner::sale_of(order) == ONLINE_ORDERS
+}
 
 /// Requests one sale's queue holds before callers are told to retry.
 pub const QUEUE_MAX: usize = 65_536;
@@ -92,6 +101,8 @@ pub struct Engine {
     /// Requests each sale's queue holds.
     queue_max: usize,
     sales: Arc<RwLock<HashMap<SaleId, SaleHandle>>>,
+    /// Pokes the online orders' expiry timer when a new order is placed.
+    online_wake: Arc<Notify>,
 }
 
 impl Engine {
@@ -112,10 +123,19 @@ impl Engine {
             clock,
             queue_max,
             sales: Arc::new(RwLock::new(HashMap::new())),
+            online_wake: Arc::new(Notify::new()),
         };
         for terms in store.sales().await? {
             engine.spawn_owner(terms).await?;
         }
+        // Online orders that fell due while the server was down expire before anyone
+        // can ask about them; from now on the timer does it.
+        store.expire_online_orders(clock.now()).await?;
+        tokio::spawn(online::expire_forever(
+            store,
+            clock,
+            engine.online_wake.clone(),
+        ));
         Ok(engine)
     }
 
@@ -322,6 +342,20 @@ impl Engine {
         amount: i64,
         currency: Currency,
     ) -> Result<OrderView, EngineError> {
+        if is_online(order) {
+            let paid = self
+                .store
+                .pay_online_order(
+                    order,
+                    &event_id,
+                    outcome,
+                    amount,
+                    currency,
+                    self.clock.now(),
+                )
+                .await?;
+            return Ok(OrderView::online(paid));
+        }
         self.ask_about(order, |reply| Command::Payment {
             order,
             event_id,
@@ -339,6 +373,13 @@ impl Engine {
         order: OrderId,
         customer: CustomerId,
     ) -> Result<OrderView, EngineError> {
+        if is_online(order) {
+            let cancelled = self
+                .store
+                .cancel_online_order(order, customer, self.clock.now())
+                .await?;
+            return Ok(OrderView::online(cancelled));
+        }
         self.ask_about(order, |reply| Command::Cancel {
             order,
             customer,
@@ -349,8 +390,73 @@ impl Engine {
 
     /// An order as it stands (after its last commit).
     pub async fn order(&self, order: OrderId) -> Result<OrderView, EngineError> {
+        if is_online(order) {
+            return self
+                .store
+                .online_order(order)
+                .await?
+                .map(OrderView::online)
+                .ok_or_else(|| online::unknown(order));
+        }
         self.ask_about(order, |reply| Command::Get { order, reply })
             .await
+    }
+
+    /// Places a regular online order (shipped or picked up): priced, its units
+    /// reserved until `pay_by`. The same key with the same request answers with the
+    /// same order (the boolean is true for such a replay).
+    pub async fn place_order(
+        &self,
+        customer: CustomerId,
+        request: &NewOrder,
+        idempotency_key: &str,
+    ) -> Result<(OrderView, bool), EngineError> {
+        let key = soldout_core::sale::idempotency_fingerprint(customer, idempotency_key);
+        let id = owner::new_order_id(ONLINE_ORDERS, self.clock.now());
+        let order =
+            online::prepare(self.store.as_ref(), self.clock, id, customer, key, request).await?;
+        let (placed, replay) = self.store.place_online_order(&order).await?;
+        if !replay {
+            self.online_wake.notify_one();
+        }
+        Ok((OrderView::online(placed), replay))
+    }
+
+    /// Hands a paid order over, one serial per unit: the units leave the stock, the
+    /// serials become devices, the order is fulfilled. Any channel.
+    pub async fn fulfil(
+        &self,
+        order: OrderId,
+        handed: Vec<HandedOver>,
+    ) -> Result<OrderView, EngineError> {
+        let now = self.clock.now();
+        if is_online(order) {
+            let fulfilled = self.store.fulfil_online_order(order, &handed, now).await?;
+            return Ok(OrderView::online(fulfilled));
+        }
+        let serials: Vec<_> = handed.iter().flat_map(|h| h.serials.clone()).collect();
+        self.store.check_serials_free(&serials).await?;
+        let product = {
+            let sales = self.sales.read().expect("sales map poisoned");
+            let handle = sales
+                .get(&owner::sale_of(order))
+                .ok_or_else(|| online::unknown(order))?;
+            let product = handle.snapshot.borrow().terms.product.clone();
+            product
+        };
+        let os_version = self
+            .store
+            .product(&product)
+            .await?
+            .map(|p| p.specs.os_version)
+            .ok_or_else(|| EngineError::Unavailable(format!("product {product} is gone")))?;
+        self.ask_about(order, |reply| Command::Fulfil {
+            order,
+            handed,
+            os_version,
+            reply,
+        })
+        .await
     }
 
     /// Asks the owner of the sale an order belongs to; an order whose sale does not

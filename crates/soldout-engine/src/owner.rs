@@ -7,11 +7,14 @@ use crate::journal;
 use crate::views::OrderView;
 use crate::{EngineError, BATCH_MAX};
 use chrono::{DateTime, Utc};
+use soldout_core::device::Device;
+use soldout_core::order::HandedOver;
+use soldout_core::pos::Channel;
 use soldout_core::sale::{
     fair, BuyOutcome, OrderId, PaymentAck, PaymentOutcome, SaleBook, SaleCounters, SaleEvent,
     SaleId, SaleTerms,
 };
-use soldout_core::{Currency, CustomerId, MovementKind, NewMovement};
+use soldout_core::{Currency, CustomerId, MovementKind, NewMovement, OsVersion};
 use soldout_store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +63,14 @@ pub(crate) enum Command {
     },
     Get {
         order: OrderId,
+        reply: Reply<OrderView>,
+    },
+    /// Hands a paid order over; its serials become devices in the same commit.
+    Fulfil {
+        order: OrderId,
+        handed: Vec<HandedOver>,
+        /// The OS version the sale's product ships with.
+        os_version: OsVersion,
         reply: Reply<OrderView>,
     },
 }
@@ -166,7 +177,7 @@ pub(crate) fn sale_of(order: OrderId) -> SaleId {
     SaleId(((order.0 >> 48) & 0xFFFF_FFFF) as i64)
 }
 
-fn new_order_id(sale: SaleId, now: DateTime<Utc>) -> OrderId {
+pub(crate) fn new_order_id(sale: SaleId, now: DateTime<Utc>) -> OrderId {
     let random48 = u128::from(rand::random::<u64>() & 0xFFFF_FFFF_FFFF);
     let sale_bits = (sale.0 as u128 & 0xFFFF_FFFF) << 48;
     OrderId::new(now.timestamp_millis().max(0) as u64, sale_bits | random48)
@@ -183,6 +194,8 @@ pub(crate) struct SaleOwner {
     held: Vec<Command>,
     /// True while the held requests of the fair-start draw are being decided.
     drawing: bool,
+    /// Devices handed over by the batch being decided, written with its commit.
+    handed_over: Vec<Device>,
 }
 
 /// Rebuilds a sale's book from its journal; returns it with the next batch number.
@@ -232,6 +245,7 @@ impl SaleOwner {
             snapshot,
             held: Vec::new(),
             drawing: false,
+            handed_over: Vec::new(),
         };
         Ok((owner, commands_tx, snapshot_rx))
     }
@@ -295,6 +309,7 @@ impl SaleOwner {
     async fn step(&mut self, inbox: &mut Vec<Command>) -> Result<(), StoreError> {
         let now = self.clock.now();
         let released_before = self.book.counters().released;
+        let fulfilled_before = self.book.counters().fulfilled;
         let mut events = Vec::new();
         let mut pending = Vec::new();
 
@@ -333,25 +348,45 @@ impl SaleOwner {
         }
 
         if !events.is_empty() {
-            let released = self.book.counters().released - released_before;
-            let movements: Vec<NewMovement> = (released > 0)
-                .then(|| NewMovement {
-                    location: self.terms.location.clone(),
-                    sku: self.terms.sku.clone(),
-                    kind: MovementKind::AllotmentReturn,
-                    quantity: i64::from(released),
-                    reference: Some(format!("sale {}", self.terms.id)),
-                    at: now,
-                })
-                .into_iter()
-                .collect();
+            let counters = self.book.counters();
+            let movement = |kind, units: u32| NewMovement {
+                location: self.terms.location.clone(),
+                sku: self.terms.sku.clone(),
+                kind,
+                quantity: i64::from(units),
+                reference: Some(format!("sale {}", self.terms.id)),
+                at: now,
+            };
+            let movements: Vec<NewMovement> = [
+                (
+                    MovementKind::AllotmentReturn,
+                    counters.released - released_before,
+                ),
+                (
+                    MovementKind::Fulfilment,
+                    counters.fulfilled - fulfilled_before,
+                ),
+            ]
+            .into_iter()
+            .filter(|&(_, units)| units > 0)
+            .map(|(kind, units)| movement(kind, units))
+            .collect();
+            let devices = std::mem::take(&mut self.handed_over);
             let body = journal::encode(&events);
             let count = u32::try_from(events.len()).expect("a batch is bounded");
             let committed = self
                 .store
-                .append_sale_batch(self.terms.id, self.next_batch, count, &body, &movements)
+                .append_sale_batch(
+                    self.terms.id,
+                    self.next_batch,
+                    count,
+                    &body,
+                    &movements,
+                    &devices,
+                )
                 .await;
             if let Err(e) = committed {
+                self.handed_over.clear();
                 for p in pending {
                     p.fail("the sale could not commit; retry");
                 }
@@ -502,6 +537,38 @@ impl SaleOwner {
                 }
             },
             Command::Get { order, reply } => pending.push(Pending::Order { reply, order }),
+            Command::Fulfil {
+                order,
+                handed,
+                os_version,
+                reply,
+            } => match self.book.decide_fulfil(order, &handed, now) {
+                Ok(event) => {
+                    let sold = self.book.order(order).expect("decided on a known order");
+                    let sold_at = soldout_core::sale::from_ms(sold.created_at_ms);
+                    for serial in handed.into_iter().flat_map(|h| h.serials) {
+                        self.handed_over.push(Device {
+                            serial,
+                            sku: self.terms.sku.clone(),
+                            product: self.terms.product.clone(),
+                            market: self.terms.market.clone(),
+                            channel: Channel::FlashSale,
+                            location: self.terms.location.clone(),
+                            sold_at,
+                            price: self.terms.price,
+                            currency: self.terms.currency,
+                            os_version: os_version.clone(),
+                            sold_on: format!("order:{order}"),
+                            returned_at: None,
+                        });
+                    }
+                    self.record(event, events);
+                    pending.push(Pending::Order { reply, order });
+                }
+                Err(rejection) => {
+                    let _ = reply.send(Err(rejection.into()));
+                }
+            },
         }
     }
 }

@@ -3,6 +3,8 @@
 use crate::owner::Snapshot;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use soldout_core::order::{Fulfillment, OnlineOrder, OrderLine};
+use soldout_core::pos::Channel;
 use soldout_core::sale::{from_ms, Order, OrderId, OrderStatus, SaleId, SaleStatus, SaleTerms};
 use soldout_core::{Currency, CustomerId, LocationId, MarketCode, ProductId, SkuCode};
 use utoipa::ToSchema;
@@ -77,28 +79,44 @@ impl SaleView {
     }
 }
 
-/// An order in a flash sale.
+/// An order in any channel: a flash sale's, or a regular online order shipped or
+/// picked up. One lifecycle for all of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct OrderView {
     pub id: OrderId,
-    pub sale: SaleId,
+    /// `flash_sale` or `online`.
+    pub channel: Channel,
+    /// The flash sale it was bought in (`null` for an online order).
+    pub sale: Option<SaleId>,
     pub customer: CustomerId,
     pub status: OrderStatus,
+    /// Units on the order.
     pub quantity: u32,
-    /// `price × quantity` in minor units of `currency`.
+    /// What the buyer pays, in minor units of `currency`.
     pub amount: i64,
     #[schema(value_type = String, example = "INR")]
     pub currency: Currency,
     pub created_at: DateTime<Utc>,
     /// Pay before this instant or the reservation expires.
     pub pay_by: DateTime<Utc>,
+    /// An online order's lines (a flash-sale order is one unit price of the sale's SKU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<OrderLine>>,
+    /// How an online order reaches its buyer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fulfillment: Option<Fulfillment>,
+    /// Where an online order's units are held: a warehouse, or the pickup store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<LocationId>,
 }
 
 impl OrderView {
     pub(crate) fn new(order: &Order, terms: &SaleTerms) -> Self {
         OrderView {
             id: order.id,
-            sale: terms.id,
+            channel: Channel::FlashSale,
+            sale: Some(terms.id),
             customer: order.customer,
             status: order.status,
             quantity: order.quantity,
@@ -106,6 +124,27 @@ impl OrderView {
             currency: terms.currency,
             created_at: from_ms(order.created_at_ms),
             pay_by: from_ms(order.pay_by_ms),
+            lines: None,
+            fulfillment: None,
+            location: None,
+        }
+    }
+
+    pub(crate) fn online(order: OnlineOrder) -> Self {
+        OrderView {
+            id: order.id,
+            channel: Channel::Online,
+            sale: None,
+            customer: order.customer,
+            status: order.status,
+            quantity: order.quantity(),
+            amount: order.amount,
+            currency: order.currency,
+            created_at: order.created_at,
+            pay_by: order.pay_by,
+            lines: Some(order.lines),
+            fulfillment: Some(order.fulfillment),
+            location: Some(order.location),
         }
     }
 }

@@ -124,6 +124,7 @@ impl From<StoreError> for Problem {
                 Problem::new(StatusCode::CONFLICT, slug, "Conflict", detail)
             }
             StoreError::Invalid(detail) => Problem::invalid(detail),
+            StoreError::Rejected(r) => r.into(),
             StoreError::Config(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failed");
                 Problem::internal()
@@ -149,6 +150,11 @@ impl From<Rejection> for Problem {
             ),
             Rejection::UnknownOrder(_) => (StatusCode::NOT_FOUND, "Not found"),
             Rejection::NotCancellable { .. } => (StatusCode::CONFLICT, "Order cannot be cancelled"),
+            Rejection::NotFulfillable { .. } => (StatusCode::CONFLICT, "Order cannot be fulfilled"),
+            Rejection::SerialCount { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Serials do not match the order",
+            ),
             Rejection::PaymentMismatch { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Payment does not match the order",

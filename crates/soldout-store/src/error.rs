@@ -1,5 +1,6 @@
 //! What can go wrong in a store, in terms the server can turn into a 4xx or a 5xx.
 
+use soldout_core::sale::Rejection;
 use soldout_core::StockError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,9 @@ pub enum StoreError {
     /// The request does not fit what it refers to (more received than shipped): a 422.
     #[error("{0}")]
     Invalid(String),
+    /// An order's lifecycle refuses the change (the same rules as in a flash sale).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
     /// The database URL or settings are wrong.
     #[error("{0}")]
     Config(String),

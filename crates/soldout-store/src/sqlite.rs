@@ -6,16 +6,20 @@
 //! CHECK constraints hold the same rule inside the database. Reads use their own pool
 //! and never wait for the writer.
 
+mod orders;
 mod stores;
 
-use crate::{MovementPage, PosOutcome, PosSaleRecord, ReturnRecord, Store, StoreError};
+use crate::{
+    MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, ReturnRecord, Store, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
 use soldout_core::device::{Device, Refund};
 use soldout_core::discrepancy::Discrepancy;
+use soldout_core::order::{HandedOver, OnlineOrder};
 use soldout_core::pos::Receipt;
-use soldout_core::sale::{SaleId, SaleTerms};
+use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind,
@@ -773,6 +777,7 @@ impl Store for SqliteStore {
         events: u32,
         body: &[u8],
         movements: &[NewMovement],
+        devices: &[Device],
     ) -> Result<(), StoreError> {
         let insert =
             sqlx::query("INSERT INTO sale_journal (sale, batch, events, body) VALUES (?, ?, ?, ?)")
@@ -781,7 +786,7 @@ impl Store for SqliteStore {
                 .bind(i64::from(events))
                 .bind(body);
         let batch_taken = || taken("journal batch", format!("{sale}/{batch}"));
-        if movements.is_empty() {
+        if movements.is_empty() && devices.is_empty() {
             // The hot path: one statement is its own durable transaction, one round
             // trip to the writer instead of three.
             insert.execute(&self.writer).await.map_err(batch_taken())?;
@@ -792,8 +797,18 @@ impl Store for SqliteStore {
         for movement in movements {
             apply_movement(&mut tx, movement).await?;
         }
+        let serials: Vec<Serial> = devices.iter().map(|d| d.serial.clone()).collect();
+        stores::serials_free(&mut tx, &serials).await?;
+        for device in devices {
+            stores::upsert_device(&mut tx, device).await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn check_serials_free(&self, serials: &[Serial]) -> Result<(), StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        stores::serials_free(&mut conn, serials).await
     }
 
     async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
@@ -888,6 +903,56 @@ impl Store for SqliteStore {
 
     async fn campaigns(&self, market: Option<&MarketCode>) -> Result<Vec<Campaign>, StoreError> {
         self.select_campaigns(market).await
+    }
+
+    async fn place_online_order(
+        &self,
+        order: &NewOnlineOrder,
+    ) -> Result<(OnlineOrder, bool), StoreError> {
+        self.insert_online_order(order).await
+    }
+
+    async fn online_order(&self, id: OrderId) -> Result<Option<OnlineOrder>, StoreError> {
+        self.select_online_order(id).await
+    }
+
+    async fn pay_online_order(
+        &self,
+        id: OrderId,
+        event_id: &str,
+        outcome: PaymentOutcome,
+        amount: i64,
+        currency: Currency,
+        at: DateTime<Utc>,
+    ) -> Result<OnlineOrder, StoreError> {
+        self.pay_online(id, event_id, outcome, amount, currency, at)
+            .await
+    }
+
+    async fn cancel_online_order(
+        &self,
+        id: OrderId,
+        customer: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<OnlineOrder, StoreError> {
+        self.cancel_online(id, customer, at).await
+    }
+
+    async fn expire_online_orders(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.expire_online(now).await
+    }
+
+    async fn next_online_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.earliest_online_expiry().await
+    }
+
+    async fn fulfil_online_order(
+        &self,
+        id: OrderId,
+        handed: &[HandedOver],
+        at: DateTime<Utc>,
+    ) -> Result<OnlineOrder, StoreError> {
+        self.fulfil_online(id, handed, at).await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
 use soldout_core::device::{Device, Refund, ReturnCondition};
 use soldout_core::discrepancy::Discrepancy;
+use soldout_core::order::{Fulfillment, HandedOver, OnlineOrder, OrderLine};
 use soldout_core::pos::{PosPayment, Receipt};
-use soldout_core::sale::{SaleId, SaleTerms};
+use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     Amount, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
@@ -65,6 +66,25 @@ pub enum PosOutcome {
     Recorded(Receipt),
     /// The store had already recorded a sale with this `client_id`: that one.
     Duplicate(Receipt),
+}
+
+/// A regular online order to place: priced, its units to be reserved at the first
+/// of `candidates` that has them all available.
+#[derive(Debug, Clone)]
+pub struct NewOnlineOrder {
+    pub id: OrderId,
+    pub customer: CustomerId,
+    /// Fingerprint of the customer's idempotency key.
+    pub key: u128,
+    /// Fingerprint of the request, to tell a replay from a reused key.
+    pub request_hash: i64,
+    pub market: MarketCode,
+    pub currency: Currency,
+    pub fulfillment: Fulfillment,
+    pub candidates: Vec<LocationId>,
+    pub lines: Vec<OrderLine>,
+    pub created_at: DateTime<Utc>,
+    pub pay_by: DateTime<Utc>,
 }
 
 /// A return to record: the device must still be sold on `sold_on` when it commits.
@@ -158,7 +178,7 @@ pub trait Store: Send + Sync + 'static {
     /// Every sale, oldest first.
     async fn sales(&self) -> Result<Vec<SaleTerms>, StoreError>;
     /// Appends one group commit to a sale's journal, with the stock movements its
-    /// events cause, in one durable transaction. `batch` numbers must increase by one;
+    /// events cause and the devices they hand over, in one durable transaction. `batch` numbers must increase by one;
     /// a repeated number is refused, so two writers can never both append.
     async fn append_sale_batch(
         &self,
@@ -167,7 +187,10 @@ pub trait Store: Send + Sync + 'static {
         events: u32,
         body: &[u8],
         movements: &[NewMovement],
+        devices: &[Device],
     ) -> Result<(), StoreError>;
+    /// Refuses if one of `serials` is sold and not returned.
+    async fn check_serials_free(&self, serials: &[Serial]) -> Result<(), StoreError>;
     /// A sale's journal, in order: `(batch, body)`.
     async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
 
@@ -230,6 +253,46 @@ pub trait Store: Send + Sync + 'static {
     async fn create_campaign(&self, campaign: &Campaign) -> Result<Campaign, StoreError>;
     /// Campaigns, oldest first; one market's when given.
     async fn campaigns(&self, market: Option<&MarketCode>) -> Result<Vec<Campaign>, StoreError>;
+
+    // Online orders.
+    /// Places an online order: the same key with the same request returns the first
+    /// order (`true`: a replay); with another request it is refused. Units are
+    /// reserved in the ledger in the same transaction.
+    async fn place_online_order(
+        &self,
+        order: &NewOnlineOrder,
+    ) -> Result<(OnlineOrder, bool), StoreError>;
+    async fn online_order(&self, id: OrderId) -> Result<Option<OnlineOrder>, StoreError>;
+    /// Applies a payment provider's event to an online order, once per event id.
+    async fn pay_online_order(
+        &self,
+        id: OrderId,
+        event_id: &str,
+        outcome: PaymentOutcome,
+        amount: Amount,
+        currency: Currency,
+        at: DateTime<Utc>,
+    ) -> Result<OnlineOrder, StoreError>;
+    /// Cancels an unpaid online order of `customer`; its units are released.
+    async fn cancel_online_order(
+        &self,
+        id: OrderId,
+        customer: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<OnlineOrder, StoreError>;
+    /// Expires every reserved online order whose `pay_by` is at or before `now`,
+    /// releasing its units; returns how many expired.
+    async fn expire_online_orders(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
+    /// The earliest `pay_by` of a reserved online order.
+    async fn next_online_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Hands a paid online order over: the units leave the ledger, the serials become
+    /// devices, the order is fulfilled.
+    async fn fulfil_online_order(
+        &self,
+        id: OrderId,
+        handed: &[HandedOver],
+        at: DateTime<Utc>,
+    ) -> Result<OnlineOrder, StoreError>;
 
     // Settings and markers.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -8,6 +8,7 @@ use super::ids::OrderId;
 use super::terms::SaleTerms;
 use crate::customer::CustomerId;
 use crate::money::{Amount, Currency};
+use crate::order::{self, OrderStatus};
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
@@ -21,36 +22,6 @@ pub const FAIR_START_EARLY_HOLD_SECS: i64 = 60;
 const ORDERS_PRESIZED_MAX: usize = 1 << 17;
 /// Longest payment event id we keep.
 pub const PAYMENT_EVENT_ID_LEN_MAX: usize = 200;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// Units held; waiting for payment until `pay_by`.
-    Reserved,
-    /// Paid; waiting for fulfilment.
-    Paid,
-    /// Handed over to the buyer.
-    Fulfilled,
-    /// Cancelled by the buyer before payment; units returned.
-    Cancelled,
-    /// Not paid by `pay_by`; units returned.
-    Expired,
-    /// Paid after it had expired or been cancelled: the money goes back.
-    RefundDue,
-}
-
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Reserved => "reserved",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Fulfilled => "fulfilled",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-            OrderStatus::RefundDue => "refund_due",
-        }
-    }
-}
 
 /// An order in a flash sale.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +61,14 @@ pub enum Rejection {
     UnknownOrder(OrderId),
     #[error("order {order} is {status} and can no longer be cancelled", status = status.as_str())]
     NotCancellable { order: OrderId, status: OrderStatus },
+    #[error("order {order} is {status} and cannot be fulfilled; only a paid order is handed over", status = status.as_str())]
+    NotFulfillable { order: OrderId, status: OrderStatus },
+    #[error("order {order} has {quantity} units but {serials} serials were given; give each line of the order with one serial per unit, each serial once")]
+    SerialCount {
+        order: OrderId,
+        quantity: u32,
+        serials: usize,
+    },
     #[error("the payment does not match order {order}: it is for {expected_amount} {currency} in minor units")]
     PaymentMismatch {
         order: OrderId,
@@ -113,6 +92,8 @@ impl Rejection {
             Rejection::UnknownOrder(_) => "not-found",
             Rejection::NotCancellable { .. } => "not-cancellable",
             Rejection::PaymentMismatch { .. } => "payment-mismatch",
+            Rejection::NotFulfillable { .. } => "not-fulfillable",
+            Rejection::SerialCount { .. } => "serial-count",
         }
     }
 }
@@ -356,13 +337,11 @@ impl SaleBook {
         if self.payment_events.contains(event_id) {
             return Ok(PaymentAck::Duplicate);
         }
-        if amount != existing.amount || currency != self.terms.currency {
-            return Err(Rejection::PaymentMismatch {
-                order,
-                expected_amount: existing.amount,
-                currency: self.terms.currency,
-            });
-        }
+        order::check_payment(
+            order,
+            (existing.amount, self.terms.currency),
+            (amount, currency),
+        )?;
         Ok(PaymentAck::Record(SaleEvent::PaymentRecorded {
             order,
             event_id: event_id.chars().take(PAYMENT_EVENT_ID_LEN_MAX).collect(),
@@ -382,13 +361,31 @@ impl SaleBook {
             .get(&order)
             .filter(|o| o.customer == customer)
             .ok_or(Rejection::UnknownOrder(order))?;
-        if existing.status != OrderStatus::Reserved {
-            return Err(Rejection::NotCancellable {
-                order,
-                status: existing.status,
-            });
-        }
+        order::check_cancel(order, existing.status)?;
         Ok(SaleEvent::Cancelled {
+            order,
+            at_ms: to_ms(now),
+        })
+    }
+
+    /// Decides handing a paid order over with one serial per unit.
+    pub fn decide_fulfil(
+        &self,
+        order: OrderId,
+        handed: &[order::HandedOver],
+        now: DateTime<Utc>,
+    ) -> Result<SaleEvent, Rejection> {
+        let existing = self
+            .orders
+            .get(&order)
+            .ok_or(Rejection::UnknownOrder(order))?;
+        order::check_fulfil(order, existing.status)?;
+        order::check_hand_over(
+            order,
+            &[(self.terms.sku.clone(), existing.quantity)],
+            handed,
+        )?;
+        Ok(SaleEvent::Fulfilled {
             order,
             at_ms: to_ms(now),
         })
@@ -470,18 +467,29 @@ impl SaleBook {
                     .orders
                     .get_mut(order)
                     .expect("payment for an unknown order");
-                match (outcome, o.status) {
-                    (PaymentOutcome::Failed, _) => o.payment_failures += 1,
-                    (PaymentOutcome::Succeeded, OrderStatus::Reserved) => {
-                        o.status = OrderStatus::Paid;
-                        self.counters.reserved -= o.quantity;
-                        self.counters.paid += o.quantity;
-                    }
-                    (PaymentOutcome::Succeeded, OrderStatus::Expired | OrderStatus::Cancelled) => {
-                        o.status = OrderStatus::RefundDue;
-                    }
-                    (PaymentOutcome::Succeeded, _) => {}
+                if *outcome == PaymentOutcome::Failed {
+                    o.payment_failures += 1;
                 }
+                let before = o.status;
+                o.status = order::after_payment(before, *outcome);
+                if before == OrderStatus::Reserved && o.status == OrderStatus::Paid {
+                    self.counters.reserved -= o.quantity;
+                    self.counters.paid += o.quantity;
+                }
+            }
+            SaleEvent::Fulfilled { order, .. } => {
+                let o = self
+                    .orders
+                    .get_mut(order)
+                    .expect("fulfilment of an unknown order");
+                assert_eq!(
+                    o.status,
+                    OrderStatus::Paid,
+                    "only a paid order is fulfilled"
+                );
+                o.status = OrderStatus::Fulfilled;
+                self.counters.paid -= o.quantity;
+                self.counters.fulfilled += o.quantity;
             }
             SaleEvent::Cancelled { order, .. } => self.give_back(*order, OrderStatus::Cancelled),
             SaleEvent::Expired { order, .. } => self.give_back(*order, OrderStatus::Expired),

@@ -40,4 +40,7 @@ pub enum SaleEvent {
     Expired { order: OrderId, at_ms: i64 },
     /// The sale reached its end; its unsold units went back to the location.
     Ended { at_ms: i64 },
+    /// A paid order was handed over (its serials are in the device registry).
+    /// Appended last so journals written before it still decode.
+    Fulfilled { order: OrderId, at_ms: i64 },
 }

@@ -12,8 +12,9 @@ pub mod fair;
 mod ids;
 mod terms;
 
+pub use crate::order::OrderStatus;
 pub use book::{
-    from_ms, to_ms, BuyOutcome, Order, OrderStatus, PaymentAck, Rejection, SaleBook, SaleCounters,
+    from_ms, to_ms, BuyOutcome, Order, PaymentAck, Rejection, SaleBook, SaleCounters,
     FAIR_START_EARLY_HOLD_SECS, ORDERS_PER_CUSTOMER_MAX,
 };
 pub use event::{PaymentOutcome, SaleEvent};

@@ -49,6 +49,11 @@ async fn every_other_route_needs_a_valid_token() {
         (Method::GET, "/v1/locations/wh-in-sricity/transfers"),
         (Method::POST, "/v1/campaigns"),
         (Method::GET, "/v1/campaigns"),
+        (Method::POST, "/v1/orders"),
+        (
+            Method::POST,
+            "/v1/orders/01BX5ZZKBKACTAV9WEVGEMMVRZ/fulfill",
+        ),
     ];
     for (method, path) in routes {
         let missing = app

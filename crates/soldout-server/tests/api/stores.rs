@@ -5,19 +5,19 @@ use crate::helpers::{expect, problem_slug, spawn_app, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const BLR: &str = "store-in-bengaluru";
-const DEL: &str = "store-in-delhi";
-const SKU: &str = "RN4-3-32-GLD";
+pub(crate) const BLR: &str = "store-in-bengaluru";
+pub(crate) const DEL: &str = "store-in-delhi";
+pub(crate) const SKU: &str = "RN4-3-32-GLD";
 /// The list price of RN4-3-32-GLD in India (minor units).
-const LIST_PRICE: i64 = 1_099_900;
+pub(crate) const LIST_PRICE: i64 = 1_099_900;
 
 /// A clerk's token.
-struct Clerk(String);
+pub(crate) struct Clerk(pub(crate) String);
 
 impl TestApp {
     /// India seeded, two stores with `stock` units of RN4-3-32-GLD each, 100 at the
     /// warehouse, and a clerk per store.
-    async fn seed_stores(&self, stock: i64) -> (Clerk, Clerk) {
+    pub(crate) async fn seed_stores(&self, stock: i64) -> (Clerk, Clerk) {
         self.seed_india().await;
         for (id, city) in [(BLR, "Bengaluru"), (DEL, "Delhi")] {
             self.send(
@@ -49,7 +49,7 @@ impl TestApp {
         (blr, del)
     }
 
-    async fn clerk(&self, store: &str, name: &str) -> Clerk {
+    pub(crate) async fn clerk(&self, store: &str, name: &str) -> Clerk {
         let created = self
             .send(
                 Method::POST,
@@ -63,7 +63,7 @@ impl TestApp {
     }
 
     /// A request with a given bearer token.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         token: &str,
         method: Method,
@@ -77,7 +77,7 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    async fn level(&self, location: &str, field: &str) -> i64 {
+    pub(crate) async fn level(&self, location: &str, field: &str) -> i64 {
         let stock = self.get(&format!("/v1/locations/{location}/stock")).await;
         stock
             .as_array()
@@ -89,7 +89,7 @@ impl TestApp {
     }
 }
 
-fn sale_body(client_id: &str, serials: &[&str]) -> Value {
+pub(crate) fn sale_body(client_id: &str, serials: &[&str]) -> Value {
     json!({
         "lines": [{"sku": SKU, "quantity": serials.len(), "serials": serials}],
         "payment": {"method": "card", "reference": "TID-1"},

@@ -74,6 +74,60 @@ async fn insert_discrepancy(
     Ok(())
 }
 
+/// Refuses if one of `serials` is sold and not returned.
+pub(super) async fn serials_free(
+    conn: &mut SqliteConnection,
+    serials: &[Serial],
+) -> Result<(), StoreError> {
+    for serial in serials {
+        let sold_on: Option<String> = sqlx::query_scalar(
+            "SELECT sold_on FROM devices WHERE serial = ? AND returned_at IS NULL",
+        )
+        .bind(serial.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(sold_on) = sold_on {
+            return Err(StoreError::conflict(
+                "serial-sold",
+                format!("serial {serial} was sold on {sold_on} and has not been returned"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Registers a unit handed over; a serial returned earlier starts a new life.
+pub(super) async fn upsert_device(
+    tx: &mut Transaction<'_, Sqlite>,
+    device: &Device,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO devices (serial, sku, product, market, channel, location, sold_at,
+           price, currency, os_version, sold_on, returned_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+         ON CONFLICT (serial) DO UPDATE SET
+           sku = excluded.sku, product = excluded.product, market = excluded.market,
+           channel = excluded.channel, location = excluded.location,
+           sold_at = excluded.sold_at, price = excluded.price,
+           currency = excluded.currency, os_version = excluded.os_version,
+           sold_on = excluded.sold_on, returned_at = NULL",
+    )
+    .bind(device.serial.as_str())
+    .bind(device.sku.as_str())
+    .bind(device.product.as_str())
+    .bind(device.market.as_str())
+    .bind(device.channel.as_str())
+    .bind(device.location.as_str())
+    .bind(device.sold_at)
+    .bind(device.price)
+    .bind(device.currency.code())
+    .bind(device.os_version.to_string())
+    .bind(&device.sold_on)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn receipt(conn: &mut SqliteConnection, id: i64) -> Result<Receipt, StoreError> {
     let row = sqlx::query("SELECT * FROM pos_sales WHERE id = ?")
         .bind(id)
@@ -295,20 +349,8 @@ impl SqliteStore {
         if let Some(id) = earlier {
             return Ok(PosOutcome::Duplicate(receipt(&mut tx, id).await?));
         }
-        for serial in sale.lines.iter().flat_map(|l| &l.serials) {
-            let sold_on: Option<String> = sqlx::query_scalar(
-                "SELECT sold_on FROM devices WHERE serial = ? AND returned_at IS NULL",
-            )
-            .bind(serial.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(sold_on) = sold_on {
-                return Err(StoreError::conflict(
-                    "serial-sold",
-                    format!("serial {serial} was sold on {sold_on} and has not been returned"),
-                ));
-            }
-        }
+        let serials: Vec<Serial> = sale.lines.iter().flat_map(|l| l.serials.clone()).collect();
+        serials_free(&mut tx, &serials).await?;
         let total: i64 = sale
             .lines
             .iter()
@@ -384,29 +426,21 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
             for serial in &line.serials {
-                sqlx::query(
-                    "INSERT INTO devices (serial, sku, product, market, channel, location, sold_at,
-                       price, currency, os_version, sold_on, returned_at)
-                     VALUES (?, ?, ?, ?, 'store', ?, ?, ?, ?, ?, ?, NULL)
-                     ON CONFLICT (serial) DO UPDATE SET
-                       sku = excluded.sku, product = excluded.product, market = excluded.market,
-                       channel = excluded.channel, location = excluded.location,
-                       sold_at = excluded.sold_at, price = excluded.price,
-                       currency = excluded.currency, os_version = excluded.os_version,
-                       sold_on = excluded.sold_on, returned_at = NULL",
-                )
-                .bind(serial.as_str())
-                .bind(line.sku.as_str())
-                .bind(line.product.as_str())
-                .bind(sale.market.as_str())
-                .bind(sale.store.as_str())
-                .bind(sale.occurred_at)
-                .bind(line.unit_price)
-                .bind(sale.currency.code())
-                .bind(line.os_version.to_string())
-                .bind(&reference)
-                .execute(&mut *tx)
-                .await?;
+                let device = Device {
+                    serial: serial.clone(),
+                    sku: line.sku.clone(),
+                    product: line.product.clone(),
+                    market: sale.market.clone(),
+                    channel: Channel::Store,
+                    location: sale.store.clone(),
+                    sold_at: sale.occurred_at,
+                    price: line.unit_price,
+                    currency: sale.currency,
+                    os_version: line.os_version.clone(),
+                    sold_on: reference.clone(),
+                    returned_at: None,
+                };
+                upsert_device(&mut tx, &device).await?;
             }
         }
         let recorded = receipt(&mut tx, id).await?;

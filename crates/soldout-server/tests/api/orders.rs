@@ -1,0 +1,358 @@
+//! Regular online orders (shipped and picked up) and fulfilment in every channel:
+//! one order lifecycle, the same webhook, the same expiry.
+
+use crate::helpers::{assert_balanced, expect, problem_slug, spawn_app, spawn_app_in, TestApp};
+use crate::stores::{sale_body, BLR, DEL, LIST_PRICE, SKU};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+impl TestApp {
+    async fn order(&self, token: &str, key: &str, body: Value) -> reqwest::Response {
+        self.anonymous(Method::POST, "/v1/orders")
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn pay(&self, order: &Value, event_id: &str) -> Value {
+        let event = json!({"event_id": event_id, "type": "payment.succeeded", "order_id": order["id"],
+                           "amount": order["amount"], "currency": order["currency"]});
+        expect(self.webhook(event, 0).await, 200, "pay").await
+    }
+}
+
+fn ship(quantity: u32) -> Value {
+    json!({"market": "IN", "lines": [{"sku": SKU, "quantity": quantity}], "fulfillment": {"type": "ship"}})
+}
+
+fn pickup(store: &str, quantity: u32) -> Value {
+    json!({"market": "IN", "lines": [{"sku": SKU, "quantity": quantity}], "fulfillment": {"type": "pickup", "store": store}})
+}
+
+fn handed(serials: &[&str]) -> Value {
+    json!({"lines": [{"sku": SKU, "serials": serials}]})
+}
+
+#[tokio::test]
+async fn a_shipped_order_is_reserved_paid_and_handed_over_with_serials() {
+    let app = spawn_app().await;
+    app.seed_stores(0).await;
+    let buyer = app.sign_up("online@example.com").await;
+    let order = expect(app.order(&buyer.token, "o-1", ship(2)).await, 201, "order").await;
+    assert_eq!(order["channel"], "online");
+    assert_eq!(order["status"], "reserved");
+    assert_eq!(order["amount"], 2 * LIST_PRICE);
+    assert_eq!(order["location"], "wh-in-sricity");
+    assert_eq!(app.level("wh-in-sricity", "reserved").await, 2);
+    assert_eq!(app.level("wh-in-sricity", "available").await, 98);
+    // The same key and body: the same order; another body: 422.
+    let replay = expect(app.order(&buyer.token, "o-1", ship(2)).await, 201, "replay").await;
+    assert_eq!(replay, order);
+    let mismatch = app.order(&buyer.token, "o-1", ship(1)).await;
+    assert_eq!(
+        problem_slug(&expect(mismatch, 422, "mismatch").await),
+        "idempotency-mismatch"
+    );
+    assert_eq!(app.level("wh-in-sricity", "reserved").await, 2);
+    // Not paid: cannot be handed over.
+    let id = order["id"].as_str().unwrap();
+    let early = app
+        .admin(Method::POST, &format!("/v1/orders/{id}/fulfill"))
+        .json(&handed(&["SH-1", "SH-2"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem_slug(&expect(early, 409, "unpaid").await),
+        "not-fulfillable"
+    );
+    let paid = app.pay(&order, "evt-o-1").await;
+    assert_eq!(paid["status"], "paid");
+    let wrong = app
+        .admin(Method::POST, &format!("/v1/orders/{id}/fulfill"))
+        .json(&handed(&["SH-1"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem_slug(&expect(wrong, 422, "one serial short").await),
+        "serial-count"
+    );
+    let done = app
+        .send(
+            Method::POST,
+            &format!("/v1/orders/{id}/fulfill"),
+            handed(&["SH-1", "SH-2"]),
+            200,
+        )
+        .await;
+    assert_eq!(done["status"], "fulfilled");
+    assert_eq!(app.level("wh-in-sricity", "on_hand").await, 98);
+    assert_eq!(app.level("wh-in-sricity", "reserved").await, 0);
+    let device = app.get("/v1/devices/SH-2").await;
+    assert_eq!(device["channel"], "online");
+    assert_eq!(device["price"], LIST_PRICE);
+    // The buyer reads it; another customer does not see it.
+    let other = app.sign_up("other@example.com").await;
+    let response = app
+        .anonymous(Method::GET, &format!("/v1/orders/{id}"))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap();
+    expect(response, 404, "another customer's order").await;
+}
+
+#[tokio::test]
+async fn a_pickup_order_is_handed_over_by_that_store_only() {
+    let app = spawn_app().await;
+    let (blr, del) = app.seed_stores(3).await;
+    let buyer = app.sign_up("pickup@example.com").await;
+    let order = expect(
+        app.order(&buyer.token, "p-1", pickup(BLR, 1)).await,
+        201,
+        "order",
+    )
+    .await;
+    assert_eq!(order["location"], BLR);
+    assert_eq!(app.level(BLR, "available").await, 2);
+    let id = order["id"].as_str().unwrap();
+    app.pay(&order, "evt-p-1").await;
+    // The other store's clerk neither sees nor hands it over.
+    let seen = app
+        .call(&del.0, Method::GET, &format!("/v1/orders/{id}"), None)
+        .await;
+    expect(seen, 404, "other clerk reads").await;
+    let other = app
+        .call(
+            &del.0,
+            Method::POST,
+            &format!("/v1/orders/{id}/fulfill"),
+            Some(handed(&["PK-1"])),
+        )
+        .await;
+    expect(other, 403, "other clerk hands over").await;
+    let own = app
+        .call(&blr.0, Method::GET, &format!("/v1/orders/{id}"), None)
+        .await;
+    expect(own, 200, "own clerk reads").await;
+    let done = expect(
+        app.call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/orders/{id}/fulfill"),
+            Some(handed(&["PK-1"])),
+        )
+        .await,
+        200,
+        "hand over",
+    )
+    .await;
+    assert_eq!(done["status"], "fulfilled");
+    assert_eq!(app.level(BLR, "on_hand").await, 2);
+    assert_eq!(app.level(BLR, "available").await, 2);
+    // A store in another market, or a warehouse, is no pickup point.
+    let bad = app
+        .order(&buyer.token, "p-2", pickup("wh-in-sricity", 1))
+        .await;
+    expect(bad, 422, "pickup at a warehouse").await;
+    // A customer cannot hand an order over.
+    let response = app
+        .anonymous(Method::POST, &format!("/v1/orders/{id}/fulfill"))
+        .bearer_auth(&buyer.token)
+        .json(&handed(&["PK-9"]))
+        .send()
+        .await
+        .unwrap();
+    expect(response, 403, "customer hands over").await;
+}
+
+#[tokio::test]
+async fn unpaid_online_orders_expire_and_release_their_units_even_across_downtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = chrono::Utc::now() - chrono::Duration::days(3000);
+    let app = spawn_app_in(dir, start).await;
+    app.seed_stores(2).await;
+    let buyer = app.sign_up("late@example.com").await;
+    let order = expect(
+        app.order(&buyer.token, "e-1", pickup(BLR, 2)).await,
+        201,
+        "order",
+    )
+    .await;
+    assert_eq!(app.level(BLR, "available").await, 0);
+    let now = app.now().await;
+    let app = app.restart_after(chrono::Duration::minutes(31), now).await;
+    let id = order["id"].as_str().unwrap();
+    let expired = app
+        .anonymous(Method::GET, &format!("/v1/orders/{id}"))
+        .bearer_auth(&buyer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(expired, 200, "read").await["status"], "expired");
+    assert_eq!(app.level(BLR, "available").await, 2);
+    assert_eq!(app.level(BLR, "reserved").await, 0);
+    // A payment that arrives after the expiry is owed back.
+    let late = app.pay(&order, "evt-late").await;
+    assert_eq!(late["status"], "refund_due");
+}
+
+#[tokio::test]
+async fn a_buyer_cancels_an_unpaid_online_order_and_its_units_return() {
+    let app = spawn_app().await;
+    app.seed_stores(2).await;
+    let buyer = app.sign_up("cancel@example.com").await;
+    let order = expect(
+        app.order(&buyer.token, "c-1", pickup(DEL, 1)).await,
+        201,
+        "order",
+    )
+    .await;
+    let id = order["id"].as_str().unwrap();
+    let cancelled = app
+        .anonymous(Method::POST, &format!("/v1/orders/{id}/cancel"))
+        .bearer_auth(&buyer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect(cancelled, 200, "cancel").await["status"],
+        "cancelled"
+    );
+    assert_eq!(app.level(DEL, "available").await, 2);
+    let again = app
+        .anonymous(Method::POST, &format!("/v1/orders/{id}/cancel"))
+        .bearer_auth(&buyer.token)
+        .send()
+        .await
+        .unwrap();
+    expect(again, 409, "cancel twice").await;
+}
+
+#[tokio::test]
+async fn pos_sales_and_pickup_orders_racing_for_the_last_units_never_oversell() {
+    let app = spawn_app().await;
+    let (blr, _) = app.seed_stores(6).await;
+    let mut buyers = Vec::new();
+    for i in 0..12 {
+        buyers.push(app.sign_up(&format!("racer{i}@example.com")).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, buyer) in buyers.iter().enumerate() {
+        let pos = app
+            .anonymous(Method::POST, &format!("/v1/locations/{BLR}/sales"))
+            .bearer_auth(&blr.0)
+            .json(&sale_body(&format!("race-{i}"), &[&format!("RC-{i}")]));
+        let online = app
+            .anonymous(Method::POST, "/v1/orders")
+            .bearer_auth(&buyer.token)
+            .header("idempotency-key", format!("race-{i}"))
+            .json(&pickup(BLR, 1));
+        tasks.push(tokio::spawn(async move {
+            pos.send().await.unwrap().status().as_u16()
+        }));
+        tasks.push(tokio::spawn(async move {
+            online.send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 201).count(),
+        6,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 201 || s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(app.level(BLR, "available").await, 0);
+    assert!(app.level(BLR, "on_hand").await >= 0);
+}
+
+#[tokio::test]
+async fn a_flash_sale_order_is_handed_over_the_same_way() {
+    let app = spawn_app().await;
+    let sale = app.open_sale(10, json!({"quantity": 4})).await;
+    let id = sale["id"].as_i64().unwrap();
+    let buyer = app.sign_up("flash@example.com").await;
+    let order = expect(app.buy(&buyer, id, 2, "f-1").await, 201, "buy").await;
+    assert_eq!(order["channel"], "flash_sale");
+    let oid = order["id"].as_str().unwrap();
+    let early = app
+        .admin(Method::POST, &format!("/v1/orders/{oid}/fulfill"))
+        .json(&handed(&["FS-1", "FS-2"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem_slug(&expect(early, 409, "unpaid").await),
+        "not-fulfillable"
+    );
+    app.pay(&order, "evt-f-1").await;
+    let done = app
+        .send(
+            Method::POST,
+            &format!("/v1/orders/{oid}/fulfill"),
+            handed(&["FS-1", "FS-2"]),
+            200,
+        )
+        .await;
+    assert_eq!(done["status"], "fulfilled");
+    let counters = app.sale(id).await;
+    assert_eq!(counters["fulfilled"], 2);
+    assert_eq!(counters["paid"], 0);
+    assert_balanced(&counters);
+    assert_eq!(app.level("wh-in-sricity", "on_hand").await, 8);
+    assert_eq!(app.get("/v1/devices/FS-1").await["channel"], "flash_sale");
+    // A serial already handed over cannot be handed over again.
+    let other = app.sign_up("flash2@example.com").await;
+    let second = expect(app.buy(&other, id, 1, "f-2").await, 201, "another buyer").await;
+    app.pay(&second, "evt-f-2").await;
+    let sid = second["id"].as_str().unwrap();
+    let reused = app
+        .admin(Method::POST, &format!("/v1/orders/{sid}/fulfill"))
+        .json(&handed(&["FS-1"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem_slug(&expect(reused, 409, "reused serial").await),
+        "serial-sold"
+    );
+    // Fulfilment survives a restart: it is in the journal.
+    let app = app.restart().await;
+    assert_eq!(app.sale(id).await["fulfilled"], 2);
+}
+
+#[tokio::test]
+async fn online_orders_pay_the_online_campaign_price() {
+    let app = spawn_app().await;
+    let (blr, _) = app.seed_stores(5).await;
+    let now = app.now().await;
+    app.send(Method::POST, "/v1/campaigns", json!({"name": "Mi Fan Festival", "market": "IN", "skus": [SKU], "price": 999_900,
+        "channels": ["online"], "starts_at": now - chrono::Duration::hours(1), "ends_at": now + chrono::Duration::hours(1)}), 201).await;
+    let buyer = app.sign_up("fan@example.com").await;
+    let order = expect(app.order(&buyer.token, "cp-1", ship(1)).await, 201, "order").await;
+    assert_eq!(order["amount"], 999_900);
+    assert!(order["lines"][0]["campaign"].is_i64());
+    let receipt = expect(
+        app.call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/locations/{BLR}/sales"),
+            Some(sale_body("cp-pos", &["CPX-1"])),
+        )
+        .await,
+        201,
+        "pos",
+    )
+    .await;
+    assert_eq!(receipt["total"], LIST_PRICE, "the campaign is online only");
+}
