@@ -15,6 +15,7 @@ pub mod clock;
 mod journal;
 mod online;
 mod owner;
+pub mod pos;
 pub mod pricing;
 mod views;
 
@@ -53,9 +54,9 @@ pub enum EngineError {
     Overloaded,
     #[error("the sale could not commit; nothing was decided: {0}")]
     Unavailable(String),
-    /// A new sale whose terms do not hold together with the catalog or the clock.
+    /// A request that does not hold together with the catalog or the clock (a 422).
     #[error("{0}")]
-    InvalidSale(String),
+    Invalid(String),
     /// A new sale of a product not on sale in its market at its start.
     #[error("{0}")]
     NotLaunched(String),
@@ -72,7 +73,7 @@ impl EngineError {
             EngineError::UnknownSale(_) => "not-found",
             EngineError::Overloaded => "overloaded",
             EngineError::Unavailable(_) => "unavailable",
-            EngineError::InvalidSale(_) => "invalid-request",
+            EngineError::Invalid(_) => "invalid-request",
             EngineError::NotLaunched(_) => "not-launched",
             EngineError::Store(_) => "store-error",
         }
@@ -166,7 +167,7 @@ impl Engine {
             .await?
             .ok_or_else(|| not_found("location", &new.location))?;
         if location.market != market.code {
-            return Err(EngineError::InvalidSale(format!(
+            return Err(EngineError::Invalid(format!(
                 "location {} is in market {}, not {}",
                 location.id, location.market, market.code
             )));
@@ -198,7 +199,7 @@ impl Engine {
             )));
         }
         if new.ends_at <= now {
-            return Err(EngineError::InvalidSale(format!(
+            return Err(EngineError::Invalid(format!(
                 "ends_at {} is already past (the server's clock says {now})",
                 new.ends_at
             )));
@@ -206,7 +207,7 @@ impl Engine {
         let list_price = entry.prices.get(&new.sku).copied();
         let terms = new
             .validate(SaleId(0), product, list_price, market.currency, now)
-            .map_err(|e| EngineError::InvalidSale(e.to_string()))?;
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
         self.create_sale(&terms).await
     }
 

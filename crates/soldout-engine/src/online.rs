@@ -28,7 +28,7 @@ pub(crate) async fn prepare(
     key: u128,
     request: &NewOrder,
 ) -> Result<NewOnlineOrder, EngineError> {
-    request.validate().map_err(EngineError::InvalidSale)?;
+    request.validate().map_err(EngineError::Invalid)?;
     let now = clock.now();
     let market = store
         .market(&request.market)
@@ -46,7 +46,7 @@ pub(crate) async fn prepare(
         soldout_core::order::Fulfillment::Ship => in_market(LocationKind::Warehouse).collect(),
         soldout_core::order::Fulfillment::Pickup { store: pickup } => {
             if !in_market(LocationKind::Store).any(|s| &s == pickup) {
-                return Err(EngineError::InvalidSale(format!(
+                return Err(EngineError::Invalid(format!(
                     "{pickup} is not a store in {}",
                     market.code
                 )));
@@ -55,7 +55,7 @@ pub(crate) async fn prepare(
         }
     };
     if candidates.is_empty() {
-        return Err(EngineError::InvalidSale(format!(
+        return Err(EngineError::Invalid(format!(
             "{} has no warehouse to ship from",
             market.code
         )));
@@ -71,7 +71,7 @@ pub(crate) async fn prepare(
             )));
         }
         let unit_price = quote.unit_price.ok_or_else(|| {
-            EngineError::InvalidSale(format!("{} has no price in {}", line.sku, market.code))
+            EngineError::Invalid(format!("{} has no price in {}", line.sku, market.code))
         })?;
         lines.push(OrderLine {
             sku: line.sku.clone(),

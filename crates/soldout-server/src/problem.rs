@@ -186,7 +186,7 @@ impl From<EngineError> for Problem {
                 )
                 .with_header(header::RETRY_AFTER, "1")
             }
-            EngineError::InvalidSale(detail) => Problem::invalid(detail),
+            EngineError::Invalid(detail) => Problem::invalid(detail),
             EngineError::NotLaunched(detail) => Problem::new(
                 StatusCode::CONFLICT,
                 "not-launched",

@@ -2,8 +2,11 @@
 //! reference data set (the 2017 lineup in China, India and Russia) and serves it.
 
 mod demo;
+mod remote;
 mod rush;
 mod sale_cli;
+mod store_cli;
+mod store_demo;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -41,6 +44,11 @@ enum Command {
     Demo(DemoArgs),
     /// Create, show and list flash sales on a running server (over its HTTP API).
     Sale(sale_cli::SaleArgs),
+    /// Signature stores on a running server: list them, their stock, sell over the
+    /// counter.
+    Store(store_cli::StoreArgs),
+    /// Stock transfers on a running server: create, ship, receive, show, list.
+    Transfer(store_cli::TransferArgs),
 }
 
 #[derive(Args)]
@@ -117,6 +125,7 @@ fn main() -> anyhow::Result<()> {
                 let clock = Clock::starting_at(Some(args.clock_start));
                 let state = start_state(store, clock, &args.server).await?;
                 demo::load(state.store.as_ref(), clock.now()).await?;
+                store_demo::run(&state).await?;
                 rush::run(&state).await?;
                 if args.no_serve {
                     return Ok(());
@@ -124,6 +133,8 @@ fn main() -> anyhow::Result<()> {
                 serve(state, &args.server).await
             }
             Command::Sale(args) => sale_cli::run(args).await,
+            Command::Store(args) => store_cli::run_store(args).await,
+            Command::Transfer(args) => store_cli::run_transfer(args).await,
         }
     })
 }

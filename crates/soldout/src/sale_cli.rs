@@ -1,33 +1,16 @@
 //! `soldout sale create|show|list`: operate flash sales on a running server over its
-//! HTTP API (the server's engine owns every open sale, so operators go through it,
-//! never around it to the database).
+//! HTTP API.
 
-use anyhow::{bail, Context};
+use crate::remote::RemoteArgs;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 #[derive(Args)]
 pub struct SaleArgs {
-    /// The running server's base URL.
-    #[arg(
-        long,
-        env = "SOLDOUT_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    url: String,
-    /// The server's admin token.
-    #[arg(
-        long,
-        env = "SOLDOUT_ADMIN_TOKEN",
-        hide_env_values = true,
-        global = true
-    )]
-    admin_token: Option<String>,
-    /// Print the server's JSON instead of a summary.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    remote: RemoteArgs,
     #[command(subcommand)]
     command: SaleCommand,
 }
@@ -82,20 +65,24 @@ struct CreateArgs {
 }
 
 pub async fn run(args: SaleArgs) -> anyhow::Result<()> {
-    let token = args
-        .admin_token
-        .clone()
-        .context("an admin token is needed: pass --admin-token or set SOLDOUT_ADMIN_TOKEN")?;
-    let client = reqwest::Client::new();
-    let base = args.url.trim_end_matches('/');
-    let request = match &args.command {
-        SaleCommand::Create(c) => client.post(format!("{base}/v1/sales")).json(&json!({
-            "sku": c.sku, "market": c.market, "location": c.location, "quantity": c.quantity,
-            "starts_at": c.starts_at, "ends_at": c.ends_at, "per_customer_limit": c.per_customer_limit,
-            "payment_window_secs": c.payment_window_secs, "registration_required": c.registration_required,
-            "fair_start_secs": c.fair_start_secs, "price": c.price,
-        })),
-        SaleCommand::Show { id } => client.get(format!("{base}/v1/sales/{id}")),
+    let remote = &args.remote;
+    let body = match &args.command {
+        SaleCommand::Create(c) => {
+            let sale = json!({
+                "sku": c.sku, "market": c.market, "location": c.location, "quantity": c.quantity,
+                "starts_at": c.starts_at, "ends_at": c.ends_at, "per_customer_limit": c.per_customer_limit,
+                "payment_window_secs": c.payment_window_secs, "registration_required": c.registration_required,
+                "fair_start_secs": c.fair_start_secs, "price": c.price,
+            });
+            remote
+                .call(Method::POST, "/v1/sales", &[], Some(&sale))
+                .await?
+        }
+        SaleCommand::Show { id } => {
+            remote
+                .call(Method::GET, &format!("/v1/sales/{id}"), &[], None)
+                .await?
+        }
         SaleCommand::List { market, status } => {
             let mut query = Vec::new();
             if let Some(m) = market {
@@ -104,34 +91,10 @@ pub async fn run(args: SaleArgs) -> anyhow::Result<()> {
             if let Some(s) = status {
                 query.push(("status", s.clone()));
             }
-            client.get(format!("{base}/v1/sales")).query(&query)
+            remote.call(Method::GET, "/v1/sales", &query, None).await?
         }
     };
-    let response =
-        request.bearer_auth(token).send().await.with_context(|| {
-            format!("reaching the server at {base} (is `soldout serve` running?)")
-        })?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .context("reading the server's answer")?;
-    if !status.is_success() {
-        bail!(
-            "the server refused ({status}): {}",
-            body["detail"].as_str().unwrap_or("no detail")
-        );
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
-        return Ok(());
-    }
-    match body.as_array() {
-        Some(sales) if sales.is_empty() => println!("no sales"),
-        Some(sales) => sales.iter().for_each(print_sale),
-        None => print_sale(&body),
-    }
-    Ok(())
+    remote.show(&body, "no sales", print_sale)
 }
 
 fn print_sale(sale: &Value) {

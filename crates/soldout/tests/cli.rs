@@ -48,20 +48,35 @@ fn the_demo_loads_the_reference_data_once() {
     // The flash sale ran once: exactly its batch sold, every other press refused.
     assert!(first.contains("5000 units sold"), "{first}");
     assert!(first.contains("not-registered 5000"), "{first}");
+    // The stores: a clerk token each, counter sales, a transfer, a pickup order.
+    assert!(first.contains("k.4.store-in-delhi."), "{first}");
+    assert_eq!(first.matches("counter sale").count(), 4, "{first}");
+    assert!(first.contains("transfer 1 in transit"), "{first}");
+    assert!(first.contains("pickup order"), "{first}");
 
     let second = run(soldout().args(["demo", "--no-serve", "--database", &database]));
     assert!(second.contains("already loaded; nothing added"), "{second}");
     assert!(second.contains("nothing simulated again"), "{second}");
+    assert!(
+        second.contains("Signature stores: already set up"),
+        "{second}"
+    );
+    assert!(!second.contains("counter sale"), "{second}");
     assert!(!second.contains("units sold"), "{second}");
-    // The same summary, so the same stock: nothing was added twice.
+    // Run again: the same summary, so the same stock: nothing was added twice.
     let summary = |out: &str| {
         out.lines()
             .skip(1)
-            .take_while(|l| !l.starts_with("Flash sale"))
+            .take_while(|l| !l.starts_with("Signature stores"))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(summary(&first), summary(&second));
+    let third = run(soldout().args(["demo", "--no-serve", "--database", &database]));
+    assert_eq!(summary(&second), summary(&third));
+    assert!(
+        second.contains("store-in-delhi      store     IN Mi Home Select Citywalk"),
+        "{second}"
+    );
 }
 
 #[test]
@@ -138,12 +153,17 @@ fn operators_manage_sales_from_the_command_line() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut delhi_token = None;
     let url = loop {
         let line = lines.next().expect("demo output").unwrap();
+        if let Some(token) = line.trim().strip_prefix("store-in-delhi") {
+            delhi_token = Some(token.trim().to_owned());
+        }
         if let Some(rest) = line.strip_prefix("soldout listening on ") {
             break rest.split(' ').next().unwrap().to_owned();
         }
     };
+    let delhi = delhi_token.expect("the demo prints a clerk token for Delhi");
     let sale = |args: &[&str]| {
         let mut command = soldout();
         command
@@ -208,6 +228,49 @@ fn operators_manage_sales_from_the_command_line() {
         .output()
         .unwrap();
     assert!(!wrong_token.status.success());
+
+    // Stores and transfers: the admin lists stores; Delhi's clerk counts in the
+    // demo's transfer and sells over the counter, and cannot see another store.
+    let as_delhi = |args: &[&str]| {
+        let output = soldout()
+            .args([args[0], "--url", &url, "--token", &delhi])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (output.status.success(), stdout + &stderr)
+    };
+    let stores = soldout()
+        .args(["store", "--url", &url, "--admin-token", "ops-token", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(stores.stdout)
+        .unwrap()
+        .contains("store-in-delhi"));
+    let (ok, stock) = as_delhi(&["store", "stock", "store-in-delhi"]);
+    assert!(ok && stock.contains("incoming     50"), "{stock}");
+    let (ok, listed) = as_delhi(&["transfer", "list", "store-in-delhi"]);
+    assert!(ok && listed.contains("in_transit"), "{listed}");
+    let (ok, received) = as_delhi(&["transfer", "receive", "1", "--line", "RN4-3-32-GLD=48"]);
+    assert!(
+        ok && received.contains("received") && received.contains("48/50"),
+        "{received}"
+    );
+    let (ok, sold) = as_delhi(&[
+        "store",
+        "sell",
+        "store-in-delhi",
+        "--sku",
+        "RN4-3-32-GLD",
+        "--serial",
+        "865321039990001",
+    ]);
+    assert!(ok && sold.contains("receipt"), "{sold}");
+    let (_, stock) = as_delhi(&["store", "stock", "store-in-delhi"]);
+    assert!(stock.contains("on hand    107"), "60 + 48 - 1: {stock}");
+    let (ok, refused) = as_delhi(&["store", "stock", "store-in-bengaluru"]);
+    assert!(!ok && refused.contains("403"), "{refused}");
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -223,6 +286,12 @@ fn every_command_explains_itself() {
         &["sale", "create"][..],
         &["sale", "show"],
         &["sale", "list"],
+        &["store", "list"],
+        &["store", "stock"],
+        &["store", "sell"],
+        &["transfer", "create"],
+        &["transfer", "receive"],
+        &["transfer", "list"],
     ] {
         let help = run(soldout().args(command).arg("--help"));
         assert!(

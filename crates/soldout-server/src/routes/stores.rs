@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use soldout_core::device::{Device, NewReturn, Refund, ReturnError};
 use soldout_core::discrepancy::Discrepancy;
 use soldout_core::ids::bounded_text;
-use soldout_core::pos::{Channel, NewPosSale, Receipt, SYNC_BATCH_MAX};
+use soldout_core::pos::{NewPosSale, Receipt, SYNC_BATCH_MAX};
 use soldout_core::{ClerkId, Location, LocationId, LocationKind, Market, Serial};
-use soldout_engine::pricing;
-use soldout_store::{PosOutcome, PosSaleRecord, PricedLine, ReturnRecord, StoreError};
+use soldout_engine::pos;
+use soldout_store::{PosOutcome, ReturnRecord, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
 /// Receipts per page when `limit` is left out, and the most one page holds.
@@ -90,14 +90,7 @@ pub async fn create_clerk(
     ))
 }
 
-/// Why a point-of-sale sale cannot be recorded as asked.
-fn pos_problem(slug: &str, title: &str, detail: String) -> Problem {
-    Problem::new(StatusCode::CONFLICT, slug, title, detail)
-}
-
-/// Prices and checks a sale at `store`, then records it. Online, a product not yet
-/// launched or short stock refuses the sale; offline, both are recorded as
-/// discrepancies because the phone has already left the store.
+/// Records a sale at `store` through the engine's point of sale.
 async fn record_sale(
     state: &AppState,
     staff: &Staff,
@@ -105,64 +98,15 @@ async fn record_sale(
     body: NewPosSale,
     offline: bool,
 ) -> ApiResult<PosOutcome> {
-    let request = body
-        .validate()
-        .map_err(|e| Problem::invalid(e.to_string()))?;
-    let recorded_at = state.clock.now();
-    let occurred_at = request
-        .when(offline, recorded_at)
-        .map_err(|e| Problem::invalid(e.to_string()))?;
-    let skus: Vec<_> = request.lines.iter().map(|l| l.sku.clone()).collect();
-    let quotes = pricing::quote(
+    Ok(pos::record_sale(
         state.store.as_ref(),
-        &market.code,
-        &skus,
-        Channel::Store,
-        occurred_at,
-    )
-    .await?;
-    let mut lines = Vec::with_capacity(quotes.len());
-    for (line, quote) in request.lines.into_iter().zip(quotes) {
-        if !offline && !quote.launched {
-            return Err(pos_problem(
-                "not-launched",
-                "Not launched in this market",
-                format!("{} may not be sold in {} yet", quote.product, market.code),
-            ));
-        }
-        let unit_price = quote.unit_price.ok_or_else(|| {
-            pos_problem(
-                "no-price",
-                "No price in this market",
-                format!(
-                    "{} has no price in {}; set one with PUT /v1/markets/{}/prices/{}",
-                    line.sku, market.code, market.code, line.sku
-                ),
-            )
-        })?;
-        lines.push(PricedLine {
-            sku: line.sku,
-            product: quote.product,
-            os_version: quote.os_version,
-            unit_price,
-            campaign: quote.campaign,
-            serials: line.serials,
-            launched: quote.launched,
-        });
-    }
-    let record = PosSaleRecord {
-        store: store.id.clone(),
-        market: market.code.clone(),
-        currency: market.currency,
-        clerk: staff.clerk(),
-        client_id: request.client_id,
-        occurred_at,
-        recorded_at,
+        state.clock,
+        (store, market),
+        staff.clerk(),
+        body,
         offline,
-        payment: request.payment,
-        lines,
-    };
-    Ok(state.store.record_pos_sale(&record).await?)
+    )
+    .await?)
 }
 
 /// Sells over the counter from the store's stock and records each unit's serial.
