@@ -210,11 +210,16 @@ async fn clerks_act_only_in_their_own_store_and_roles_do_not_mix() {
         )
         .await;
     }
-    // A clerk cannot buy in a flash sale: that is a customer's route.
+    // A clerk cannot buy in a flash sale or place an online order: customers' routes.
     let response = app
         .call(&blr.0, Method::POST, "/v1/sales/1/registrations", None)
         .await;
     expect(response, 403, "clerk on a customer route").await;
+    let order = json!({"market": "IN", "lines": [{"sku": SKU, "quantity": 1}], "fulfillment": {"type": "ship"}});
+    let response = app
+        .call(&blr.0, Method::POST, "/v1/orders", Some(order))
+        .await;
+    expect(response, 403, "clerk places an order").await;
     // Nothing changed anywhere.
     assert_eq!(app.level(DEL, "on_hand").await, 5);
     assert_eq!(app.level(BLR, "on_hand").await, 5);
@@ -518,6 +523,40 @@ async fn offline_sales_apply_exactly_once_in_any_order_however_often_resent() {
         )
         .await;
     expect(response, 422, "too many").await;
+}
+
+#[tokio::test]
+async fn an_offline_sale_of_a_product_not_launched_yet_is_recorded_with_a_discrepancy() {
+    let app = spawn_app().await;
+    let (blr, _) = app.seed_stores(2).await;
+    let now = app.now().await;
+    app.send(Method::PUT, "/v1/products/redmi-note-4/launches/IN", json!({"teaser_at": "2018-01-09T12:00:00Z", "unveil_at": "2018-01-19T12:00:00Z", "sale_from": "2018-01-23T12:00:00Z"}), 200).await;
+    let sale = offline_body("nl-1", &["NL-1"], now - chrono::Duration::hours(1));
+    let response = app
+        .call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/locations/{BLR}/sales:sync"),
+            Some(json!({"sales": [sale]})),
+        )
+        .await;
+    let results = expect(response, 200, "sync").await;
+    assert_eq!(results["results"][0]["status"], "applied");
+    assert_eq!(
+        app.level(BLR, "on_hand").await,
+        1,
+        "the phone left the store"
+    );
+    let discrepancies = expect(
+        app.call(&blr.0, Method::GET, "/v1/discrepancies", None)
+            .await,
+        200,
+        "list",
+    )
+    .await;
+    assert_eq!(discrepancies[0]["kind"], "offline_not_launched");
+    assert_eq!(discrepancies[0]["quantity"], 1);
+    assert_eq!(app.get("/v1/devices/NL-1").await["channel"], "store");
 }
 
 #[tokio::test]
