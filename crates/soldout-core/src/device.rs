@@ -26,7 +26,8 @@ pub struct Device {
     /// Where it was handed over.
     #[schema(value_type = String, example = "store-in-bengaluru")]
     pub location: LocationId,
-    /// When the sale happened (for an offline sale, when it happened in the store).
+    /// When it went to its buyer: a counter sale's time (for an offline sale, when it
+    /// happened in the store), or an order's hand-over. Returns count from here.
     pub sold_at: DateTime<Utc>,
     /// What the buyer paid for this unit, in minor units of `currency`.
     pub price: Amount,

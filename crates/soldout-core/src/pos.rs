@@ -250,6 +250,16 @@ impl PosSaleRequest {
     }
 }
 
+impl PosSaleRequest {
+    /// A fingerprint of what was sold and how it was paid (not of when: an online
+    /// sale and its offline resend are the same sale), so a `client_id` reused for
+    /// another sale is told apart from a resend.
+    pub fn fingerprint(&self) -> i64 {
+        let text = format!("{:?}|{:?}", self.lines, self.payment);
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes()) as i64
+    }
+}
+
 /// What the ledger records of an offline sale of `quantity` units when `available`
 /// are on record: `(taken, short)`. The ledger gives what it has (so neither
 /// `on_hand` nor `available` goes below zero, and units held for online orders stay

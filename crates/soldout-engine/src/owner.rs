@@ -132,8 +132,7 @@ impl Pending {
         }
     }
 
-    fn fail(self, why: &str) {
-        let error = || EngineError::Unavailable(why.to_owned());
+    fn fail(self, error: impl Fn() -> EngineError) {
         match self {
             Pending::BoughtMany { reply, .. } => {
                 let _ = reply.send(Err(error()));
@@ -305,8 +304,30 @@ impl SaleOwner {
         }
     }
 
-    /// Decides what is due and what is waiting, commits, answers.
+    /// Decides what is due and what is waiting, commits, answers. Fulfilments commit
+    /// one by one after the rest: a serial that another channel sold meanwhile
+    /// refuses that hand-over alone (409), not the buys batched with it.
     async fn step(&mut self, inbox: &mut Vec<Command>) -> Result<(), StoreError> {
+        let fulfils: Vec<Command>;
+        (fulfils, *inbox) = inbox
+            .drain(..)
+            .partition(|c| matches!(c, Command::Fulfil { .. }));
+        self.commit_step(inbox).await?;
+        for fulfil in fulfils {
+            match self.commit_step(&mut vec![fulfil]).await {
+                Err(StoreError::Conflict { slug, detail }) => {
+                    tracing::info!(sale = %self.terms.id, slug, detail, "hand-over refused at commit");
+                    let (book, next_batch) = rebuild(self.store.as_ref(), &self.terms).await?;
+                    self.book = book;
+                    self.next_batch = next_batch;
+                }
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit_step(&mut self, inbox: &mut Vec<Command>) -> Result<(), StoreError> {
         let now = self.clock.now();
         let released_before = self.book.counters().released;
         let fulfilled_before = self.book.counters().fulfilled;
@@ -388,7 +409,15 @@ impl SaleOwner {
             if let Err(e) = committed {
                 self.handed_over.clear();
                 for p in pending {
-                    p.fail("the sale could not commit; retry");
+                    p.fail(|| match &e {
+                        StoreError::Conflict { slug, detail } => {
+                            EngineError::Store(StoreError::Conflict {
+                                slug,
+                                detail: detail.clone(),
+                            })
+                        }
+                        _ => EngineError::Unavailable("the sale could not commit; retry".into()),
+                    });
                 }
                 return Err(e);
             }
@@ -544,8 +573,6 @@ impl SaleOwner {
                 reply,
             } => match self.book.decide_fulfil(order, &handed, now) {
                 Ok(event) => {
-                    let sold = self.book.order(order).expect("decided on a known order");
-                    let sold_at = soldout_core::sale::from_ms(sold.created_at_ms);
                     for serial in handed.into_iter().flat_map(|h| h.serials) {
                         self.handed_over.push(Device {
                             serial,
@@ -554,7 +581,7 @@ impl SaleOwner {
                             market: self.terms.market.clone(),
                             channel: Channel::FlashSale,
                             location: self.terms.location.clone(),
-                            sold_at,
+                            sold_at: now,
                             price: self.terms.price,
                             currency: self.terms.currency,
                             os_version: os_version.clone(),

@@ -24,6 +24,7 @@ pub async fn record_sale(
     let request = body.validate().map_err(invalid)?;
     let recorded_at = clock.now();
     let occurred_at = request.when(offline, recorded_at).map_err(invalid)?;
+    let request_hash = request.fingerprint();
     let skus: Vec<_> = request.lines.iter().map(|l| l.sku.clone()).collect();
     let quotes = pricing::quote(store, &market.code, &skus, Channel::Store, occurred_at).await?;
     let mut lines = Vec::with_capacity(quotes.len());
@@ -59,6 +60,7 @@ pub async fn record_sale(
         currency: market.currency,
         clerk,
         client_id: request.client_id,
+        request_hash,
         occurred_at,
         recorded_at,
         offline,

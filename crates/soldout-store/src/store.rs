@@ -36,6 +36,8 @@ pub struct PosSaleRecord {
     pub currency: Currency,
     pub clerk: Option<ClerkId>,
     pub client_id: String,
+    /// Fingerprint of the request: the same `client_id` with another one is refused.
+    pub request_hash: i64,
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     /// Synced after the fact: too little stock on record becomes a discrepancy
@@ -205,7 +207,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records a point-of-sale sale whole: its stock movements (refused when stock
     /// is short, unless offline), its devices (a serial sold and not returned is
     /// refused), its discrepancies. A `client_id` the store has used before records
-    /// nothing and returns the earlier receipt.
+    /// nothing and returns the earlier receipt; with another sale behind it, it is
+    /// refused (`client-id-reused`).
     async fn record_pos_sale(&self, sale: &PosSaleRecord) -> Result<PosOutcome, StoreError>;
     /// A store's receipts, newest first, at most `limit`.
     async fn pos_sales(&self, store: &LocationId, limit: u32) -> Result<Vec<Receipt>, StoreError>;

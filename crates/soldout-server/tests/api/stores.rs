@@ -266,6 +266,20 @@ async fn a_pos_sale_records_serials_once_per_client_id() {
     .await;
     assert_eq!(again, receipt);
     assert_eq!(app.level(BLR, "on_hand").await, 1);
+    // The same client_id for another sale in this store: refused, nothing recorded.
+    let reused = app
+        .call(
+            &blr.0,
+            Method::POST,
+            &path,
+            Some(sale_body("pos-1-0001", &["865321030000003"])),
+        )
+        .await;
+    assert_eq!(
+        problem_slug(&expect(reused, 409, "client id reused").await),
+        "client-id-reused"
+    );
+    assert_eq!(app.level(BLR, "on_hand").await, 1);
     // The same client_id in another store is another sale.
     let other = expect(
         app.call(

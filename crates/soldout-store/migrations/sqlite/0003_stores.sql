@@ -16,6 +16,7 @@ CREATE TABLE pos_sales (
     store             TEXT NOT NULL REFERENCES locations (id),
     market            TEXT NOT NULL REFERENCES markets (code),
     client_id         TEXT NOT NULL,
+    request_hash      INTEGER NOT NULL, -- what was sold and how it was paid
     clerk             INTEGER REFERENCES clerks (id),
     occurred_at       TEXT NOT NULL,
     recorded_at       TEXT NOT NULL,

@@ -366,7 +366,7 @@ impl SqliteStore {
                     market: order.market.clone(),
                     channel: Channel::Online,
                     location: order.location.clone(),
-                    sold_at: order.created_at,
+                    sold_at: at,
                     price: line.unit_price,
                     currency: order.currency,
                     os_version: os_version.clone(),

@@ -340,14 +340,25 @@ impl SqliteStore {
         sale: &PosSaleRecord,
     ) -> Result<PosOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let earlier: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM pos_sales WHERE store = ? AND client_id = ?")
+        let earlier =
+            sqlx::query("SELECT id, request_hash FROM pos_sales WHERE store = ? AND client_id = ?")
                 .bind(sale.store.as_str())
                 .bind(&sale.client_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some(id) = earlier {
-            return Ok(PosOutcome::Duplicate(receipt(&mut tx, id).await?));
+        if let Some(row) = earlier {
+            if row.try_get::<i64, _>("request_hash")? != sale.request_hash {
+                return Err(StoreError::conflict(
+                    "client-id-reused",
+                    format!(
+                        "client_id {} was used by {} for another sale; give each sale its own",
+                        sale.client_id, sale.store
+                    ),
+                ));
+            }
+            return Ok(PosOutcome::Duplicate(
+                receipt(&mut tx, row.try_get("id")?).await?,
+            ));
         }
         let serials: Vec<Serial> = sale.lines.iter().flat_map(|l| l.serials.clone()).collect();
         serials_free(&mut tx, &serials).await?;
@@ -357,13 +368,14 @@ impl SqliteStore {
             .map(|l| l.unit_price * l.serials.len() as i64)
             .sum();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO pos_sales (store, market, client_id, clerk, occurred_at, recorded_at,
-               offline, total, currency, payment_method, payment_reference)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO pos_sales (store, market, client_id, request_hash, clerk, occurred_at,
+               recorded_at, offline, total, currency, payment_method, payment_reference)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(sale.store.as_str())
         .bind(sale.market.as_str())
         .bind(&sale.client_id)
+        .bind(sale.request_hash)
         .bind(sale.clerk.map(|c| c.0))
         .bind(sale.occurred_at)
         .bind(sale.recorded_at)
