@@ -315,3 +315,149 @@ async fn wrong_kinds_and_unknown_markets_are_refused() {
     assert_eq!(app.get("/v1/locations").await.as_array().unwrap().len(), 1);
     assert_eq!(app.get("/v1/markets").await.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn bad_store_transfer_campaign_and_order_bodies_change_nothing() {
+    let app = seeded().await;
+    app.send(
+        Method::POST,
+        "/v1/locations",
+        json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": "Mi Home Pune", "city": "Pune"}),
+        201,
+    )
+    .await;
+    let buyer = app.sign_up("bad@example.com").await;
+    let before = snapshot(&app).await;
+    let long = "x".repeat(201);
+    let sale = "/v1/locations/store-in-pune/sales";
+    let cases: Vec<(&str, Value, u16)> = vec![
+        (
+            sale,
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": -1, "serials": []}], "payment": {"method": "cash"}, "client_id": "a"}),
+            422,
+        ),
+        (
+            sale,
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["lower-case"]}], "payment": {"method": "cash"}, "client_id": "a"}),
+            422,
+        ),
+        (
+            sale,
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["S1"]}], "payment": {"method": "cheque"}, "client_id": "a"}),
+            422,
+        ),
+        (
+            sale,
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["S1"]}], "payment": {"method": "cash"}, "client_id": long}),
+            422,
+        ),
+        (
+            sale,
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["S1"]}], "payment": {"method": "cash"}, "client_id": "a", "occurred_at": "2017-07-01T00:00:00Z"}),
+            422,
+        ),
+        (
+            "/v1/locations/wh-in-sricity/sales",
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["S1"]}], "payment": {"method": "cash"}, "client_id": "a"}),
+            422,
+        ),
+        (
+            "/v1/locations/nowhere/sales",
+            json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["S1"]}], "payment": {"method": "cash"}, "client_id": "a"}),
+            404,
+        ),
+        (
+            "/v1/locations/store-in-pune/returns",
+            json!({"serial": "S1", "reason": "x", "condition": "broken"}),
+            422,
+        ),
+        (
+            "/v1/locations/store-in-pune/clerks",
+            json!({"name": long}),
+            422,
+        ),
+        (
+            "/v1/locations/wh-in-sricity/clerks",
+            json!({"name": "Asha"}),
+            422,
+        ),
+        (
+            "/v1/transfers",
+            json!({"from": "wh-in-sricity", "to": "store-in-pune", "lines": [{"sku": "RN4-3-32-GLD", "quantity": -5}]}),
+            422,
+        ),
+        (
+            "/v1/transfers",
+            json!({"from": "wh-in-sricity", "to": "store-in-pune", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 11}]}),
+            409,
+        ),
+        (
+            "/v1/transfers",
+            json!({"from": "wh-in-sricity", "to": "nowhere", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 1}]}),
+            404,
+        ),
+        ("/v1/transfers/999/ship", json!({}), 404),
+        ("/v1/discrepancies/999/resolve", json!({"note": "x"}), 404),
+        (
+            "/v1/campaigns",
+            json!({"name": "x", "market": "IN", "skus": ["NOPE-1"], "price": 1, "channels": ["store"], "starts_at": "2017-07-01T00:00:00Z", "ends_at": "2017-07-02T00:00:00Z"}),
+            404,
+        ),
+        (
+            "/v1/campaigns",
+            json!({"name": "x", "market": "IN", "skus": ["RN4-3-32-GLD"], "percent_off": 0, "channels": ["store"], "starts_at": "2017-07-01T00:00:00Z", "ends_at": "2017-07-02T00:00:00Z"}),
+            422,
+        ),
+    ];
+    for (path, body, status) in cases {
+        let response = app
+            .admin(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        expect(response, status, &format!("POST {path} {body}")).await;
+    }
+    for (body, status) in [
+        (
+            json!({"market": "IN", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 0}], "fulfillment": {"type": "ship"}}),
+            422,
+        ),
+        (
+            json!({"market": "IN", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 1}], "fulfillment": {"type": "drone"}}),
+            422,
+        ),
+        (
+            json!({"market": "IN", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 11}], "fulfillment": {"type": "ship"}}),
+            409,
+        ),
+        (
+            json!({"market": "XX", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 1}], "fulfillment": {"type": "ship"}}),
+            404,
+        ),
+    ] {
+        let response = app
+            .anonymous(Method::POST, "/v1/orders")
+            .bearer_auth(&buyer.token)
+            .header("idempotency-key", "bad-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        expect(response, status, &format!("order {body}")).await;
+    }
+    let missing_key = app.anonymous(Method::POST, "/v1/orders").bearer_auth(&buyer.token)
+        .json(&json!({"market": "IN", "lines": [{"sku": "RN4-3-32-GLD", "quantity": 1}], "fulfillment": {"type": "ship"}}))
+        .send().await.unwrap();
+    assert_eq!(
+        problem_slug(&expect(missing_key, 400, "no key").await),
+        "idempotency-key-required"
+    );
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(
+        app.get("/v1/locations/store-in-pune/stock").await,
+        json!([])
+    );
+    assert_eq!(app.get("/v1/discrepancies").await, json!([]));
+    assert_eq!(app.get("/v1/campaigns").await, json!([]));
+}
