@@ -327,3 +327,16 @@ pub fn assert_balanced(sale: &Value) {
         "{sale}"
     );
 }
+
+/// Sends every request at once and returns the status codes, in order.
+pub async fn statuses_of(requests: Vec<RequestBuilder>) -> Vec<u16> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|r| tokio::spawn(async move { r.send().await.unwrap().status().as_u16() }))
+        .collect();
+    let mut statuses = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}

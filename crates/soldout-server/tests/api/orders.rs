@@ -1,7 +1,9 @@
 //! Regular online orders (shipped and picked up) and fulfilment in every channel:
 //! one order lifecycle, the same webhook, the same expiry.
 
-use crate::helpers::{assert_balanced, expect, problem_slug, spawn_app, spawn_app_in, TestApp};
+use crate::helpers::{
+    assert_balanced, expect, problem_slug, spawn_app, spawn_app_in, statuses_of, TestApp,
+};
 use crate::stores::{sale_body, BLR, DEL, LIST_PRICE, SKU};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -241,7 +243,7 @@ async fn pos_sales_and_pickup_orders_racing_for_the_last_units_never_oversell() 
     for i in 0..12 {
         buyers.push(app.sign_up(&format!("racer{i}@example.com")).await);
     }
-    let mut tasks = Vec::new();
+    let mut requests = Vec::new();
     for (i, buyer) in buyers.iter().enumerate() {
         let pos = app
             .anonymous(Method::POST, &format!("/v1/locations/{BLR}/sales"))
@@ -252,17 +254,10 @@ async fn pos_sales_and_pickup_orders_racing_for_the_last_units_never_oversell() 
             .bearer_auth(&buyer.token)
             .header("idempotency-key", format!("race-{i}"))
             .json(&pickup(BLR, 1));
-        tasks.push(tokio::spawn(async move {
-            pos.send().await.unwrap().status().as_u16()
-        }));
-        tasks.push(tokio::spawn(async move {
-            online.send().await.unwrap().status().as_u16()
-        }));
+        requests.push(pos);
+        requests.push(online);
     }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses = statuses_of(requests).await;
     assert_eq!(
         statuses.iter().filter(|&&s| s == 201).count(),
         6,

@@ -1,7 +1,7 @@
 //! Signature stores: clerk scoping, the point of sale, offline sync, returns,
 //! transfers, discrepancies and campaign prices, over real HTTP.
 
-use crate::helpers::{expect, problem_slug, spawn_app, TestApp};
+use crate::helpers::{expect, problem_slug, spawn_app, statuses_of, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -696,20 +696,15 @@ async fn concurrent_pos_sales_on_the_last_units_never_go_below_zero() {
     let app = spawn_app().await;
     let (blr, _) = app.seed_stores(5).await;
     let path = format!("/v1/locations/{BLR}/sales");
-    let mut tasks = Vec::new();
+    let mut requests = Vec::new();
     for i in 0..30 {
         let request = app
             .anonymous(Method::POST, &path)
             .bearer_auth(&blr.0)
             .json(&sale_body(&format!("c-{i}"), &[&format!("CS-{i}")]));
-        tasks.push(tokio::spawn(async move {
-            request.send().await.unwrap().status().as_u16()
-        }));
+        requests.push(request);
     }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses = statuses_of(requests).await;
     assert_eq!(
         statuses.iter().filter(|&&s| s == 201).count(),
         5,
