@@ -98,7 +98,10 @@ impl NewCampaign {
         let unique_channels: HashSet<_> = self.channels.iter().collect();
         if self.channels.is_empty()
             || unique_channels.len() != self.channels.len()
-            || self.channels.contains(&Channel::FlashSale)
+            || self
+                .channels
+                .iter()
+                .any(|c| !matches!(c, Channel::Online | Channel::Store))
         {
             return Err(CampaignError::Channels);
         }
@@ -282,12 +285,14 @@ mod tests {
         }
         .validate()
         .is_err());
-        assert!(NewCampaign {
-            channels: vec![Channel::FlashSale],
-            ..base()
+        for channel in [Channel::FlashSale, Channel::Partner] {
+            assert!(NewCampaign {
+                channels: vec![channel],
+                ..base()
+            }
+            .validate()
+            .is_err());
         }
-        .validate()
-        .is_err());
         assert!(NewCampaign {
             channels: vec![],
             ..base()

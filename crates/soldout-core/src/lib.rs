@@ -19,6 +19,7 @@ pub mod money;
 pub mod order;
 pub mod pos;
 pub mod sale;
+pub mod shipment;
 pub mod stock;
 pub mod transfer;
 pub mod version;

@@ -35,16 +35,24 @@ pub enum Channel {
     FlashSale,
     Online,
     Store,
+    /// Sell-in to partners (carriers, retailers), known from imports.
+    Partner,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::FlashSale, Channel::Online, Channel::Store];
+    pub const ALL: [Channel; 4] = [
+        Channel::FlashSale,
+        Channel::Online,
+        Channel::Store,
+        Channel::Partner,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::FlashSale => "flash_sale",
             Channel::Online => "online",
             Channel::Store => "store",
+            Channel::Partner => "partner",
         }
     }
     pub fn parse(text: &str) -> Option<Self> {

@@ -7,6 +7,7 @@
 //! and never wait for the writer.
 
 mod orders;
+mod shipments;
 mod stores;
 
 use crate::{
@@ -20,6 +21,7 @@ use soldout_core::discrepancy::Discrepancy;
 use soldout_core::order::{HandedOver, OnlineOrder};
 use soldout_core::pos::Receipt;
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
+use soldout_core::shipment::{self, Quarter, Shipment};
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind,
@@ -802,6 +804,7 @@ impl Store for SqliteStore {
         for device in devices {
             stores::upsert_device(&mut tx, device).await?;
         }
+        shipments::record(&mut tx, &shipment::from_handover(devices)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -953,6 +956,10 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<OnlineOrder, StoreError> {
         self.fulfil_online(id, handed, at).await
+    }
+
+    async fn shipments(&self, quarter: Quarter) -> Result<Vec<Shipment>, StoreError> {
+        self.select_shipments(quarter).await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -10,6 +10,7 @@ use soldout_core::discrepancy::Discrepancy;
 use soldout_core::order::{Fulfillment, HandedOver, OnlineOrder, OrderLine};
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
+use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     Amount, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
@@ -296,6 +297,10 @@ pub trait Store: Send + Sync + 'static {
         handed: &[HandedOver],
         at: DateTime<Utc>,
     ) -> Result<OnlineOrder, StoreError>;
+
+    // Shipments.
+    /// The ledger's rows in a quarter, oldest first.
+    async fn shipments(&self, quarter: Quarter) -> Result<Vec<Shipment>, StoreError>;
 
     // Settings and markers.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -10,6 +10,7 @@ pub mod markets;
 pub mod orders;
 pub mod payments;
 pub mod sales;
+pub mod shipments;
 pub mod stores;
 pub mod system;
 pub mod transfers;

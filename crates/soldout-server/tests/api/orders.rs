@@ -351,3 +351,122 @@ async fn online_orders_pay_the_online_campaign_price() {
     .await;
     assert_eq!(receipt["total"], LIST_PRICE, "the campaign is online only");
 }
+
+#[tokio::test]
+async fn every_channel_writes_the_shipment_ledger_once() {
+    let app = spawn_app().await;
+    let sale = app.open_sale(10, json!({"quantity": 4})).await;
+    // A store on top of the flash sale's India.
+    app.send(
+        Method::POST,
+        "/v1/locations",
+        json!({"id": BLR, "kind": "store", "market": "IN", "name": "Mi Home", "city": "Bengaluru"}),
+        201,
+    )
+    .await;
+    app.send(
+        Method::POST,
+        &format!("/v1/locations/{BLR}/receipts"),
+        json!({"sku": SKU, "quantity": 5}),
+        201,
+    )
+    .await;
+    let blr = app.clerk(BLR, "Priya").await;
+    let quarter = crate::helpers::CLOCK_START[..4].to_owned() + "Q3";
+    // A counter sale of 2, sent twice (online, then again in a sync): one row.
+    let pos = sale_body("ledger-1", &["LG-1", "LG-2"]);
+    expect(
+        app.call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/locations/{BLR}/sales"),
+            Some(pos.clone()),
+        )
+        .await,
+        201,
+        "pos",
+    )
+    .await;
+    expect(
+        app.call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/locations/{BLR}/sales"),
+            Some(pos),
+        )
+        .await,
+        200,
+        "pos again",
+    )
+    .await;
+    // An online order of 1, shipped once paid; a flash-sale order of 2, handed over.
+    let buyer = app.sign_up("ledger@example.com").await;
+    let online = expect(app.order(&buyer.token, "lg-o", ship(1)).await, 201, "order").await;
+    app.pay(&online, "evt-lg-o").await;
+    let oid = online["id"].as_str().unwrap();
+    app.send(
+        Method::POST,
+        &format!("/v1/orders/{oid}/fulfill"),
+        handed(&["LG-3"]),
+        200,
+    )
+    .await;
+    let flash = expect(
+        app.buy(&buyer, sale["id"].as_i64().unwrap(), 2, "lg-f")
+            .await,
+        201,
+        "buy",
+    )
+    .await;
+    app.pay(&flash, "evt-lg-f").await;
+    let fid = flash["id"].as_str().unwrap();
+    app.send(
+        Method::POST,
+        &format!("/v1/orders/{fid}/fulfill"),
+        handed(&["LG-4", "LG-5"]),
+        200,
+    )
+    .await;
+    // One unit comes back: a negative row in the channel it was sold through.
+    let refund = expect(
+        app.call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/locations/{BLR}/returns"),
+            Some(json!({"serial": "LG-4", "reason": "x", "condition": "resellable"})),
+        )
+        .await,
+        201,
+        "return",
+    )
+    .await;
+    let rows = app.get(&format!("/v1/shipments?period={quarter}")).await;
+    let rows = rows.as_array().unwrap();
+    let by_channel = |channel: &str| -> (i64, i64) {
+        rows.iter()
+            .filter(|r| r["channel"] == channel)
+            .fold((0, 0), |(u, r), row| {
+                (
+                    u + row["units"].as_i64().unwrap(),
+                    r + row["revenue"].as_i64().unwrap(),
+                )
+            })
+    };
+    assert_eq!(by_channel("store"), (2, 2 * LIST_PRICE), "{rows:?}");
+    assert_eq!(by_channel("online"), (1, LIST_PRICE), "{rows:?}");
+    assert_eq!(
+        by_channel("flash_sale"),
+        (1, 2 * LIST_PRICE - refund["amount"].as_i64().unwrap()),
+        "{rows:?}"
+    );
+    assert_eq!(rows.len(), 4, "three hand-overs and one return: {rows:?}");
+    assert!(rows
+        .iter()
+        .all(|r| r["market"] == "IN" && r["currency"] == "INR" && r["product"] == "redmi-note-4"));
+    let bad = app
+        .admin(Method::GET, "/v1/shipments?period=2017Q5")
+        .send()
+        .await
+        .unwrap();
+    expect(bad, 422, "bad period").await;
+}

@@ -4,13 +4,14 @@
 //! core's (`soldout_core::order`), the same as a flash sale's.
 
 use super::stores::{serials_free, upsert_device};
-use super::{apply_movement, corrupt, levels_in, SqliteStore};
+use super::{apply_movement, corrupt, levels_in, shipments, SqliteStore};
 use crate::{NewOnlineOrder, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::device::Device;
 use soldout_core::order::{self, Fulfillment, HandedOver, OnlineOrder, OrderLine, OrderStatus};
 use soldout_core::pos::Channel;
 use soldout_core::sale::{OrderId, PaymentOutcome, Rejection};
+use soldout_core::shipment;
 use soldout_core::{
     Amount, Currency, CustomerId, LocationId, MarketCode, MovementKind, NewMovement, ProductId,
     SkuCode,
@@ -347,6 +348,7 @@ impl SqliteStore {
         .bind(id.to_string())
         .fetch_all(&mut *tx)
         .await?;
+        let mut devices = Vec::with_capacity(serials.len());
         for hand in handed {
             let line = order
                 .lines
@@ -359,7 +361,7 @@ impl SqliteStore {
                 .map(|r| text(r, "os_version", |s| soldout_core::OsVersion::parse(s).ok()))
                 .ok_or_else(|| corrupt("order line", hand.sku.as_str()))??;
             for serial in &hand.serials {
-                let device = Device {
+                devices.push(Device {
                     serial: serial.clone(),
                     sku: line.sku.clone(),
                     product: line.product.clone(),
@@ -372,10 +374,13 @@ impl SqliteStore {
                     os_version: os_version.clone(),
                     sold_on: format!("order:{id}"),
                     returned_at: None,
-                };
-                upsert_device(&mut tx, &device).await?;
+                });
             }
         }
+        for device in &devices {
+            upsert_device(&mut tx, device).await?;
+        }
+        shipments::record(&mut tx, &shipment::from_handover(&devices)).await?;
         set_status(&mut tx, id, OrderStatus::Fulfilled).await?;
         let fulfilled = existing(&mut tx, id).await?;
         tx.commit().await?;

@@ -2,13 +2,14 @@
 //! returns and refunds, discrepancies, transfers and campaigns. Each public method is
 //! one write transaction that asks the core what a change comes to.
 
-use super::{apply_movement, corrupt, levels_in, SqliteStore};
+use super::{apply_movement, corrupt, levels_in, shipments, SqliteStore};
 use crate::{PosOutcome, PosSaleRecord, ReturnRecord, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
 use soldout_core::device::{Device, Refund, ReturnCondition};
 use soldout_core::discrepancy::{Discrepancy, DiscrepancyKind, NewDiscrepancy};
 use soldout_core::pos::{offline_take, Channel, PaymentMethod, PosPayment, Receipt, ReceiptLine};
+use soldout_core::shipment;
 use soldout_core::transfer::{
     NewTransfer, Transfer, TransferError, TransferLine, TransferStatus, UnitCount,
 };
@@ -387,6 +388,7 @@ impl SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let reference = format!("pos:{id}");
+        let mut devices = Vec::with_capacity(serials.len());
         for (index, line) in sale.lines.iter().enumerate() {
             let quantity = line.serials.len() as i64;
             let discrepancy = |kind, quantity| NewDiscrepancy {
@@ -438,7 +440,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
             for serial in &line.serials {
-                let device = Device {
+                devices.push(Device {
                     serial: serial.clone(),
                     sku: line.sku.clone(),
                     product: line.product.clone(),
@@ -451,10 +453,13 @@ impl SqliteStore {
                     os_version: line.os_version.clone(),
                     sold_on: reference.clone(),
                     returned_at: None,
-                };
-                upsert_device(&mut tx, &device).await?;
+                });
             }
         }
+        for device in &devices {
+            upsert_device(&mut tx, device).await?;
+        }
+        shipments::record(&mut tx, &shipment::from_handover(&devices)).await?;
         let recorded = receipt(&mut tx, id).await?;
         tx.commit().await?;
         Ok(PosOutcome::Recorded(recorded))
@@ -543,6 +548,7 @@ impl SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let refund = refund_from_row(&row)?;
+        shipments::record(&mut tx, &[shipment::for_return(&device, refund.id, r.at)]).await?;
         tx.commit().await?;
         Ok(refund)
     }
