@@ -212,6 +212,158 @@ pub fn for_return(device: &Device, refund: i64, at: DateTime<Utc>) -> Shipment {
     }
 }
 
+/// The header of a shipments CSV file, in order.
+pub const SHIPMENTS_HEADER: [&str; 8] = [
+    "date", "market", "channel", "product", "sku", "units", "revenue", "currency",
+];
+/// Most units one imported row may carry, either way.
+pub const IMPORT_UNITS_MAX: i64 = 1_000_000_000;
+
+/// What a row of an import got wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RowError {
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// What the catalog knows that an imported shipment row is checked against.
+#[derive(Debug, Clone, Default)]
+pub struct ImportCatalog {
+    /// Each market's currency.
+    pub markets: std::collections::HashMap<MarketCode, Currency>,
+    /// Each product's SKUs.
+    pub products: std::collections::HashMap<ProductId, Vec<SkuCode>>,
+}
+
+/// Parses and checks one shipments row (`fields` in [`SHIPMENTS_HEADER`] order):
+/// every problem of the row, each with its column, or the shipment.
+pub fn parse_shipment_row(
+    line: u64,
+    fields: &[&str],
+    catalog: &ImportCatalog,
+    source: &str,
+) -> Result<Shipment, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut fail = |column: &str, message: String| {
+        errors.push(RowError {
+            line,
+            column: column.to_owned(),
+            message,
+        })
+    };
+    if fields.len() != SHIPMENTS_HEADER.len() {
+        fail(
+            "*",
+            format!(
+                "{} fields; a row has {}: {}",
+                fields.len(),
+                SHIPMENTS_HEADER.len(),
+                SHIPMENTS_HEADER.join(",")
+            ),
+        );
+        return Err(errors);
+    }
+    let field = |i: usize| fields[i].trim();
+    let date = NaiveDate::parse_from_str(field(0), "%Y-%m-%d")
+        .map_err(|_| fail("date", format!("{:?} is not a date YYYY-MM-DD", field(0))))
+        .ok();
+    let market = MarketCode::parse(field(1)).ok();
+    let market_currency = market
+        .as_ref()
+        .and_then(|m| catalog.markets.get(m))
+        .copied();
+    if market_currency.is_none() {
+        fail("market", format!("{:?} is not a market", field(1)));
+    }
+    let channel = Channel::parse(field(2));
+    if channel.is_none() {
+        fail(
+            "channel",
+            format!(
+                "{:?} is not one of flash_sale, online, store, partner",
+                field(2)
+            ),
+        );
+    }
+    let product = ProductId::parse(field(3))
+        .ok()
+        .filter(|p| catalog.products.contains_key(p));
+    if product.is_none() {
+        fail("product", format!("{:?} is not in the catalog", field(3)));
+    }
+    let sku = if field(4).is_empty() {
+        None
+    } else {
+        let sku = SkuCode::parse(field(4)).ok().filter(|s| {
+            product
+                .as_ref()
+                .and_then(|p| catalog.products.get(p))
+                .is_some_and(|skus| skus.contains(s))
+        });
+        if sku.is_none() {
+            fail(
+                "sku",
+                format!("{:?} is not a SKU of {}", field(4), field(3)),
+            );
+        }
+        sku
+    };
+    let units = field(5)
+        .parse::<i64>()
+        .ok()
+        .filter(|u| *u != 0 && u.abs() <= IMPORT_UNITS_MAX);
+    if units.is_none() {
+        fail(
+            "units",
+            format!(
+                "{:?} is not a whole number of units (not 0, at most {IMPORT_UNITS_MAX} either way)",
+                field(5)
+            ),
+        );
+    }
+    let currency = Currency::parse(field(7)).ok();
+    match (currency, market_currency) {
+        (None, _) => fail(
+            "currency",
+            format!("{:?} is not an ISO 4217 currency", field(7)),
+        ),
+        (Some(c), Some(m)) if c != m => fail(
+            "currency",
+            format!("{c} is not the currency of {}; it is {m}", field(1)),
+        ),
+        _ => {}
+    }
+    let revenue = currency.and_then(|c| {
+        parse_amount(field(6), c)
+            .map_err(|e| fail("revenue", e.to_string()))
+            .ok()
+    });
+    match (date, market, channel, product, units, revenue, currency) {
+        (
+            Some(date),
+            Some(market),
+            Some(channel),
+            Some(product),
+            Some(units),
+            Some(revenue),
+            Some(currency),
+        ) if errors.is_empty() => Ok(Shipment {
+            date,
+            market,
+            channel,
+            product,
+            sku,
+            units,
+            revenue,
+            currency,
+            source: source.to_owned(),
+        }),
+        _ => Err(errors),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +396,67 @@ mod tests {
             parse_amount("99999999999999999999", inr),
             Err(AmountError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn rows_are_checked_against_the_catalog_column_by_column() {
+        let mut catalog = ImportCatalog::default();
+        catalog
+            .markets
+            .insert(MarketCode::parse("IN").unwrap(), currency("INR"));
+        catalog.products.insert(
+            ProductId::parse("redmi-note-4").unwrap(),
+            vec![SkuCode::parse("RN4-3-32-GLD").unwrap()],
+        );
+        let ok = parse_shipment_row(
+            2,
+            &[
+                "2017-06-30",
+                "IN",
+                "partner",
+                "redmi-note-4",
+                "",
+                "1000",
+                "10999000.00",
+                "INR",
+            ],
+            &catalog,
+            "import:x",
+        )
+        .unwrap();
+        assert_eq!(ok.revenue, 1_099_900_000);
+        assert_eq!(ok.quarter().to_string(), "2017Q2");
+        let errors = parse_shipment_row(
+            7,
+            &["2017-13-01", "IN", "mall", "mi-99", "", "0", "1.234", "USD"],
+            &catalog,
+            "import:x",
+        )
+        .unwrap_err();
+        let columns: Vec<_> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(
+            columns,
+            ["date", "channel", "product", "units", "currency", "revenue"]
+        );
+        assert!(errors.iter().all(|e| e.line == 7));
+        let sku = parse_shipment_row(
+            3,
+            &[
+                "2017-06-30",
+                "IN",
+                "store",
+                "redmi-note-4",
+                "MI6-6-64-BLK",
+                "1",
+                "1",
+                "INR",
+            ],
+            &catalog,
+            "import:x",
+        )
+        .unwrap_err();
+        assert_eq!(sku[0].column, "sku");
+        assert!(parse_shipment_row(4, &["2017-06-30", "IN"], &catalog, "x").is_err());
     }
 
     #[test]

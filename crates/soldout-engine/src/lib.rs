@@ -12,6 +12,7 @@
 //!   whose payment window passed while the server was down expire at once.
 
 pub mod clock;
+pub mod imports;
 mod journal;
 mod online;
 mod owner;

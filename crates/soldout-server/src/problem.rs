@@ -27,6 +27,10 @@ pub struct Problem {
     pub status: u16,
     /// What was wrong with this request, and how to fix it.
     pub detail: String,
+    /// Where a request has several things wrong (an import's bad lines): each one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub errors: Option<Box<serde_json::Value>>,
     #[serde(skip)]
     pub(crate) headers: Vec<(header::HeaderName, HeaderValue)>,
 }
@@ -38,8 +42,15 @@ impl Problem {
             title: title.to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            errors: None,
             headers: Vec::new(),
         }
+    }
+
+    /// Adds the list of everything that was wrong.
+    pub fn with_errors(mut self, errors: serde_json::Value) -> Self {
+        self.errors = Some(Box::new(errors));
+        self
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {

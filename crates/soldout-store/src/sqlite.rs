@@ -962,6 +962,20 @@ impl Store for SqliteStore {
         self.select_shipments(quarter).await
     }
 
+    async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError> {
+        self.batch_with_hash(kind, hash).await
+    }
+
+    async fn import_shipments(
+        &self,
+        batch: &str,
+        hash: &str,
+        at: DateTime<Utc>,
+        rows: tokio::sync::mpsc::Receiver<Option<Vec<Shipment>>>,
+    ) -> Result<(u64, bool), StoreError> {
+        self.insert_import(batch, hash, at, rows).await
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)

@@ -301,6 +301,19 @@ pub trait Store: Send + Sync + 'static {
     // Shipments.
     /// The ledger's rows in a quarter, oldest first.
     async fn shipments(&self, quarter: Quarter) -> Result<Vec<Shipment>, StoreError>;
+    /// The batch an identical file of `kind` was imported as, if one was.
+    async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError>;
+    /// Imports shipment rows as they arrive on `rows` (`Some(chunk)`, then `None` to
+    /// say the file is complete), all in one transaction, as `batch` (replacing that
+    /// batch's earlier rows). Returns the rows written and whether an earlier batch
+    /// of that name was replaced. A channel closed without `None` writes nothing.
+    async fn import_shipments(
+        &self,
+        batch: &str,
+        hash: &str,
+        at: DateTime<Utc>,
+        rows: tokio::sync::mpsc::Receiver<Option<Vec<Shipment>>>,
+    ) -> Result<(u64, bool), StoreError>;
 
     // Settings and markers.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -2,6 +2,7 @@
 //! reference data set (the 2017 lineup in China, India and Russia) and serves it.
 
 mod demo;
+mod import_cli;
 mod remote;
 mod rush;
 mod sale_cli;
@@ -49,6 +50,8 @@ enum Command {
     Store(store_cli::StoreArgs),
     /// Stock transfers on a running server: create, ship, receive, show, list.
     Transfer(store_cli::TransferArgs),
+    /// Import outside data into the database, all or nothing: shipments.
+    Import(import_cli::ImportArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +138,7 @@ fn main() -> anyhow::Result<()> {
             Command::Sale(args) => sale_cli::run(args).await,
             Command::Store(args) => store_cli::run_store(args).await,
             Command::Transfer(args) => store_cli::run_transfer(args).await,
+            Command::Import(args) => import_cli::run(args).await,
         }
     })
 }

@@ -72,11 +72,52 @@ fn the_demo_loads_the_reference_data_once() {
             .join("\n")
     };
     let third = run(soldout().args(["demo", "--no-serve", "--database", &database]));
+    imports_are_all_or_nothing_and_once(&dir, &database);
     assert_eq!(summary(&second), summary(&third));
     assert!(
         second.contains("store-in-delhi      store     IN Mi Home Select Citywalk"),
         "{second}"
     );
+}
+
+/// `soldout import shipments` on the demo's database: a good file once, then
+/// nothing again; a bad file names its lines and imports nothing.
+fn imports_are_all_or_nothing_and_once(dir: &tempfile::TempDir, database: &str) {
+    let header = "date,market,channel,product,sku,units,revenue,currency\n";
+    let good = dir.path().join("partners.csv");
+    std::fs::write(
+        &good,
+        format!("{header}2017-05-02,IN,partner,redmi-note-4,,120000,1319880000.00,INR\n2017-05-02,RU,partner,redmi-4x,,3000,26970000,RUB\n"),
+    )
+    .unwrap();
+    let import = |file: &std::path::Path| {
+        soldout()
+            .args(["import", "shipments", "--database", database])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let first = import(&good);
+    let out = String::from_utf8(first.stdout).unwrap();
+    assert!(first.status.success(), "{out}");
+    assert!(out.contains("2 rows imported as batch shipments-"), "{out}");
+    let again = import(&good);
+    let out = String::from_utf8(again.stdout).unwrap();
+    assert!(
+        again.status.success() && out.contains("already imported: nothing changed"),
+        "{out}"
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("{header}2017-05-02,IN,partner,redmi-note-4,,1,1.00,INR\n2017-05-02,IN,partner,redmi-note-4,,1,1.001,INR\n"),
+    )
+    .unwrap();
+    let refused = import(&bad);
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert!(!refused.status.success());
+    assert!(err.contains("line 3, revenue"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
 }
 
 #[test]

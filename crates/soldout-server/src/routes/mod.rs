@@ -5,6 +5,7 @@
 pub mod campaigns;
 pub mod catalog;
 pub mod customers;
+pub mod imports;
 pub mod locations;
 pub mod markets;
 pub mod orders;

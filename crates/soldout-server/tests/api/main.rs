@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod catalog;
 mod flash_sales;
+mod imports;
 mod orders;
 mod payments;
 mod stock;

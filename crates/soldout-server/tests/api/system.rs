@@ -94,6 +94,7 @@ async fn the_openapi_document_covers_every_route_and_body() {
         ("post", "/v1/orders"),
         ("post", "/v1/orders/{id}/fulfill"),
         ("get", "/v1/shipments"),
+        ("post", "/v1/imports/shipments"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
@@ -116,6 +117,9 @@ async fn the_openapi_document_covers_every_route_and_body() {
             let Some(body) = op.get("requestBody") else {
                 continue;
             };
+            if body["content"]["text/csv"].is_object() {
+                continue; // a file, not fields
+            }
             let reference = body["content"]["application/json"]["schema"]["$ref"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{method} {path}: body schema is not a named schema"));

@@ -27,3 +27,16 @@ CREATE TABLE shipment_totals (
     revenue  INTEGER NOT NULL,
     PRIMARY KEY (quarter, market, channel, product, currency)
 );
+CREATE INDEX shipments_by_source ON shipments (source);
+
+-- Each imported file: recognised by the hash of its content, so importing it again
+-- changes nothing; a named batch is replaced by importing under its name again.
+CREATE TABLE imports (
+    kind         TEXT NOT NULL,
+    batch        TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    rows         INTEGER NOT NULL,
+    imported_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, batch)
+);
+CREATE INDEX imports_by_hash ON imports (kind, content_hash);

@@ -7,51 +7,182 @@ use crate::StoreError;
 use soldout_core::pos::Channel;
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::{Currency, MarketCode, ProductId, SkuCode};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, Sqlite, SqliteConnection};
+use std::collections::HashMap;
+use tokio::sync::mpsc;
 
-/// Appends rows to the ledger and adds them to the quarter totals.
-pub(super) async fn record(
-    conn: &mut SqliteConnection,
-    rows: &[Shipment],
-) -> Result<(), StoreError> {
+/// Rows per multi-row INSERT (ten parameters each).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Quarter totals of some rows: (quarter, market, channel, product, currency) →
+/// (units, revenue).
+type Totals = HashMap<(String, String, &'static str, String, &'static str), (i64, i64)>;
+
+fn totals_of(rows: &[Shipment]) -> Totals {
+    let mut totals = Totals::new();
     for row in rows {
-        let quarter = row.quarter().to_string();
-        sqlx::query(
-            "INSERT INTO shipments (day, quarter, market, channel, product, sku, units, revenue, currency, source)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(row.date.to_string())
-        .bind(&quarter)
-        .bind(row.market.as_str())
-        .bind(row.channel.as_str())
-        .bind(row.product.as_str())
-        .bind(row.sku.as_ref().map(SkuCode::as_str))
-        .bind(row.units)
-        .bind(row.revenue)
-        .bind(row.currency.code())
-        .bind(&row.source)
-        .execute(&mut *conn)
-        .await?;
+        let key = (
+            row.quarter().to_string(),
+            row.market.to_string(),
+            row.channel.as_str(),
+            row.product.to_string(),
+            row.currency.code(),
+        );
+        let entry = totals.entry(key).or_default();
+        entry.0 += row.units;
+        entry.1 += row.revenue;
+    }
+    totals
+}
+
+/// Adds (or, with `sign` -1, takes away) totals.
+async fn add_totals(
+    conn: &mut SqliteConnection,
+    totals: &Totals,
+    sign: i64,
+) -> Result<(), StoreError> {
+    for ((quarter, market, channel, product, currency), (units, revenue)) in totals {
         sqlx::query(
             "INSERT INTO shipment_totals (quarter, market, channel, product, currency, units, revenue)
              VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (quarter, market, channel, product, currency) DO UPDATE SET
                units = units + excluded.units, revenue = revenue + excluded.revenue",
         )
-        .bind(&quarter)
-        .bind(row.market.as_str())
-        .bind(row.channel.as_str())
-        .bind(row.product.as_str())
-        .bind(row.currency.code())
-        .bind(row.units)
-        .bind(row.revenue)
+        .bind(quarter)
+        .bind(market)
+        .bind(*channel)
+        .bind(product)
+        .bind(*currency)
+        .bind(sign * units)
+        .bind(sign * revenue)
         .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
+/// Appends rows to the ledger, many per statement, and adds them to the quarter
+/// totals.
+pub(super) async fn record(
+    conn: &mut SqliteConnection,
+    rows: &[Shipment],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO shipments (day, quarter, market, channel, product, sku, units, revenue, currency, source) ",
+        );
+        insert.push_values(chunk, |mut b, row| {
+            b.push_bind(row.date.to_string())
+                .push_bind(row.quarter().to_string())
+                .push_bind(row.market.as_str())
+                .push_bind(row.channel.as_str())
+                .push_bind(row.product.as_str())
+                .push_bind(row.sku.as_ref().map(SkuCode::as_str))
+                .push_bind(row.units)
+                .push_bind(row.revenue)
+                .push_bind(row.currency.code())
+                .push_bind(&row.source);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    add_totals(conn, &totals_of(rows), 1).await
+}
+
+/// Removes every row an import batch wrote, and takes them out of the totals.
+async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT quarter, market, channel, product, currency, SUM(units) AS units, SUM(revenue) AS revenue
+         FROM shipments WHERE source = ? GROUP BY quarter, market, channel, product, currency",
+    )
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        sqlx::query(
+            "UPDATE shipment_totals SET units = units - ?, revenue = revenue - ?
+             WHERE quarter = ? AND market = ? AND channel = ? AND product = ? AND currency = ?",
+        )
+        .bind(row.try_get::<i64, _>("units")?)
+        .bind(row.try_get::<i64, _>("revenue")?)
+        .bind(row.try_get::<String, _>("quarter")?)
+        .bind(row.try_get::<String, _>("market")?)
+        .bind(row.try_get::<String, _>("channel")?)
+        .bind(row.try_get::<String, _>("product")?)
+        .bind(row.try_get::<String, _>("currency")?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM shipments WHERE source = ?")
+        .bind(source)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl SqliteStore {
+    pub(super) async fn batch_with_hash(
+        &self,
+        kind: &str,
+        hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT batch FROM imports WHERE kind = ? AND content_hash = ?")
+                .bind(kind)
+                .bind(hash)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+
+    /// Writes an import's rows as they arrive, all in one transaction: the batch's
+    /// earlier rows go first when it is imported again under its name.
+    pub(super) async fn insert_import(
+        &self,
+        batch: &str,
+        hash: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        mut rows: mpsc::Receiver<Option<Vec<Shipment>>>,
+    ) -> Result<(u64, bool), StoreError> {
+        let source = format!("import:{batch}");
+        let mut tx = self.begin_write().await?;
+        let replaced = sqlx::query_scalar::<_, String>(
+            "SELECT batch FROM imports WHERE kind = 'shipments' AND batch = ?",
+        )
+        .bind(batch)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        remove_batch(&mut tx, &source).await?;
+        let mut count = 0u64;
+        loop {
+            match rows.recv().await {
+                Some(Some(chunk)) => {
+                    count += chunk.len() as u64;
+                    record(&mut tx, &chunk).await?;
+                }
+                Some(None) => break,
+                None => {
+                    return Err(StoreError::Invalid(
+                        "the import stopped before its end; nothing was imported".into(),
+                    ))
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO imports (kind, batch, content_hash, rows, imported_at) VALUES ('shipments', ?, ?, ?, ?)
+             ON CONFLICT (kind, batch) DO UPDATE SET content_hash = excluded.content_hash,
+               rows = excluded.rows, imported_at = excluded.imported_at",
+        )
+        .bind(batch)
+        .bind(hash)
+        .bind(count as i64)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((count, replaced))
+    }
+
     pub(super) async fn select_shipments(
         &self,
         quarter: Quarter,

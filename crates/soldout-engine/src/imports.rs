@@ -1,0 +1,304 @@
+//! Imports of outside data into the shipment ledger (partner sell-in, history), all
+//! or nothing and streaming: a first pass reads the whole file, hashes its content
+//! and checks every row against the catalog (naming the first bad lines); only a
+//! file without one bad row is read again and written, in one transaction, in
+//! chunks, so memory stays flat whatever the file's size. A file whose content was
+//! imported before changes nothing; an explicit batch name replaces that batch.
+
+use crate::{Clock, EngineError};
+use soldout_core::shipment::{
+    parse_shipment_row, ImportCatalog, RowError, Shipment, SHIPMENTS_HEADER,
+};
+use soldout_store::{Store, StoreError};
+use std::io::Read;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Bad lines an import names before it stops listing them.
+pub const IMPORT_ERRORS_SHOWN: usize = 20;
+/// Rows written per chunk.
+const CHUNK_ROWS: usize = 10_000;
+/// Longest batch name.
+const BATCH_NAME_LEN_MAX: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Imported,
+    /// A batch of that name was imported before; its rows were replaced.
+    Replaced,
+    /// The same content was imported before: nothing changed.
+    AlreadyImported,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub batch: String,
+    pub rows: u64,
+    pub status: ImportStatus,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the header must be {expected}; it is {found}")]
+    Header { expected: String, found: String },
+    #[error("{bad_rows} bad rows; nothing was imported")]
+    Rows {
+        /// The first bad lines.
+        errors: Vec<RowError>,
+        bad_rows: u64,
+    },
+    #[error("batch name {0:?}: 1 to 100 letters, digits, dots, dashes or underscores")]
+    BatchName(String),
+    #[error("reading the file: {0}")]
+    Read(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        ImportError::Engine(e.into())
+    }
+}
+
+/// Where an import's bytes come from; opened once per pass.
+pub trait Source: Send + Sync + 'static {
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>>;
+}
+
+impl Source for std::path::PathBuf {
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(self)?,
+        )))
+    }
+}
+
+/// An in-memory file (an HTTP body).
+pub struct InMemory(pub Arc<[u8]>);
+
+impl Source for InMemory {
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::io::Cursor::new(self.0.clone())))
+    }
+}
+
+/// Hashes what passes through.
+struct Hashing<R> {
+    inner: R,
+    hash: Xxh3,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input)
+}
+
+fn check_header<R: Read>(reader: &mut csv::Reader<R>) -> Result<(), ImportError> {
+    let header = reader
+        .headers()
+        .map_err(|e| ImportError::Read(e.to_string()))?;
+    let found: Vec<&str> = header.iter().map(str::trim).collect();
+    if found != SHIPMENTS_HEADER {
+        return Err(ImportError::Header {
+            expected: SHIPMENTS_HEADER.join(","),
+            found: found.join(","),
+        });
+    }
+    Ok(())
+}
+
+/// What the first pass found.
+struct Checked {
+    hash: String,
+    rows: u64,
+}
+
+/// Reads the whole file once: its hash, its row count, and every bad row (naming
+/// the first [`IMPORT_ERRORS_SHOWN`]).
+fn check(
+    source: &dyn Source,
+    catalog: &ImportCatalog,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Checked, ImportError> {
+    let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
+    let input = source.open().map_err(|e| read_error(&e))?;
+    let mut hashing = Hashing {
+        inner: input,
+        hash: Xxh3::new(),
+    };
+    let (rows, errors, bad_rows) = {
+        let mut reader = csv_reader(&mut hashing);
+        check_header(&mut reader)?;
+        let mut record = csv::StringRecord::new();
+        let (mut rows, mut bad_rows, mut errors) = (0u64, 0u64, Vec::new());
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| read_error(&e))?
+        {
+            rows += 1;
+            let line = record.position().map_or(rows + 1, |p| p.line());
+            let fields: Vec<&str> = record.iter().collect();
+            if let Err(row_errors) = parse_shipment_row(line, &fields, catalog, "") {
+                bad_rows += 1;
+                let room = IMPORT_ERRORS_SHOWN.saturating_sub(errors.len());
+                errors.extend(row_errors.into_iter().take(room));
+            }
+            if rows % 65_536 == 0 {
+                progress(rows);
+            }
+        }
+        (rows, errors, bad_rows)
+    };
+    // Whatever the CSV reader left unread still counts towards the hash.
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| read_error(&e))?;
+    if bad_rows > 0 {
+        return Err(ImportError::Rows { errors, bad_rows });
+    }
+    Ok(Checked {
+        hash: format!("{:032x}", hashing.hash.digest128()),
+        rows,
+    })
+}
+
+/// Reads the file again (it was checked) and sends its rows in chunks, then `None`.
+fn send_rows(
+    source: &dyn Source,
+    catalog: &ImportCatalog,
+    source_name: &str,
+    rows: mpsc::Sender<Option<Vec<Shipment>>>,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(), ImportError> {
+    let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
+    let mut reader = csv_reader(source.open().map_err(|e| read_error(&e))?);
+    check_header(&mut reader)?;
+    let mut record = csv::StringRecord::new();
+    let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+    let mut sent = 0u64;
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| read_error(&e))?
+    {
+        let fields: Vec<&str> = record.iter().collect();
+        let line = record.position().map_or(0, |p| p.line());
+        let row = parse_shipment_row(line, &fields, catalog, source_name).map_err(|errors| {
+            ImportError::Rows {
+                errors,
+                bad_rows: 1,
+            }
+        })?;
+        chunk.push(row);
+        if chunk.len() == CHUNK_ROWS {
+            sent += chunk.len() as u64;
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+            if rows.blocking_send(Some(full)).is_err() {
+                return Ok(()); // the writer stopped; it reports why
+            }
+            progress(sent);
+        }
+    }
+    let _ = rows.blocking_send(Some(chunk));
+    let _ = rows.blocking_send(None);
+    Ok(())
+}
+
+fn check_batch_name(name: &str) -> Result<(), ImportError> {
+    let ok = !name.is_empty()
+        && name.len() <= BATCH_NAME_LEN_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ImportError::BatchName(name.chars().take(40).collect()))
+    }
+}
+
+async fn catalog(store: &dyn Store) -> Result<ImportCatalog, StoreError> {
+    let mut catalog = ImportCatalog::default();
+    for market in store.markets().await? {
+        catalog.markets.insert(market.code, market.currency);
+    }
+    for product in store.products().await? {
+        catalog.products.insert(
+            product.id,
+            product.skus.into_iter().map(|s| s.sku).collect(),
+        );
+    }
+    Ok(catalog)
+}
+
+/// Imports a shipments CSV (`date,market,channel,product,sku,units,revenue,currency`)
+/// all or nothing. `progress` hears the rows read so far (first while checking, then
+/// while writing).
+pub async fn import_shipments(
+    store: Arc<dyn Store>,
+    clock: Clock,
+    source: Arc<dyn Source>,
+    batch: Option<String>,
+    progress: Arc<dyn Fn(u64) + Send + Sync>,
+) -> Result<ImportReport, ImportError> {
+    if let Some(name) = &batch {
+        check_batch_name(name)?;
+    }
+    let catalog = Arc::new(catalog(store.as_ref()).await?);
+    let checked = {
+        let (source, catalog, progress) = (source.clone(), catalog.clone(), progress.clone());
+        tokio::task::spawn_blocking(move || check(source.as_ref(), &catalog, progress.as_ref()))
+            .await
+            .map_err(|e| ImportError::Read(e.to_string()))??
+    };
+    if batch.is_none() {
+        if let Some(earlier) = store.imported_batch("shipments", &checked.hash).await? {
+            return Ok(ImportReport {
+                batch: earlier,
+                rows: checked.rows,
+                status: ImportStatus::AlreadyImported,
+            });
+        }
+    }
+    let batch = batch.unwrap_or_else(|| format!("shipments-{}", &checked.hash[..16]));
+    let (sender, receiver) = mpsc::channel(4);
+    let reading = {
+        let source_name = format!("import:{batch}");
+        tokio::task::spawn_blocking(move || {
+            send_rows(
+                source.as_ref(),
+                &catalog,
+                &source_name,
+                sender,
+                progress.as_ref(),
+            )
+        })
+    };
+    let written = store
+        .import_shipments(&batch, &checked.hash, clock.now(), receiver)
+        .await;
+    reading
+        .await
+        .map_err(|e| ImportError::Read(e.to_string()))??;
+    let (rows, replaced) = written?;
+    Ok(ImportReport {
+        batch,
+        rows,
+        status: if replaced {
+            ImportStatus::Replaced
+        } else {
+            ImportStatus::Imported
+        },
+    })
+}

@@ -1,0 +1,72 @@
+//! Imports over HTTP (admin): the same all-or-nothing import as
+//! `soldout import shipments FILE`, with the CSV as the request body (1 MiB at
+//! most; larger files go through the command line, which streams them).
+
+use super::ApiResult;
+use crate::auth::AdminOnly;
+use crate::problem::extract::Query;
+use crate::problem::Problem;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use soldout_engine::imports::{self, ImportError, ImportReport, ImportStatus, InMemory};
+use std::sync::Arc;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// A batch name: importing under it again replaces the batch.
+    pub batch: Option<String>,
+}
+
+impl From<ImportError> for Problem {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Rows { errors, bad_rows } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-rows",
+                "Bad rows: nothing imported",
+                format!(
+                    "{bad_rows} rows are wrong; the first are listed in errors (line, column, what)"
+                ),
+            )
+            .with_errors(serde_json::to_value(errors).unwrap_or_default()),
+            ImportError::Engine(e) => e.into(),
+            other => Problem::invalid(other.to_string()),
+        }
+    }
+}
+
+/// Imports a shipments CSV (`date,market,channel,product,sku,units,revenue,currency`)
+/// all or nothing; the same content again changes nothing.
+#[utoipa::path(post, path = "/v1/imports/shipments", tag = "shipments",
+    request_body(content = String, content_type = "text/csv"),
+    security(("bearer" = [])),
+    params(ImportQuery),
+    responses(
+        (status = 201, description = "Imported (or a named batch replaced)", body = ImportReport),
+        (status = 200, description = "The same content was imported before: nothing changed", body = ImportReport),
+        (status = 422, description = "Bad header or rows: nothing imported; errors lists the first lines", body = Problem)))]
+pub async fn import_shipments(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
+    let report = imports::import_shipments(
+        state.store.clone(),
+        state.clock,
+        Arc::new(InMemory(body.to_vec().into())),
+        query.batch,
+        Arc::new(|_| {}),
+    )
+    .await?;
+    let status = match report.status {
+        ImportStatus::AlreadyImported => StatusCode::OK,
+        ImportStatus::Imported | ImportStatus::Replaced => StatusCode::CREATED,
+    };
+    Ok((status, axum::Json(report)))
+}

@@ -1,0 +1,132 @@
+//! Shipment imports over HTTP: all or nothing with line-numbered errors, the same
+//! file twice changes nothing, a named batch is replaced.
+
+use crate::helpers::{expect, problem_slug, spawn_app, TestApp};
+use reqwest::Method;
+use serde_json::Value;
+
+const HEADER: &str = "date,market,channel,product,sku,units,revenue,currency\n";
+
+impl TestApp {
+    async fn import(&self, csv: &str, batch: Option<&str>) -> reqwest::Response {
+        let path = match batch {
+            Some(b) => format!("/v1/imports/shipments?batch={b}"),
+            None => "/v1/imports/shipments".to_owned(),
+        };
+        self.admin(Method::POST, &path)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn units_in(&self, period: &str) -> (usize, i64, i64) {
+        let rows = self.get(&format!("/v1/shipments?period={period}")).await;
+        let rows = rows.as_array().unwrap();
+        let sum = |k: &str| rows.iter().map(|r| r[k].as_i64().unwrap()).sum::<i64>();
+        (rows.len(), sum("units"), sum("revenue"))
+    }
+}
+
+#[tokio::test]
+async fn a_good_file_imports_once_and_exactly() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let csv = format!(
+        "{HEADER}2017-04-03,IN,partner,redmi-note-4,,250000,2749750000.00,INR\n\
+         2017-05-10,IN,online,redmi-note-4,RN4-3-32-GLD,1000,10999000,INR\n\
+         2017-06-30,IN,partner,redmi-note-4,,-20,-219980.5,INR\n\
+         2017-06-30,IN,partner,redmi-note-4,,-20,-219980.5,INR\n"
+    );
+    let report = expect(app.import(&csv, None).await, 201, "import").await;
+    assert_eq!(report["rows"], 4);
+    assert_eq!(report["status"], "imported");
+    let (rows, units, revenue) = app.units_in("2017Q2").await;
+    assert_eq!(rows, 4, "two identical rows in one file are two shipments");
+    assert_eq!(units, 250_000 + 1_000 - 40);
+    assert_eq!(revenue, 274_975_000_000 + 1_099_900_000 - 2 * 21_998_050);
+    // The same content again: nothing changes.
+    let again = expect(app.import(&csv, None).await, 200, "again").await;
+    assert_eq!(again["status"], "already_imported");
+    assert_eq!(again["batch"], report["batch"]);
+    assert_eq!(app.units_in("2017Q2").await.0, 4);
+}
+
+#[tokio::test]
+async fn a_file_with_a_bad_row_imports_nothing_and_names_each_bad_line() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let csv = format!(
+        "{HEADER}2017-04-03,IN,partner,redmi-note-4,,100,1000.00,INR\n\
+         2017-04-31,IN,partner,redmi-note-4,,100,1000.00,INR\n\
+         2017-04-03,IN,partner,mi-99,,100,1000.00,INR\n\
+         2017-04-03,IN,partner,redmi-note-4,,100,1000.001,INR\n\
+         2017-04-03,IN,partner,redmi-note-4,,100,1000.00,USD\n"
+    );
+    let problem = expect(app.import(&csv, None).await, 422, "bad rows").await;
+    assert_eq!(problem_slug(&problem), "invalid-rows");
+    let errors: Vec<(u64, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [(3, "date"), (4, "product"), (5, "revenue"), (6, "currency")]
+            .map(|(l, c)| (l, c.to_owned()))
+    );
+    assert!(problem["detail"].as_str().unwrap().starts_with("4 rows"));
+    assert_eq!(app.units_in("2017Q2").await.0, 0, "nothing imported");
+    // More than 20 bad lines: the first 20 are named, all are counted.
+    let many: String = (0..30)
+        .map(|_| "2017-04-03,XX,partner,redmi-note-4,,1,1,INR\n")
+        .collect();
+    let problem = expect(
+        app.import(&format!("{HEADER}{many}"), None).await,
+        422,
+        "many",
+    )
+    .await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 20);
+    assert!(problem["detail"].as_str().unwrap().starts_with("30 rows"));
+    // A wrong header: refused.
+    let problem = expect(
+        app.import("day,market\n2017-04-03,IN\n", None).await,
+        422,
+        "header",
+    )
+    .await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("date,market,channel"));
+}
+
+#[tokio::test]
+async fn a_named_batch_is_replaced_by_importing_under_its_name_again() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let first = format!("{HEADER}2017-04-03,IN,partner,redmi-note-4,,100,1000.00,INR\n");
+    let second = format!("{HEADER}2017-04-04,IN,partner,redmi-note-4,,70,700.00,INR\n");
+    let report = expect(app.import(&first, Some("q2-partners")).await, 201, "first").await;
+    assert_eq!(report["batch"], "q2-partners");
+    let replaced = expect(
+        app.import(&second, Some("q2-partners")).await,
+        201,
+        "second",
+    )
+    .await;
+    assert_eq!(replaced["status"], "replaced");
+    assert_eq!(app.units_in("2017Q2").await, (1, 70, 70_000));
+    let bad = app.import(&second, Some("no spaces")).await;
+    expect(bad, 422, "bad batch name").await;
+    let _: Value = expect(app.import(&first, None).await, 201, "unnamed").await;
+    assert_eq!(app.units_in("2017Q2").await.1, 170);
+}
