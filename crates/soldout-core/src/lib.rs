@@ -18,6 +18,7 @@ pub mod lineup;
 pub mod money;
 pub mod order;
 pub mod pos;
+pub mod report;
 pub mod sale;
 pub mod shipment;
 pub mod stock;

@@ -18,6 +18,7 @@ mod online;
 mod owner;
 pub mod pos;
 pub mod pricing;
+pub mod reports;
 mod views;
 
 pub use clock::Clock;

@@ -131,8 +131,8 @@ impl App {
     /// The router and the OpenAPI document, built from one list of handlers.
     pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         use routes::{
-            campaigns, catalog, customers, imports, locations, markets, orders, payments, sales,
-            shipments, stores, system, transfers,
+            campaigns, catalog, customers, imports, locations, markets, orders, payments, reports,
+            sales, shipments, stores, system, transfers,
         };
         let metrics = state.metrics.clone();
         let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -174,6 +174,7 @@ impl App {
             .routes(routes!(stores::get_device))
             .routes(routes!(shipments::list_shipments))
             .routes(routes!(imports::import_shipments))
+            .routes(routes!(reports::quarter))
             .routes(routes!(transfers::create_transfer))
             .routes(routes!(transfers::get_transfer))
             .routes(routes!(transfers::ship_transfer))

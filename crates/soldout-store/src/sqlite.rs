@@ -20,6 +20,7 @@ use soldout_core::device::{Device, Refund};
 use soldout_core::discrepancy::Discrepancy;
 use soldout_core::order::{HandedOver, OnlineOrder};
 use soldout_core::pos::Receipt;
+use soldout_core::report::TotalRow;
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{self, Quarter, Shipment};
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
@@ -960,6 +961,10 @@ impl Store for SqliteStore {
 
     async fn shipments(&self, quarter: Quarter) -> Result<Vec<Shipment>, StoreError> {
         self.select_shipments(quarter).await
+    }
+
+    async fn shipment_totals(&self, quarters: &[Quarter]) -> Result<Vec<TotalRow>, StoreError> {
+        self.select_totals(quarters).await
     }
 
     async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError> {

@@ -9,6 +9,7 @@ use soldout_core::device::{Device, Refund, ReturnCondition};
 use soldout_core::discrepancy::Discrepancy;
 use soldout_core::order::{Fulfillment, HandedOver, OnlineOrder, OrderLine};
 use soldout_core::pos::{PosPayment, Receipt};
+use soldout_core::report::TotalRow;
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
@@ -301,6 +302,8 @@ pub trait Store: Send + Sync + 'static {
     // Shipments.
     /// The ledger's rows in a quarter, oldest first.
     async fn shipments(&self, quarter: Quarter) -> Result<Vec<Shipment>, StoreError>;
+    /// The ledger's running totals for each of `quarters`.
+    async fn shipment_totals(&self, quarters: &[Quarter]) -> Result<Vec<TotalRow>, StoreError>;
     /// The batch an identical file of `kind` was imported as, if one was.
     async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError>;
     /// Imports shipment rows as they arrive on `rows` (`Some(chunk)`, then `None` to

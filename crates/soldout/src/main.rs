@@ -4,6 +4,7 @@
 mod demo;
 mod import_cli;
 mod remote;
+mod report_cli;
 mod rush;
 mod sale_cli;
 mod store_cli;
@@ -52,6 +53,8 @@ enum Command {
     Transfer(store_cli::TransferArgs),
     /// Import outside data into the database, all or nothing: shipments.
     Import(import_cli::ImportArgs),
+    /// Reports from the shipment ledger: a quarter.
+    Report(report_cli::ReportArgs),
 }
 
 #[derive(Args)]
@@ -139,6 +142,7 @@ fn main() -> anyhow::Result<()> {
             Command::Store(args) => store_cli::run_store(args).await,
             Command::Transfer(args) => store_cli::run_transfer(args).await,
             Command::Import(args) => import_cli::run(args).await,
+            Command::Report(args) => report_cli::run(args).await,
         }
     })
 }

@@ -118,6 +118,25 @@ fn imports_are_all_or_nothing_and_once(dir: &tempfile::TempDir, database: &str) 
     assert!(!refused.status.success());
     assert!(err.contains("line 3, revenue"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
+
+    // The report reads the ledger: the imported partner sell-in, and the demo's
+    // counter sales in the quarter of its clock.
+    let report = |args: &[&str]| {
+        run(soldout()
+            .args(["report", "quarter", "--database", database])
+            .args(args))
+    };
+    let table = report(&["2017Q2", "--market", "IN"]);
+    assert!(table.contains("2017Q2 IN: 120.0 K units"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&report(&["2017Q3", "--format", "json"])).unwrap();
+    assert_eq!(json["units"], 5, "the demo's four counter sales: {json}");
+    assert_eq!(json["market"], serde_json::Value::Null);
+    let csv = report(&["2017Q2", "--market", "RU", "--format", "csv"]);
+    assert!(
+        csv.contains("2017Q2,RU,total,,3000,RUB,2697000000"),
+        "{csv}"
+    );
 }
 
 #[test]

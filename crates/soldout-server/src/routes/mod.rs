@@ -10,6 +10,7 @@ pub mod locations;
 pub mod markets;
 pub mod orders;
 pub mod payments;
+pub mod reports;
 pub mod sales;
 pub mod shipments;
 pub mod stores;

@@ -130,3 +130,55 @@ async fn a_named_batch_is_replaced_by_importing_under_its_name_again() {
     let _: Value = expect(app.import(&first, None).await, 201, "unnamed").await;
     assert_eq!(app.units_in("2017Q2").await.1, 170);
 }
+
+#[tokio::test]
+async fn the_quarter_report_adds_up_imports_and_sales_through_the_api() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let csv = format!(
+        "{HEADER}2016-07-01,IN,partner,redmi-note-4,,400,400.00,INR\n\
+         2017-06-30,IN,partner,redmi-note-4,,1000,1000.00,INR\n\
+         2017-07-02,IN,partner,redmi-note-4,,1500,1500.00,INR\n\
+         2017-07-03,IN,online,redmi-note-4,RN4-3-32-GLD,200,200.00,INR\n"
+    );
+    expect(app.import(&csv, None).await, 201, "import").await;
+    // A counter sale through the API lands in the same quarter (the clock is 2017Q3).
+    app.send(Method::POST, "/v1/locations", serde_json::json!({"id": "store-in-pune", "kind": "store", "market": "IN", "name": "Pune", "city": "Pune"}), 201).await;
+    app.send(
+        Method::POST,
+        "/v1/locations/store-in-pune/receipts",
+        serde_json::json!({"sku": "RN4-3-32-GLD", "quantity": 5}),
+        201,
+    )
+    .await;
+    let sale = serde_json::json!({"lines": [{"sku": "RN4-3-32-GLD", "quantity": 1, "serials": ["RP-1"]}], "payment": {"method": "cash", "reference": null}, "client_id": "r-1"});
+    app.send(Method::POST, "/v1/locations/store-in-pune/sales", sale, 201)
+        .await;
+
+    let report = app.get("/v1/reports/quarter?period=2017Q3&market=IN").await;
+    assert_eq!(report["units"], 1500 + 200 + 1);
+    assert_eq!(report["revenue"]["INR"], 170_000 + 1_099_900);
+    let ratio = |k: &str| report[k].as_f64().unwrap();
+    assert!((ratio("units_qoq") - (1701.0 / 1000.0 - 1.0)).abs() < 1e-12);
+    assert!((ratio("units_yoy") - (1701.0 / 400.0 - 1.0)).abs() < 1e-12);
+    let channels: Vec<(&str, i64)> = report["by_channel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["units"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(channels, [("partner", 1500), ("online", 200), ("store", 1)]);
+    assert_eq!(report["by_model"][0]["name"], "redmi-note-4");
+    let all = app.get("/v1/reports/quarter?period=2016Q3").await;
+    assert_eq!(all["market"], Value::Null);
+    assert_eq!(all["units_qoq"], Value::Null, "no base quarter");
+    for (path, status) in [
+        ("/v1/reports/quarter?period=2017Q5", 422),
+        ("/v1/reports/quarter?period=2017Q2&market=XX", 404),
+        ("/v1/reports/quarter?period=2017Q2&market=India", 400),
+        ("/v1/reports/quarter", 400),
+    ] {
+        let response = app.admin(Method::GET, path).send().await.unwrap();
+        expect(response, status, path).await;
+    }
+}

@@ -5,6 +5,7 @@
 use super::{corrupt, SqliteStore};
 use crate::StoreError;
 use soldout_core::pos::Channel;
+use soldout_core::report::TotalRow;
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::{Currency, MarketCode, ProductId, SkuCode};
 use sqlx::{Row, Sqlite, SqliteConnection};
@@ -120,6 +121,36 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
 }
 
 impl SqliteStore {
+    pub(super) async fn select_totals(
+        &self,
+        quarters: &[Quarter],
+    ) -> Result<Vec<TotalRow>, StoreError> {
+        let mut out = Vec::new();
+        for quarter in quarters {
+            let rows = sqlx::query("SELECT * FROM shipment_totals WHERE quarter = ?")
+                .bind(quarter.to_string())
+                .fetch_all(&self.reader)
+                .await?;
+            for r in rows {
+                let text = |name: &str| -> Result<String, StoreError> { Ok(r.try_get(name)?) };
+                out.push(TotalRow {
+                    quarter: *quarter,
+                    market: MarketCode::parse(&text("market")?)
+                        .map_err(|_| corrupt("market", "?"))?,
+                    channel: Channel::parse(&text("channel")?)
+                        .ok_or_else(|| corrupt("channel", "?"))?,
+                    product: ProductId::parse(&text("product")?)
+                        .map_err(|_| corrupt("product", "?"))?,
+                    currency: Currency::parse(&text("currency")?)
+                        .map_err(|_| corrupt("currency", "?"))?,
+                    units: r.try_get("units")?,
+                    revenue: r.try_get("revenue")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) async fn batch_with_hash(
         &self,
         kind: &str,

@@ -1,0 +1,181 @@
+//! Reports from the shipment ledger's quarter totals: a quarter's units and revenue
+//! with their growth, by channel and by model. Pure: the store hands over the totals
+//! and this module adds them up.
+//!
+//! Growth is a ratio minus one (`0.70` for +70%) and is `None` where the base period
+//! has no units (or no revenue).
+
+use crate::ids::{MarketCode, ProductId};
+use crate::money::{Amount, Currency};
+use crate::pos::Channel;
+use crate::shipment::Quarter;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// One line of the quarter totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalRow {
+    pub quarter: Quarter,
+    pub market: MarketCode,
+    pub channel: Channel,
+    pub product: ProductId,
+    pub currency: Currency,
+    pub units: i64,
+    pub revenue: Amount,
+}
+
+/// Units and revenue of one slice (a channel, a model).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Slice {
+    pub name: String,
+    pub units: i64,
+    /// Currency code → minor units.
+    pub revenue: BTreeMap<String, Amount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct QuarterReport {
+    pub period: String,
+    /// `null` for all markets.
+    pub market: Option<String>,
+    pub units: i64,
+    /// Currency code → minor units.
+    pub revenue: BTreeMap<String, Amount>,
+    /// Units against the quarter before, as a ratio minus one.
+    pub units_qoq: Option<f64>,
+    /// Units against the same quarter a year before.
+    pub units_yoy: Option<f64>,
+    /// Revenue against the same quarter a year before, in the market's currency
+    /// (one market only until exchange rates are imported).
+    pub revenue_yoy: Option<f64>,
+    /// Largest first.
+    pub by_channel: Vec<Slice>,
+    /// Largest first.
+    pub by_model: Vec<Slice>,
+}
+
+/// `now / base - 1`, or `None` without a base.
+pub fn growth(now: i64, base: i64) -> Option<f64> {
+    (base != 0).then(|| now as f64 / base as f64 - 1.0)
+}
+
+fn units_in(rows: &[TotalRow], quarter: Quarter) -> i64 {
+    rows.iter()
+        .filter(|r| r.quarter == quarter)
+        .map(|r| r.units)
+        .sum()
+}
+
+fn slices(rows: &[&TotalRow], name: impl Fn(&TotalRow) -> String) -> Vec<Slice> {
+    let mut by: BTreeMap<String, Slice> = BTreeMap::new();
+    for row in rows {
+        let key = name(row);
+        let slice = by.entry(key.clone()).or_insert_with(|| Slice {
+            name: key,
+            units: 0,
+            revenue: BTreeMap::new(),
+        });
+        slice.units += row.units;
+        *slice
+            .revenue
+            .entry(row.currency.code().to_owned())
+            .or_default() += row.revenue;
+    }
+    let mut slices: Vec<Slice> = by.into_values().collect();
+    slices.sort_by(|a, b| b.units.cmp(&a.units).then_with(|| a.name.cmp(&b.name)));
+    slices
+}
+
+/// The report of `quarter` (in `market`, or all markets) from the totals of that
+/// quarter, the one before and the same one a year before.
+pub fn quarter_report(
+    rows: &[TotalRow],
+    quarter: Quarter,
+    market: Option<&MarketCode>,
+) -> QuarterReport {
+    let rows: Vec<TotalRow> = rows
+        .iter()
+        .filter(|r| market.is_none_or(|m| &r.market == m))
+        .cloned()
+        .collect();
+    let this: Vec<&TotalRow> = rows.iter().filter(|r| r.quarter == quarter).collect();
+    let by_channel = slices(&this, |r| r.channel.as_str().to_owned());
+    let by_model = slices(&this, |r| r.product.to_string());
+    let mut revenue: BTreeMap<String, Amount> = BTreeMap::new();
+    for row in &this {
+        *revenue.entry(row.currency.code().to_owned()).or_default() += row.revenue;
+    }
+    let units = units_in(&rows, quarter);
+    let revenue_yoy = market.and_then(|_| {
+        let sum = |q: Quarter| -> Amount {
+            rows.iter()
+                .filter(|r| r.quarter == q)
+                .map(|r| r.revenue)
+                .sum()
+        };
+        growth(sum(quarter), sum(quarter.year_before()))
+    });
+    QuarterReport {
+        period: quarter.to_string(),
+        market: market.map(|m| m.to_string()),
+        units,
+        revenue,
+        units_qoq: growth(units, units_in(&rows, quarter.previous())),
+        units_yoy: growth(units, units_in(&rows, quarter.year_before())),
+        revenue_yoy,
+        by_channel,
+        by_model,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(q: &str, market: &str, channel: Channel, product: &str, units: i64) -> TotalRow {
+        TotalRow {
+            quarter: q.parse().unwrap(),
+            market: MarketCode::parse(market).unwrap(),
+            channel,
+            product: ProductId::parse(product).unwrap(),
+            currency: Currency::parse(if market == "IN" { "INR" } else { "CNY" }).unwrap(),
+            units,
+            revenue: units * 100,
+        }
+    }
+
+    #[test]
+    fn growth_crosses_year_boundaries_and_needs_a_base() {
+        let rows = [
+            row("2016Q1", "IN", Channel::Online, "a", 50),
+            row("2016Q4", "IN", Channel::Online, "a", 100),
+            row("2017Q1", "IN", Channel::Online, "a", 120),
+            row("2017Q1", "IN", Channel::Store, "b", 50),
+            row("2017Q1", "CN", Channel::Store, "b", 30),
+        ];
+        let q1: Quarter = "2017Q1".parse().unwrap();
+        let india = MarketCode::parse("IN").unwrap();
+        let report = quarter_report(&rows, q1, Some(&india));
+        assert_eq!(report.units, 170);
+        assert!(
+            (report.units_qoq.unwrap() - 0.70).abs() < 1e-12,
+            "2016Q4 is the base"
+        );
+        assert!((report.units_yoy.unwrap() - 2.40).abs() < 1e-12);
+        assert!((report.revenue_yoy.unwrap() - 2.40).abs() < 1e-12);
+        assert_eq!(report.by_channel[0].name, "online");
+        assert_eq!(report.by_model[0].name, "a");
+        let all = quarter_report(&rows, q1, None);
+        assert_eq!(all.units, 200);
+        assert_eq!(all.revenue["CNY"], 3_000);
+        assert_eq!(
+            all.revenue_yoy, None,
+            "across currencies it needs exchange rates"
+        );
+        let q2: Quarter = "2016Q1".parse().unwrap();
+        let first = quarter_report(&rows, q2, Some(&india));
+        assert_eq!(first.units_qoq, None, "no base quarter");
+        assert_eq!(first.units_yoy, None);
+    }
+}
