@@ -129,6 +129,103 @@ pub fn quarter_report(
     }
 }
 
+/// A year's target and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TargetHistory {
+    pub year: i32,
+    pub target: i64,
+    pub units: i64,
+    /// Whether the year met its target; `null` until the year is complete.
+    pub met: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct YearReport {
+    pub year: i32,
+    pub target: Option<i64>,
+    /// Units in the year's quarters complete by the clock.
+    pub units: i64,
+    /// The quarters counted in `units`.
+    pub complete_quarters: Vec<String>,
+    /// `units / target`.
+    pub progress: Option<f64>,
+    /// Complete quarters' units plus, for each remaining quarter, last year's same
+    /// quarter scaled by this year's growth so far; `null` before a quarter is complete.
+    pub forecast: Option<i64>,
+    /// `forecast >= target`.
+    pub on_track: Option<bool>,
+    /// How the forecast was made.
+    pub method: String,
+    pub history: Vec<TargetHistory>,
+}
+
+/// Units per quarter, from totals.
+pub fn units_by_quarter(rows: &[TotalRow]) -> BTreeMap<Quarter, i64> {
+    let mut units = BTreeMap::new();
+    for row in rows {
+        *units.entry(row.quarter).or_default() += row.units;
+    }
+    units
+}
+
+/// The year report of `year` at `now`: `units` per quarter (this year's and last
+/// year's at least), `targets` by year.
+pub fn year_report(
+    year: i32,
+    now: chrono::DateTime<chrono::Utc>,
+    units: &BTreeMap<Quarter, i64>,
+    targets: &BTreeMap<i32, i64>,
+) -> YearReport {
+    let of = |q: Quarter| units.get(&q).copied().unwrap_or(0);
+    let (complete, remaining): (Vec<Quarter>, Vec<Quarter>) = Quarter::of_year(year)
+        .into_iter()
+        .partition(|q| q.complete_at(now));
+    let so_far: i64 = complete.iter().map(|&q| of(q)).sum();
+    let last_year_same: i64 = complete.iter().map(|&q| of(q.year_before())).sum();
+    let forecast = (!complete.is_empty()).then(|| {
+        let rest: f64 = remaining
+            .iter()
+            .map(|&q| {
+                let base = of(q.year_before()) as f64;
+                if last_year_same == 0 {
+                    base
+                } else {
+                    base * so_far as f64 / last_year_same as f64
+                }
+            })
+            .sum();
+        so_far + rest.round() as i64
+    });
+    let target = targets.get(&year).copied();
+    let history = targets
+        .iter()
+        .map(|(&y, &target)| {
+            let done = Quarter::of_year(y).iter().all(|q| q.complete_at(now));
+            let total: i64 = Quarter::of_year(y).iter().map(|&q| of(q)).sum();
+            TargetHistory {
+                year: y,
+                target,
+                units: total,
+                met: done.then_some(total >= target),
+            }
+        })
+        .collect();
+    YearReport {
+        year,
+        target,
+        units: so_far,
+        complete_quarters: complete.iter().map(Quarter::to_string).collect(),
+        progress: target.filter(|t| *t > 0).map(|t| so_far as f64 / t as f64),
+        forecast,
+        on_track: forecast.zip(target).map(|(f, t)| f >= t),
+        method: "units of the complete quarters, plus each remaining quarter's units a year \
+            before scaled by this year's growth so far (complete quarters against the same \
+            quarters a year before), rounded to the nearest unit"
+            .into(),
+        history,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +240,38 @@ mod tests {
             units,
             revenue: units * 100,
         }
+    }
+
+    #[test]
+    fn the_forecast_scales_last_year_by_this_years_growth() {
+        let mut units = BTreeMap::new();
+        for (q, n) in [
+            ("2016Q1", 100),
+            ("2016Q2", 100),
+            ("2016Q3", 200),
+            ("2016Q4", 200),
+            ("2017Q1", 150),
+            ("2017Q2", 150),
+        ] {
+            units.insert(q.parse::<Quarter>().unwrap(), n);
+        }
+        let targets = BTreeMap::from([(2016, 500), (2017, 1_000)]);
+        let july = chrono::DateTime::parse_from_rfc3339("2017-07-04T01:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let report = year_report(2017, july, &units, &targets);
+        assert_eq!(report.units, 300);
+        assert_eq!(report.complete_quarters, ["2017Q1", "2017Q2"]);
+        assert_eq!(report.forecast, Some(300 + 600), "growth 1.5 on 200 + 200");
+        assert_eq!(report.on_track, Some(false));
+        assert!((report.progress.unwrap() - 0.3).abs() < 1e-12);
+        assert_eq!(report.history[0].met, Some(true), "2016: 600 of 500");
+        assert_eq!(report.history[1].met, None, "2017 is not over");
+        let january = chrono::DateTime::parse_from_rfc3339("2017-01-10T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let early = year_report(2017, january, &units, &targets);
+        assert_eq!((early.forecast, early.on_track), (None, None));
     }
 
     #[test]

@@ -48,6 +48,26 @@ impl Quarter {
         }
     }
 
+    /// The first day after the quarter.
+    pub fn end(self) -> NaiveDate {
+        let (year, month) = if self.q == 4 {
+            (self.year + 1, 1)
+        } else {
+            (self.year, u32::from(self.q) * 3 + 1)
+        };
+        NaiveDate::from_ymd_opt(year, month, 1).expect("a quarter ends on a real day")
+    }
+
+    /// Whether the quarter is over at `now`.
+    pub fn complete_at(self, now: DateTime<Utc>) -> bool {
+        self.end() <= now.date_naive()
+    }
+
+    /// The four quarters of a year.
+    pub fn of_year(year: i32) -> [Quarter; 4] {
+        [1, 2, 3, 4].map(|q| Quarter { year, q })
+    }
+
     /// The same quarter a year earlier.
     pub fn year_before(self) -> Quarter {
         Quarter {
@@ -468,6 +488,9 @@ mod tests {
         for bad in ["2017Q5", "2017Q0", "2017q1", "17Q1", "2017Q", "2017Q12", ""] {
             assert!(bad.parse::<Quarter>().is_err(), "{bad}");
         }
+        assert_eq!(q.end(), NaiveDate::from_ymd_opt(2017, 4, 1).unwrap());
+        let q4: Quarter = "2017Q4".parse().unwrap();
+        assert_eq!(q4.end(), NaiveDate::from_ymd_opt(2018, 1, 1).unwrap());
         let date = NaiveDate::from_ymd_opt(2017, 6, 30).unwrap();
         assert_eq!(Quarter::of(date).to_string(), "2017Q2");
         assert_eq!(

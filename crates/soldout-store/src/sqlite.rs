@@ -981,6 +981,28 @@ impl Store for SqliteStore {
         self.insert_import(batch, hash, at, rows).await
     }
 
+    async fn set_target(&self, year: i32, units: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO targets (year, units, set_at) VALUES (?, ?, ?)
+             ON CONFLICT (year) DO UPDATE SET units = excluded.units, set_at = excluded.set_at",
+        )
+        .bind(year)
+        .bind(units)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn targets(&self) -> Result<std::collections::BTreeMap<i32, i64>, StoreError> {
+        let rows = sqlx::query("SELECT year, units FROM targets ORDER BY year")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("year")?, r.try_get("units")?)))
+            .collect()
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)

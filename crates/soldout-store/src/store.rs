@@ -318,6 +318,11 @@ pub trait Store: Send + Sync + 'static {
         rows: tokio::sync::mpsc::Receiver<Option<Vec<Shipment>>>,
     ) -> Result<(u64, bool), StoreError>;
 
+    /// Sets (or replaces) a year's unit target.
+    async fn set_target(&self, year: i32, units: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Every year's target.
+    async fn targets(&self) -> Result<std::collections::BTreeMap<i32, i64>, StoreError>;
+
     // Settings and markers.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;

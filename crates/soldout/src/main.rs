@@ -1,6 +1,7 @@
 //! `soldout`: the operator's command line. `serve` runs the HTTP API; `demo` loads the
 //! reference data set (the 2017 lineup in China, India and Russia) and serves it.
 
+mod company_cli;
 mod demo;
 mod import_cli;
 mod remote;
@@ -53,8 +54,12 @@ enum Command {
     Transfer(store_cli::TransferArgs),
     /// Import outside data into the database, all or nothing: shipments.
     Import(import_cli::ImportArgs),
-    /// Reports from the shipment ledger: a quarter.
+    /// Reports from the shipment ledger: a quarter, a year against its target.
     Report(report_cli::ReportArgs),
+    /// The company's annual unit targets.
+    Target(company_cli::TargetArgs),
+    /// The company's settings (our brand's name in market trackers).
+    Settings(company_cli::SettingsArgs),
 }
 
 #[derive(Args)]
@@ -143,6 +148,8 @@ fn main() -> anyhow::Result<()> {
             Command::Transfer(args) => store_cli::run_transfer(args).await,
             Command::Import(args) => import_cli::run(args).await,
             Command::Report(args) => report_cli::run(args).await,
+            Command::Target(args) => company_cli::run_target(args).await,
+            Command::Settings(args) => company_cli::run_settings(args).await,
         }
     })
 }

@@ -1,13 +1,14 @@
-//! `soldout report quarter PERIOD [--market M] [--format table|json|csv]`: the
-//! quarter from the shipment ledger, read straight from the database. Tables are
+//! `soldout report quarter PERIOD [--market M]` and `soldout report year YEAR`
+//! (`--format table|json|csv`): the shipment ledger, read straight from the
+//! database. Tables are
 //! for people (`23.16 M`, `+70.0%`); JSON and CSV carry exact integers and ratios.
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use soldout_core::report::QuarterReport;
+use soldout_core::report::{QuarterReport, YearReport};
 use soldout_core::shipment::Quarter;
 use soldout_core::MarketCode;
-use soldout_engine::reports;
+use soldout_engine::{reports, Clock};
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -21,6 +22,10 @@ pub struct ReportArgs {
     database: String,
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     format: Format,
+    /// Read "now" as this instant (RFC 3339), like the server's --clock-start: which
+    /// quarters are complete depends on it.
+    #[arg(long, env = "SOLDOUT_CLOCK_START", global = true)]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
     #[command(subcommand)]
     command: ReportCommand,
 }
@@ -41,6 +46,11 @@ enum ReportCommand {
         /// One market (such as IN); all markets when left out.
         #[arg(long)]
         market: Option<MarketCode>,
+    },
+    /// A year against its target: units so far, progress, forecast, history.
+    Year {
+        /// Such as 2018.
+        year: i32,
     },
 }
 
@@ -86,6 +96,38 @@ fn print_table(r: &QuarterReport) {
     }
 }
 
+fn print_year(r: &YearReport) {
+    let or_na = |v: Option<String>| v.unwrap_or_else(|| "n/a".into());
+    println!(
+        "{}: {} units in {} complete quarters; target {}; progress {}; forecast {} ({})",
+        r.year,
+        human_units(r.units),
+        r.complete_quarters.len(),
+        or_na(r.target.map(human_units)),
+        or_na(r.progress.map(|p| format!("{:.1}%", p * 100.0))),
+        or_na(r.forecast.map(human_units)),
+        match r.on_track {
+            Some(true) => "on track",
+            Some(false) => "behind",
+            None => "no complete quarter yet",
+        },
+    );
+    println!("  forecast method: {}", r.method);
+    for h in &r.history {
+        let outcome = match h.met {
+            Some(true) => "met",
+            Some(false) => "missed",
+            None => "in progress",
+        };
+        println!(
+            "  {}: target {}, shipped {}: {outcome}",
+            h.year,
+            human_units(h.target),
+            human_units(h.units)
+        );
+    }
+}
+
 fn print_csv(r: &QuarterReport) -> anyhow::Result<()> {
     let mut out = csv::Writer::from_writer(std::io::stdout());
     out.write_record([
@@ -126,12 +168,36 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     let store = soldout_store::open(&args.database)
         .await
         .with_context(|| format!("opening the database {}", args.database))?;
-    let ReportCommand::Quarter { period, market } = args.command;
-    let report = reports::quarter(store.as_ref(), period, market.as_ref()).await?;
-    match args.format {
-        Format::Table => print_table(&report),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Csv => print_csv(&report)?,
+    match args.command {
+        ReportCommand::Quarter { period, market } => {
+            let report = reports::quarter(store.as_ref(), period, market.as_ref()).await?;
+            match args.format {
+                Format::Table => print_table(&report),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => print_csv(&report)?,
+            }
+        }
+        ReportCommand::Year { year } => {
+            let clock = Clock::starting_at(args.clock_start);
+            let report = reports::year(store.as_ref(), clock, year).await?;
+            match args.format {
+                Format::Table => print_year(&report),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => {
+                    let mut out = csv::Writer::from_writer(std::io::stdout());
+                    out.write_record(["year", "target", "units", "met"])?;
+                    for h in &report.history {
+                        out.write_record([
+                            h.year.to_string(),
+                            h.target.to_string(),
+                            h.units.to_string(),
+                            h.met.map_or(String::new(), |m| m.to_string()),
+                        ])?;
+                    }
+                    out.flush()?;
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -1,17 +1,20 @@
-//! Reports from the shipment ledger (admin).
+//! Reports from the shipment ledger, the company's targets and its settings (admin).
 
 use super::ApiResult;
 use crate::auth::AdminOnly;
 use crate::problem::extract::Query;
+use crate::problem::extract::{Json, Path};
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
-use soldout_core::report::QuarterReport;
+use serde::Serialize;
+use soldout_core::report::{QuarterReport, YearReport};
 use soldout_core::shipment::{Quarter, QuarterError};
 use soldout_core::MarketCode;
 use soldout_engine::reports;
-use utoipa::IntoParams;
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -42,4 +45,124 @@ pub async fn quarter(
     Ok(axum::Json(
         reports::quarter(state.store.as_ref(), period, query.market.as_ref()).await?,
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct YearQuery {
+    /// Such as 2018.
+    pub year: i32,
+}
+
+/// A year against its target: units so far (complete quarters by the clock),
+/// progress, forecast, and every target year's outcome.
+#[utoipa::path(get, path = "/v1/reports/year", tag = "reports", security(("bearer" = [])),
+    params(YearQuery),
+    responses(
+        (status = 200, description = "The report", body = YearReport),
+        (status = 422, description = "A year out of range", body = Problem)))]
+pub async fn year(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Query(query): Query<YearQuery>,
+) -> ApiResult<axum::Json<YearReport>> {
+    Ok(axum::Json(
+        reports::year(state.store.as_ref(), state.clock, query.year).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBody {
+    /// Units the company aims to ship that year.
+    #[schema(example = 100_000_000)]
+    pub units: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Target {
+    pub year: i32,
+    pub units: i64,
+}
+
+/// Sets (or replaces) a year's unit target.
+#[utoipa::path(put, path = "/v1/targets/{year}", tag = "reports", request_body = TargetBody,
+    security(("bearer" = [])),
+    params(("year" = i32, Path, description = "The year")),
+    responses(
+        (status = 200, description = "Set", body = Target),
+        (status = 422, description = "A year or units out of range", body = Problem)))]
+pub async fn set_target(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Path(year): Path<i32>,
+    Json(body): Json<TargetBody>,
+) -> ApiResult<axum::Json<Target>> {
+    reports::set_target(state.store.as_ref(), state.clock, year, body.units).await?;
+    Ok(axum::Json(Target {
+        year,
+        units: body.units,
+    }))
+}
+
+/// Every year's target, oldest first.
+#[utoipa::path(get, path = "/v1/targets", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, description = "Targets", body = [Target])))]
+pub async fn list_targets(
+    _: AdminOnly,
+    State(state): State<AppState>,
+) -> ApiResult<axum::Json<Vec<Target>>> {
+    let targets: BTreeMap<i32, i64> = state.store.targets().await?;
+    Ok(axum::Json(
+        targets
+            .into_iter()
+            .map(|(year, units)| Target { year, units })
+            .collect(),
+    ))
+}
+
+/// The company's settings.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Our brand's name as market trackers write it (its tracker rows are replaced by
+    /// the ledger's units).
+    #[schema(example = "Xiaomi")]
+    pub brand: Option<String>,
+}
+
+/// The meta key the brand is kept under.
+pub const BRAND_KEY: &str = "settings.brand";
+
+/// Changes the company's settings; a field left out stays as it is.
+#[utoipa::path(put, path = "/v1/settings", tag = "reports", request_body = Settings,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The settings now", body = Settings),
+        (status = 422, description = "A bad value", body = Problem)))]
+pub async fn put_settings(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Json(body): Json<Settings>,
+) -> ApiResult<axum::Json<Settings>> {
+    if let Some(brand) = &body.brand {
+        let brand = soldout_core::ids::bounded_text("brand", brand)
+            .map_err(|e| Problem::invalid(e.to_string()))?;
+        state.store.set_meta(BRAND_KEY, &brand).await?;
+    }
+    Ok(axum::Json(Settings {
+        brand: state.store.meta(BRAND_KEY).await?,
+    }))
+}
+
+/// The company's settings.
+#[utoipa::path(get, path = "/v1/settings", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, description = "The settings", body = Settings)))]
+pub async fn get_settings(
+    _: AdminOnly,
+    State(state): State<AppState>,
+) -> ApiResult<axum::Json<Settings>> {
+    Ok(axum::Json(Settings {
+        brand: state.store.meta(BRAND_KEY).await?,
+    }))
 }

@@ -182,3 +182,85 @@ async fn the_quarter_report_adds_up_imports_and_sales_through_the_api() {
         expect(response, status, path).await;
     }
 }
+
+#[tokio::test]
+async fn the_year_report_measures_the_target_by_the_clock() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let row =
+        |day: &str, units: i64| format!("{day},IN,partner,redmi-note-4,,{units},{units}.00,INR\n");
+    let csv = [
+        row("2015-05-01", 700),
+        row("2016-02-01", 100),
+        row("2016-05-01", 100),
+        row("2016-08-01", 200),
+        row("2016-11-01", 200),
+        row("2017-02-01", 150),
+        row("2017-05-01", 150),
+        row("2017-07-02", 999),
+    ]
+    .concat();
+    expect(
+        app.import(&format!("{HEADER}{csv}"), None).await,
+        201,
+        "import",
+    )
+    .await;
+    let target = |year: i32, units: i64| {
+        app.admin(Method::PUT, &format!("/v1/targets/{year}"))
+            .json(&serde_json::json!({ "units": units }))
+            .send()
+    };
+    expect(target(2015, 1_000).await.unwrap(), 200, "2015").await;
+    expect(target(2017, 1_000).await.unwrap(), 200, "2017").await;
+    expect(target(2017, 800).await.unwrap(), 200, "2017 again").await;
+    expect(target(2017, 0).await.unwrap(), 422, "zero").await;
+    expect(target(1900, 10).await.unwrap(), 422, "too early").await;
+    assert_eq!(app.get("/v1/targets").await.as_array().unwrap().len(), 2);
+
+    // The clock is 4 July 2017: Q1 and Q2 are complete, Q3's sale does not count yet.
+    let report = app.get("/v1/reports/year?year=2017").await;
+    assert_eq!(report["target"], 800);
+    assert_eq!(report["units"], 300);
+    assert_eq!(
+        report["complete_quarters"],
+        serde_json::json!(["2017Q1", "2017Q2"])
+    );
+    assert_eq!(
+        report["forecast"],
+        300 + 600,
+        "growth 1.5 on last year's 200 + 200"
+    );
+    assert_eq!(report["on_track"], true);
+    assert!(report["method"].as_str().unwrap().contains("scaled"));
+    let history = report["history"].as_array().unwrap();
+    assert_eq!(
+        history[0],
+        serde_json::json!({"year": 2015, "target": 1000, "units": 700, "met": false})
+    );
+    assert_eq!(history[1]["met"], Value::Null);
+    let next = app.get("/v1/reports/year?year=2018").await;
+    assert_eq!(
+        (next["forecast"].clone(), next["on_track"].clone()),
+        (Value::Null, Value::Null)
+    );
+
+    // The brand is a setting.
+    let settings = app
+        .send(
+            Method::PUT,
+            "/v1/settings",
+            serde_json::json!({"brand": "Xiaomi"}),
+            200,
+        )
+        .await;
+    assert_eq!(settings["brand"], "Xiaomi");
+    assert_eq!(app.get("/v1/settings").await["brand"], "Xiaomi");
+    let response = app
+        .admin(Method::PUT, "/v1/settings")
+        .json(&serde_json::json!({"brand": " "}))
+        .send()
+        .await
+        .unwrap();
+    expect(response, 422, "empty brand").await;
+}

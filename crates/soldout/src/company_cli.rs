@@ -1,0 +1,78 @@
+//! `soldout target set YEAR --units N` and `soldout settings set brand NAME`: the
+//! company's annual targets and settings, written straight to the database.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use soldout_engine::{reports, Clock};
+
+#[derive(Args)]
+pub struct TargetArgs {
+    /// Database URL: sqlite://PATH.
+    #[arg(
+        long,
+        env = "SOLDOUT_DATABASE",
+        default_value = "sqlite://soldout.db",
+        global = true
+    )]
+    database: String,
+    #[command(subcommand)]
+    command: TargetCommand,
+}
+
+#[derive(Subcommand)]
+enum TargetCommand {
+    /// Set (or replace) a year's unit target.
+    Set {
+        year: i32,
+        #[arg(long)]
+        units: i64,
+    },
+}
+
+#[derive(Args)]
+pub struct SettingsArgs {
+    /// Database URL: sqlite://PATH.
+    #[arg(
+        long,
+        env = "SOLDOUT_DATABASE",
+        default_value = "sqlite://soldout.db",
+        global = true
+    )]
+    database: String,
+    #[command(subcommand)]
+    command: SettingsCommand,
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Set a setting: `brand` (our name in market trackers).
+    Set { name: String, value: String },
+}
+
+async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn soldout_store::Store>> {
+    soldout_store::open(url)
+        .await
+        .with_context(|| format!("opening the database {url}"))
+}
+
+pub async fn run_target(args: TargetArgs) -> anyhow::Result<()> {
+    let TargetCommand::Set { year, units } = args.command;
+    let store = open(&args.database).await?;
+    reports::set_target(store.as_ref(), Clock::System, year, units).await?;
+    println!("target for {year}: {units} units");
+    Ok(())
+}
+
+pub async fn run_settings(args: SettingsArgs) -> anyhow::Result<()> {
+    let SettingsCommand::Set { name, value } = args.command;
+    if name != "brand" {
+        anyhow::bail!("there is no setting {name:?}; settings: brand");
+    }
+    let brand = soldout_core::ids::bounded_text("brand", &value)?;
+    let store = open(&args.database).await?;
+    store
+        .set_meta(soldout_server::routes::reports::BRAND_KEY, &brand)
+        .await?;
+    println!("brand: {brand}");
+    Ok(())
+}
