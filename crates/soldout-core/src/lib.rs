@@ -22,6 +22,7 @@ pub mod report;
 pub mod sale;
 pub mod shipment;
 pub mod stock;
+pub mod tracker;
 pub mod transfer;
 pub mod version;
 

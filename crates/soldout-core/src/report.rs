@@ -9,6 +9,7 @@ use crate::ids::{MarketCode, ProductId};
 use crate::money::{Amount, Currency};
 use crate::pos::Channel;
 use crate::shipment::Quarter;
+use crate::tracker::{market_view, ModelRank, TrackerRow, VendorShare};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -53,11 +54,50 @@ pub struct QuarterReport {
     pub by_channel: Vec<Slice>,
     /// Largest first.
     pub by_model: Vec<Slice>,
+    /// One market: our units over the market's (tracker data, our row from the
+    /// ledger); `null` without tracker data for that market and quarter.
+    pub share: Option<f64>,
+    /// One market: our rank among named vendors (`Others` excluded), ties by name.
+    pub rank: Option<u32>,
+    /// One market: every vendor's units and share, ours included.
+    pub vendors: Vec<VendorShare>,
+    /// One market, where the tracker names models: the best-selling models of all
+    /// vendors.
+    pub top_models: Vec<ModelRank>,
 }
 
-/// `now / base - 1`, or `None` without a base.
+impl QuarterReport {
+    /// Adds what the tracker says of the report's market: `rows` of that market and
+    /// quarter, `brand` our name there, `names` our products' model names.
+    pub fn with_tracker(
+        mut self,
+        rows: &[TrackerRow],
+        brand: &str,
+        names: &BTreeMap<String, String>,
+    ) -> Self {
+        let our_models: Vec<(String, i64)> = self
+            .by_model
+            .iter()
+            .map(|m| {
+                (
+                    names.get(&m.name).cloned().unwrap_or(m.name.clone()),
+                    m.units,
+                )
+            })
+            .collect();
+        if let Some(view) = market_view(rows, brand, self.units, &our_models) {
+            self.share = Some(view.share);
+            self.rank = view.rank;
+            self.vendors = view.vendors;
+            self.top_models = view.top_models;
+        }
+        self
+    }
+}
+
+/// `now / base - 1`, or `None` without a positive base.
 pub fn growth(now: i64, base: i64) -> Option<f64> {
-    (base != 0).then(|| now as f64 / base as f64 - 1.0)
+    (base > 0).then(|| now as f64 / base as f64 - 1.0)
 }
 
 fn units_in(rows: &[TotalRow], quarter: Quarter) -> i64 {
@@ -126,6 +166,10 @@ pub fn quarter_report(
         revenue_yoy,
         by_channel,
         by_model,
+        share: None,
+        rank: None,
+        vendors: Vec::new(),
+        top_models: Vec::new(),
     }
 }
 
@@ -187,7 +231,7 @@ pub fn year_report(
             .iter()
             .map(|&q| {
                 let base = of(q.year_before()) as f64;
-                if last_year_same == 0 {
+                if last_year_same <= 0 {
                     base
                 } else {
                     base * so_far as f64 / last_year_same as f64
@@ -305,6 +349,8 @@ mod tests {
         let q2: Quarter = "2016Q1".parse().unwrap();
         let first = quarter_report(&rows, q2, Some(&india));
         assert_eq!(first.units_qoq, None, "no base quarter");
+        assert_eq!(growth(10, -5), None, "a quarter of net returns is no base");
+        assert_eq!(growth(10, 0), None);
         assert_eq!(first.units_yoy, None);
     }
 }

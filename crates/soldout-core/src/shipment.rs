@@ -238,6 +238,11 @@ pub const SHIPMENTS_HEADER: [&str; 8] = [
 ];
 /// Most units one imported row may carry, either way.
 pub const IMPORT_UNITS_MAX: i64 = 1_000_000_000;
+/// Most revenue one imported row may carry, either way, in minor units: room for a
+/// billion such rows before a total could overflow.
+pub const IMPORT_REVENUE_MAX: Amount = 1_000_000_000_000_000;
+/// Years a shipment may fall in.
+pub const SHIPMENT_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// What a row of an import got wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -287,8 +292,19 @@ pub fn parse_shipment_row(
     }
     let field = |i: usize| fields[i].trim();
     let date = NaiveDate::parse_from_str(field(0), "%Y-%m-%d")
-        .map_err(|_| fail("date", format!("{:?} is not a date YYYY-MM-DD", field(0))))
-        .ok();
+        .ok()
+        .filter(|d| field(0).len() == 10 && SHIPMENT_YEARS.contains(&d.year()));
+    if date.is_none() {
+        fail(
+            "date",
+            format!(
+                "{:?} is not a date YYYY-MM-DD from {} to {}",
+                field(0),
+                SHIPMENT_YEARS.start(),
+                SHIPMENT_YEARS.end()
+            ),
+        );
+    }
     let market = MarketCode::parse(field(1)).ok();
     let market_currency = market
         .as_ref()
@@ -355,10 +371,19 @@ pub fn parse_shipment_row(
         ),
         _ => {}
     }
-    let revenue = currency.and_then(|c| {
-        parse_amount(field(6), c)
-            .map_err(|e| fail("revenue", e.to_string()))
-            .ok()
+    let revenue = currency.and_then(|c| match parse_amount(field(6), c) {
+        Ok(r) if r.abs() <= IMPORT_REVENUE_MAX => Some(r),
+        Ok(_) => {
+            fail(
+                "revenue",
+                format!("{:?} is more than one row may carry", field(6)),
+            );
+            None
+        }
+        Err(e) => {
+            fail("revenue", e.to_string());
+            None
+        }
     });
     match (date, market, channel, product, units, revenue, currency) {
         (
@@ -477,6 +502,25 @@ mod tests {
         .unwrap_err();
         assert_eq!(sku[0].column, "sku");
         assert!(parse_shipment_row(4, &["2017-06-30", "IN"], &catalog, "x").is_err());
+        for date in ["0217-06-30", "+12017-06-30", "2017-6-30"] {
+            let row = [date, "IN", "store", "redmi-note-4", "", "1", "1", "INR"];
+            let errors = parse_shipment_row(5, &row, &catalog, "x").unwrap_err();
+            assert_eq!(errors[0].column, "date", "{date}");
+        }
+        let huge = [
+            "2017-06-30",
+            "IN",
+            "store",
+            "redmi-note-4",
+            "",
+            "1",
+            "92233720368547758.07",
+            "INR",
+        ];
+        assert_eq!(
+            parse_shipment_row(6, &huge, &catalog, "x").unwrap_err()[0].column,
+            "revenue"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Imports of outside data into the shipment ledger (partner sell-in, history), all
-//! or nothing and streaming: a first pass reads the whole file, hashes its content
+//! Imports of outside data (shipments: partner sell-in and history; tracker data:
+//! the market's units per vendor), all or nothing and streaming: a first pass reads the whole file, hashes its content
 //! and checks every row against the catalog (naming the first bad lines); only a
 //! file without one bad row is read again and written, in one transaction, in
 //! chunks, so memory stays flat whatever the file's size. A file whose content was
@@ -9,7 +9,9 @@ use crate::{Clock, EngineError};
 use soldout_core::shipment::{
     parse_shipment_row, ImportCatalog, RowError, Shipment, SHIPMENTS_HEADER,
 };
-use soldout_store::{Store, StoreError};
+use soldout_core::tracker::{parse_tracker_row, TrackerRow, TRACKER_HEADER};
+pub use soldout_store::ImportKind;
+use soldout_store::{ImportChunk, Store, StoreError};
 use std::io::Read;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -107,18 +109,84 @@ fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
-fn check_header<R: Read>(reader: &mut csv::Reader<R>) -> Result<(), ImportError> {
+fn check_header<R: Read>(kind: ImportKind, reader: &mut csv::Reader<R>) -> Result<(), ImportError> {
     let header = reader
         .headers()
         .map_err(|e| ImportError::Read(e.to_string()))?;
     let found: Vec<&str> = header.iter().map(str::trim).collect();
-    if found != SHIPMENTS_HEADER {
+    let ok = match kind {
+        ImportKind::Shipments => found == SHIPMENTS_HEADER,
+        ImportKind::Tracker => {
+            found.len() >= 4
+                && found[..4] == TRACKER_HEADER
+                && (found.len() == 4 || found[4..] == ["model"])
+        }
+    };
+    if !ok {
+        let expected = match kind {
+            ImportKind::Shipments => SHIPMENTS_HEADER.join(","),
+            ImportKind::Tracker => format!("{}[,model]", TRACKER_HEADER.join(",")),
+        };
         return Err(ImportError::Header {
-            expected: SHIPMENTS_HEADER.join(","),
+            expected,
             found: found.join(","),
         });
     }
     Ok(())
+}
+
+/// One parsed row of either kind.
+enum Parsed {
+    Shipment(Shipment),
+    Tracker(TrackerRow),
+}
+
+fn parse(
+    kind: ImportKind,
+    line: u64,
+    fields: &[&str],
+    catalog: &ImportCatalog,
+    source: &str,
+) -> Result<Parsed, Vec<RowError>> {
+    match kind {
+        ImportKind::Shipments => {
+            parse_shipment_row(line, fields, catalog, source).map(Parsed::Shipment)
+        }
+        ImportKind::Tracker => parse_tracker_row(line, fields, catalog).map(Parsed::Tracker),
+    }
+}
+
+/// Rows gathered for one chunk.
+struct Chunk {
+    kind: ImportKind,
+    shipments: Vec<Shipment>,
+    tracker: Vec<TrackerRow>,
+}
+
+impl Chunk {
+    fn new(kind: ImportKind) -> Self {
+        Chunk {
+            kind,
+            shipments: Vec::with_capacity(CHUNK_ROWS),
+            tracker: Vec::new(),
+        }
+    }
+    fn push(&mut self, row: Parsed) {
+        match row {
+            Parsed::Shipment(s) => self.shipments.push(s),
+            Parsed::Tracker(t) => self.tracker.push(t),
+        }
+    }
+    fn len(&self) -> usize {
+        self.shipments.len() + self.tracker.len()
+    }
+    fn take(&mut self) -> ImportChunk {
+        let full = std::mem::replace(self, Chunk::new(self.kind));
+        match self.kind {
+            ImportKind::Shipments => ImportChunk::Shipments(full.shipments),
+            ImportKind::Tracker => ImportChunk::Tracker(full.tracker),
+        }
+    }
 }
 
 /// What the first pass found.
@@ -130,6 +198,7 @@ struct Checked {
 /// Reads the whole file once: its hash, its row count, and every bad row (naming
 /// the first [`IMPORT_ERRORS_SHOWN`]).
 fn check(
+    kind: ImportKind,
     source: &dyn Source,
     catalog: &ImportCatalog,
     progress: &(dyn Fn(u64) + Send + Sync),
@@ -142,7 +211,7 @@ fn check(
     };
     let (rows, errors, bad_rows) = {
         let mut reader = csv_reader(&mut hashing);
-        check_header(&mut reader)?;
+        check_header(kind, &mut reader)?;
         let mut record = csv::StringRecord::new();
         let (mut rows, mut bad_rows, mut errors) = (0u64, 0u64, Vec::new());
         while reader
@@ -152,7 +221,7 @@ fn check(
             rows += 1;
             let line = record.position().map_or(rows + 1, |p| p.line());
             let fields: Vec<&str> = record.iter().collect();
-            if let Err(row_errors) = parse_shipment_row(line, &fields, catalog, "") {
+            if let Err(row_errors) = parse(kind, line, &fields, catalog, "") {
                 bad_rows += 1;
                 let room = IMPORT_ERRORS_SHOWN.saturating_sub(errors.len());
                 errors.extend(row_errors.into_iter().take(room));
@@ -174,19 +243,27 @@ fn check(
     })
 }
 
-/// Reads the file again (it was checked) and sends its rows in chunks, then `None`.
+/// Reads the file again and sends its rows in chunks, then `None` only if the file
+/// is still byte for byte the one the first pass checked (a file still being written
+/// to is refused, and the writer then writes nothing).
 fn send_rows(
+    kind: ImportKind,
     source: &dyn Source,
     catalog: &ImportCatalog,
+    checked: &Checked,
     source_name: &str,
-    rows: mpsc::Sender<Option<Vec<Shipment>>>,
+    rows: mpsc::Sender<Option<ImportChunk>>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), ImportError> {
     let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
-    let mut reader = csv_reader(source.open().map_err(|e| read_error(&e))?);
-    check_header(&mut reader)?;
+    let mut hashing = Hashing {
+        inner: source.open().map_err(|e| read_error(&e))?,
+        hash: Xxh3::new(),
+    };
+    let mut reader = csv_reader(&mut hashing);
+    check_header(kind, &mut reader)?;
     let mut record = csv::StringRecord::new();
-    let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+    let mut chunk = Chunk::new(kind);
     let mut sent = 0u64;
     while reader
         .read_record(&mut record)
@@ -194,7 +271,7 @@ fn send_rows(
     {
         let fields: Vec<&str> = record.iter().collect();
         let line = record.position().map_or(0, |p| p.line());
-        let row = parse_shipment_row(line, &fields, catalog, source_name).map_err(|errors| {
+        let row = parse(kind, line, &fields, catalog, source_name).map_err(|errors| {
             ImportError::Rows {
                 errors,
                 bad_rows: 1,
@@ -202,15 +279,22 @@ fn send_rows(
         })?;
         chunk.push(row);
         if chunk.len() == CHUNK_ROWS {
-            sent += chunk.len() as u64;
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
-            if rows.blocking_send(Some(full)).is_err() {
+            sent += CHUNK_ROWS as u64;
+            if rows.blocking_send(Some(chunk.take())).is_err() {
                 return Ok(()); // the writer stopped; it reports why
             }
             progress(sent);
         }
     }
-    let _ = rows.blocking_send(Some(chunk));
+    let read = sent + chunk.len() as u64;
+    drop(reader);
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| read_error(&e))?;
+    if read != checked.rows || format!("{:032x}", hashing.hash.digest128()) != checked.hash {
+        return Err(ImportError::Read(
+            "the file changed while it was being imported; nothing was imported".into(),
+        ));
+    }
+    let _ = rows.blocking_send(Some(chunk.take()));
     let _ = rows.blocking_send(None);
     Ok(())
 }
@@ -242,10 +326,12 @@ async fn catalog(store: &dyn Store) -> Result<ImportCatalog, StoreError> {
     Ok(catalog)
 }
 
-/// Imports a shipments CSV (`date,market,channel,product,sku,units,revenue,currency`)
-/// all or nothing. `progress` hears the rows read so far (first while checking, then
-/// while writing).
-pub async fn import_shipments(
+/// Imports a CSV of `kind` all or nothing: shipments
+/// (`date,market,channel,product,sku,units,revenue,currency`) or tracker data
+/// (`period,market,vendor,units[,model]`). `progress` hears the rows read so far
+/// (first while checking, then while writing).
+pub async fn import(
+    kind: ImportKind,
     store: Arc<dyn Store>,
     clock: Clock,
     source: Arc<dyn Source>,
@@ -258,27 +344,34 @@ pub async fn import_shipments(
     let catalog = Arc::new(catalog(store.as_ref()).await?);
     let checked = {
         let (source, catalog, progress) = (source.clone(), catalog.clone(), progress.clone());
-        tokio::task::spawn_blocking(move || check(source.as_ref(), &catalog, progress.as_ref()))
-            .await
-            .map_err(|e| ImportError::Read(e.to_string()))??
+        tokio::task::spawn_blocking(move || {
+            check(kind, source.as_ref(), &catalog, progress.as_ref())
+        })
+        .await
+        .map_err(|e| ImportError::Engine(EngineError::Unavailable(e.to_string())))??
     };
-    if batch.is_none() {
-        if let Some(earlier) = store.imported_batch("shipments", &checked.hash).await? {
-            return Ok(ImportReport {
-                batch: earlier,
-                rows: checked.rows,
-                status: ImportStatus::AlreadyImported,
-            });
-        }
+    // The same content, under whatever batch name: nothing to do.
+    if let Some(earlier) = store.imported_batch(kind.as_str(), &checked.hash).await? {
+        return Ok(ImportReport {
+            batch: earlier,
+            rows: checked.rows,
+            status: ImportStatus::AlreadyImported,
+        });
     }
-    let batch = batch.unwrap_or_else(|| format!("shipments-{}", &checked.hash[..16]));
+    let batch = batch.unwrap_or_else(|| format!("{}-{}", kind.as_str(), &checked.hash[..16]));
     let (sender, receiver) = mpsc::channel(4);
     let reading = {
         let source_name = format!("import:{batch}");
+        let checked = Checked {
+            hash: checked.hash.clone(),
+            rows: checked.rows,
+        };
         tokio::task::spawn_blocking(move || {
             send_rows(
+                kind,
                 source.as_ref(),
                 &catalog,
+                &checked,
                 &source_name,
                 sender,
                 progress.as_ref(),
@@ -286,11 +379,11 @@ pub async fn import_shipments(
         })
     };
     let written = store
-        .import_shipments(&batch, &checked.hash, clock.now(), receiver)
+        .import_rows(kind, &batch, &checked.hash, clock.now(), receiver)
         .await;
     reading
         .await
-        .map_err(|e| ImportError::Read(e.to_string()))??;
+        .map_err(|e| ImportError::Engine(EngineError::Unavailable(e.to_string())))??;
     let (rows, replaced) = written?;
     Ok(ImportReport {
         batch,

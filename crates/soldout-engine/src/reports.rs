@@ -27,8 +27,22 @@ pub async fn quarter(
     }
     let quarters = [quarter, quarter.previous(), quarter.year_before()];
     let totals = store.shipment_totals(&quarters).await?;
-    Ok(quarter_report(&totals, quarter, market))
+    let report = quarter_report(&totals, quarter, market);
+    let (Some(market), Some(brand)) = (market, store.meta(BRAND_KEY).await?) else {
+        return Ok(report);
+    };
+    let rows = store.tracker_rows(quarter, market).await?;
+    let names = store
+        .products()
+        .await?
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.name))
+        .collect();
+    Ok(report.with_tracker(&rows, &brand, &names))
 }
+
+/// The meta key our brand's name (in market trackers) is kept under.
+pub const BRAND_KEY: &str = "settings.brand";
 
 /// Years a target may be set for.
 pub const TARGET_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;

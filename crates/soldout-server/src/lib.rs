@@ -173,7 +173,7 @@ impl App {
             .routes(routes!(stores::resolve_discrepancy))
             .routes(routes!(stores::get_device))
             .routes(routes!(shipments::list_shipments))
-            .routes(routes!(imports::import_shipments))
+            .routes(routes!(imports::import))
             .routes(routes!(reports::quarter))
             .routes(routes!(reports::year))
             .routes(routes!(reports::set_target))

@@ -248,10 +248,40 @@ impl From<QueryRejection> for Problem {
     }
 }
 
-/// Axum's `Json`, `Path` and `Query`, with their rejections turned into problems.
+/// Axum's `Json`, `Path`, `Query` and raw body, with their rejections turned into
+/// problems.
 pub mod extract {
     use super::Problem;
-    use axum::extract::{FromRequest, FromRequestParts};
+    use axum::extract::{FromRequest, FromRequestParts, Request};
+    use axum::http::StatusCode;
+
+    /// The raw body (an uploaded file), within the body limit.
+    pub struct Body(pub axum::body::Bytes);
+
+    impl<S: Send + Sync> FromRequest<S> for Body {
+        type Rejection = Problem;
+
+        async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+            axum::body::Bytes::from_request(req, state)
+                .await
+                .map(Body)
+                .map_err(|rejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        Problem::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "payload-too-large",
+                            "Payload too large",
+                            format!(
+                                "the body is larger than the limit of {} bytes; import larger files with the command line",
+                                crate::BODY_LIMIT_BYTES
+                            ),
+                        )
+                    } else {
+                        Problem::bad_request(rejection.body_text())
+                    }
+                })
+        }
+    }
 
     #[derive(FromRequest)]
     #[from_request(via(axum::Json), rejection(Problem))]

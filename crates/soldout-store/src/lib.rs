@@ -13,8 +13,8 @@ mod store;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 pub use store::{
-    MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, PricedLine, ReturnRecord, Store,
-    MOVEMENTS_PAGE_MAX,
+    ImportChunk, ImportKind, MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, PricedLine,
+    ReturnRecord, Store, MOVEMENTS_PAGE_MAX,
 };
 
 use std::sync::Arc;

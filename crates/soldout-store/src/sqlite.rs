@@ -11,7 +11,8 @@ mod shipments;
 mod stores;
 
 use crate::{
-    MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, ReturnRecord, Store, StoreError,
+    ImportChunk, ImportKind, MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, ReturnRecord,
+    Store, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ use soldout_core::pos::Receipt;
 use soldout_core::report::TotalRow;
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{self, Quarter, Shipment};
+use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind,
@@ -971,14 +973,23 @@ impl Store for SqliteStore {
         self.batch_with_hash(kind, hash).await
     }
 
-    async fn import_shipments(
+    async fn import_rows(
         &self,
+        kind: ImportKind,
         batch: &str,
         hash: &str,
         at: DateTime<Utc>,
-        rows: tokio::sync::mpsc::Receiver<Option<Vec<Shipment>>>,
+        rows: tokio::sync::mpsc::Receiver<Option<ImportChunk>>,
     ) -> Result<(u64, bool), StoreError> {
-        self.insert_import(batch, hash, at, rows).await
+        self.insert_import(kind, batch, hash, at, rows).await
+    }
+
+    async fn tracker_rows(
+        &self,
+        period: Quarter,
+        market: &MarketCode,
+    ) -> Result<Vec<TrackerRow>, StoreError> {
+        self.select_tracker(period, market).await
     }
 
     async fn set_target(&self, year: i32, units: i64, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{Quarter, Shipment};
+use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     Amount, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
@@ -89,6 +90,41 @@ pub struct NewOnlineOrder {
     pub lines: Vec<OrderLine>,
     pub created_at: DateTime<Utc>,
     pub pay_by: DateTime<Utc>,
+}
+
+/// What an import brings in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Shipments,
+    Tracker,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Shipments => "shipments",
+            ImportKind::Tracker => "tracker",
+        }
+    }
+}
+
+/// Some rows of an import.
+#[derive(Debug, Clone)]
+pub enum ImportChunk {
+    Shipments(Vec<Shipment>),
+    Tracker(Vec<TrackerRow>),
+}
+
+impl ImportChunk {
+    pub fn len(&self) -> usize {
+        match self {
+            ImportChunk::Shipments(rows) => rows.len(),
+            ImportChunk::Tracker(rows) => rows.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A return to record: the device must still be sold on `sold_on` when it commits.
@@ -306,18 +342,25 @@ pub trait Store: Send + Sync + 'static {
     async fn shipment_totals(&self, quarters: &[Quarter]) -> Result<Vec<TotalRow>, StoreError>;
     /// The batch an identical file of `kind` was imported as, if one was.
     async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError>;
-    /// Imports shipment rows as they arrive on `rows` (`Some(chunk)`, then `None` to
-    /// say the file is complete), all in one transaction, as `batch` (replacing that
-    /// batch's earlier rows). Returns the rows written and whether an earlier batch
-    /// of that name was replaced. A channel closed without `None` writes nothing.
-    async fn import_shipments(
+    /// Imports rows of one kind as they arrive on `rows` (`Some(chunk)`, then `None`
+    /// to say the file is complete), all in one transaction, as `batch` (replacing
+    /// that batch's earlier rows). Returns the rows written and whether an earlier
+    /// batch of that name was replaced. A channel closed without `None` writes
+    /// nothing.
+    async fn import_rows(
         &self,
+        kind: ImportKind,
         batch: &str,
         hash: &str,
         at: DateTime<Utc>,
-        rows: tokio::sync::mpsc::Receiver<Option<Vec<Shipment>>>,
+        rows: tokio::sync::mpsc::Receiver<Option<ImportChunk>>,
     ) -> Result<(u64, bool), StoreError>;
-
+    /// Tracker rows of a market in a quarter.
+    async fn tracker_rows(
+        &self,
+        period: Quarter,
+        market: &MarketCode,
+    ) -> Result<Vec<TrackerRow>, StoreError>;
     /// Sets (or replaces) a year's unit target.
     async fn set_target(&self, year: i32, units: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Every year's target.

@@ -70,9 +70,7 @@ pub async fn run_settings(args: SettingsArgs) -> anyhow::Result<()> {
     }
     let brand = soldout_core::ids::bounded_text("brand", &value)?;
     let store = open(&args.database).await?;
-    store
-        .set_meta(soldout_server::routes::reports::BRAND_KEY, &brand)
-        .await?;
+    store.set_meta(reports::BRAND_KEY, &brand).await?;
     println!("brand: {brand}");
     Ok(())
 }

@@ -1,12 +1,12 @@
-//! `soldout import shipments FILE.csv [--batch NAME]`: partner sell-in and history
-//! into the shipment ledger, straight into the database (the import streams: memory
+//! `soldout import shipments|tracker FILE.csv [--batch NAME]`: partner sell-in and
+//! history into the shipment ledger, market tracker data for share and rank, straight into the database (the import streams: memory
 //! stays flat whatever the file's size), all or nothing, with a progress bar on a
 //! terminal.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use soldout_engine::imports::{self, ImportError, ImportStatus};
+use soldout_engine::imports::{self, ImportError, ImportKind, ImportStatus};
 use soldout_engine::Clock;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,10 +35,21 @@ enum ImportCommand {
         #[arg(long)]
         batch: Option<String>,
     },
+    /// Market-wide tracker data: `period,market,vendor,units[,model]` (period like
+    /// 2017Q2; vendor `Others` is the rest of the market; our brand's rows are
+    /// replaced by the ledger in reports).
+    Tracker {
+        file: PathBuf,
+        #[arg(long)]
+        batch: Option<String>,
+    },
 }
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let ImportCommand::Shipments { file, batch } = args.command;
+    let (kind, file, batch) = match args.command {
+        ImportCommand::Shipments { file, batch } => (ImportKind::Shipments, file, batch),
+        ImportCommand::Tracker { file, batch } => (ImportKind::Tracker, file, batch),
+    };
     let store = soldout_store::open(&args.database)
         .await
         .with_context(|| format!("opening the database {}", args.database))?;
@@ -53,7 +64,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         Arc::new(move |rows: u64| bar.set_position(rows))
     };
     let started = std::time::Instant::now();
-    let result = imports::import_shipments(
+    let result = imports::import(
+        kind,
         store,
         Clock::System,
         Arc::new(file.clone()),

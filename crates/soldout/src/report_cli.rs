@@ -134,26 +134,38 @@ fn print_csv(r: &QuarterReport) -> anyhow::Result<()> {
         "period", "market", "slice", "name", "units", "currency", "revenue",
     ])?;
     let market = r.market.clone().unwrap_or_default();
-    for (currency, revenue) in &r.revenue {
+    for (i, (currency, revenue)) in r.revenue.iter().enumerate() {
+        let units = if i == 0 {
+            r.units.to_string()
+        } else {
+            String::new()
+        };
         out.write_record([
             &r.period,
             &market,
             "total",
             "",
-            &r.units.to_string(),
+            &units,
             currency,
             &revenue.to_string(),
         ])?;
     }
+    // Units stand on a slice's first row only, so summing the column counts each
+    // unit once whatever the currencies.
     for (kind, slices) in [("channel", &r.by_channel), ("model", &r.by_model)] {
         for s in slices {
-            for (currency, revenue) in &s.revenue {
+            for (i, (currency, revenue)) in s.revenue.iter().enumerate() {
+                let units = if i == 0 {
+                    s.units.to_string()
+                } else {
+                    String::new()
+                };
                 out.write_record([
                     &r.period,
                     &market,
                     kind,
                     &s.name,
-                    &s.units.to_string(),
+                    &units,
                     currency,
                     &revenue.to_string(),
                 ])?;

@@ -1,17 +1,19 @@
 //! Imports over HTTP (admin): the same all-or-nothing import as
-//! `soldout import shipments FILE`, with the CSV as the request body (1 MiB at
-//! most; larger files go through the command line, which streams them).
+//! `soldout import shipments|tracker FILE`, with the CSV as the request body (1 MiB
+//! at most; larger files go through the command line, which streams them).
 
 use super::ApiResult;
 use crate::auth::AdminOnly;
 use crate::problem::extract::Query;
+use crate::problem::extract::{Body, Path};
 use crate::problem::Problem;
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use soldout_engine::imports::{self, ImportError, ImportReport, ImportStatus, InMemory};
+use soldout_engine::imports::{
+    self, ImportError, ImportKind, ImportReport, ImportStatus, InMemory,
+};
 use std::sync::Arc;
 use utoipa::IntoParams;
 
@@ -40,23 +42,36 @@ impl From<ImportError> for Problem {
     }
 }
 
-/// Imports a shipments CSV (`date,market,channel,product,sku,units,revenue,currency`)
-/// all or nothing; the same content again changes nothing.
-#[utoipa::path(post, path = "/v1/imports/shipments", tag = "shipments",
+/// Imports a CSV all or nothing: `shipments`
+/// (`date,market,channel,product,sku,units,revenue,currency`) or `tracker`
+/// (`period,market,vendor,units[,model]`); the same content again changes nothing.
+#[utoipa::path(post, path = "/v1/imports/{kind}", tag = "shipments",
     request_body(content = String, content_type = "text/csv"),
     security(("bearer" = [])),
-    params(ImportQuery),
+    params(("kind" = String, Path, description = "shipments or tracker"), ImportQuery),
     responses(
         (status = 201, description = "Imported (or a named batch replaced)", body = ImportReport),
         (status = 200, description = "The same content was imported before: nothing changed", body = ImportReport),
+        (status = 404, description = "No such kind of import", body = Problem),
         (status = 422, description = "Bad header or rows: nothing imported; errors lists the first lines", body = Problem)))]
-pub async fn import_shipments(
+pub async fn import(
     _: AdminOnly,
     State(state): State<AppState>,
+    Path(kind): Path<String>,
     Query(query): Query<ImportQuery>,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
-    let report = imports::import_shipments(
+    let kind = match kind.as_str() {
+        "shipments" => ImportKind::Shipments,
+        "tracker" => ImportKind::Tracker,
+        other => {
+            return Err(Problem::not_found(format!(
+                "there is no import of {other:?}: shipments or tracker"
+            )))
+        }
+    };
+    let report = imports::import(
+        kind,
         state.store.clone(),
         state.clock,
         Arc::new(InMemory(body.to_vec().into())),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use soldout_core::report::{QuarterReport, YearReport};
 use soldout_core::shipment::{Quarter, QuarterError};
 use soldout_core::MarketCode;
-use soldout_engine::reports;
+use soldout_engine::reports::{self, BRAND_KEY};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
@@ -130,9 +130,6 @@ pub struct Settings {
     #[schema(example = "Xiaomi")]
     pub brand: Option<String>,
 }
-
-/// The meta key the brand is kept under.
-pub const BRAND_KEY: &str = "settings.brand";
 
 /// Changes the company's settings; a field left out stays as it is.
 #[utoipa::path(put, path = "/v1/settings", tag = "reports", request_body = Settings,

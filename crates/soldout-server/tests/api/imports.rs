@@ -264,3 +264,102 @@ async fn the_year_report_measures_the_target_by_the_clock() {
         .unwrap();
     expect(response, 422, "empty brand").await;
 }
+
+#[tokio::test]
+async fn tracker_data_gives_share_rank_and_top_models_with_our_row_from_the_ledger() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    app.send(
+        Method::PUT,
+        "/v1/settings",
+        serde_json::json!({"brand": "Xiaomi"}),
+        200,
+    )
+    .await;
+    let shipments = format!("{HEADER}2017-05-01,IN,partner,redmi-note-4,,4000,4000.00,INR\n");
+    expect(app.import(&shipments, None).await, 201, "shipments").await;
+    let tracker = "period,market,vendor,units,model\n\
+        2017Q2,IN,Samsung,5000,Galaxy J2\n\
+        2017Q2,IN,Xiaomi,1,Redmi Note 4\n\
+        2017Q2,IN,Vivo,3000,V5\n\
+        2017Q2,IN,Oppo,3000,A57\n\
+        2017Q2,IN,Others,5000,\n";
+    let response = app
+        .admin(Method::POST, "/v1/imports/tracker")
+        .header("content-type", "text/csv")
+        .body(tracker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(response, 201, "tracker").await["rows"], 5);
+    let report = app.get("/v1/reports/quarter?period=2017Q2&market=IN").await;
+    assert_eq!(report["rank"], 2, "{report}");
+    assert!((report["share"].as_f64().unwrap() - 4000.0 / 20_000.0).abs() < 1e-12);
+    let vendors: Vec<(&str, Value)> = report["vendors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["vendor"].as_str().unwrap(), v["rank"].clone()))
+        .collect();
+    assert_eq!(
+        vendors,
+        [
+            ("Samsung", Value::from(1)),
+            ("Xiaomi", Value::from(2)),
+            ("Oppo", Value::from(3)),
+            ("Vivo", Value::from(4)),
+            ("Others", Value::Null)
+        ],
+        "our tracker row is replaced by the ledger; ties go by name"
+    );
+    assert_eq!(report["top_models"][0]["model"], "Galaxy J2");
+    assert_eq!(report["top_models"][1]["model"], "Redmi Note 4");
+    assert_eq!(report["top_models"][1]["units"], 4000);
+    // Another quarter, no tracker data: no share, no rank.
+    let other = app.get("/v1/reports/quarter?period=2017Q1&market=IN").await;
+    assert_eq!(
+        (other["share"].clone(), other["rank"].clone()),
+        (Value::Null, Value::Null)
+    );
+    // The same tracker file under another batch name changes nothing; a bad period is
+    // named with its line.
+    let again = app
+        .admin(Method::POST, "/v1/imports/tracker?batch=again")
+        .header("content-type", "text/csv")
+        .body(tracker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect(again, 200, "again").await["status"],
+        "already_imported"
+    );
+    let bad = app
+        .admin(Method::POST, "/v1/imports/tracker")
+        .header("content-type", "text/csv")
+        .body("period,market,vendor,units\n2017Q5,IN,Samsung,1\n")
+        .send()
+        .await
+        .unwrap();
+    let problem = expect(bad, 422, "bad period").await;
+    assert_eq!(problem["errors"][0]["line"], 2);
+    assert_eq!(problem["errors"][0]["column"], "period");
+    let unknown = app
+        .admin(Method::POST, "/v1/imports/fx")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    expect(unknown, 404, "no fx import yet").await;
+    let huge = app
+        .admin(Method::POST, "/v1/imports/shipments")
+        .header("content-type", "text/csv")
+        .body(vec![b'a'; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem_slug(&expect(huge, 413, "too large").await),
+        "payload-too-large"
+    );
+}

@@ -94,7 +94,7 @@ async fn the_openapi_document_covers_every_route_and_body() {
         ("post", "/v1/orders"),
         ("post", "/v1/orders/{id}/fulfill"),
         ("get", "/v1/shipments"),
-        ("post", "/v1/imports/shipments"),
+        ("post", "/v1/imports/{kind}"),
         ("get", "/v1/reports/quarter"),
         ("get", "/v1/reports/year"),
         ("put", "/v1/targets/{year}"),

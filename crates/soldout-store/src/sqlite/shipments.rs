@@ -3,10 +3,11 @@
 //! one back (a return), and each row adds to its quarter's running totals there too.
 
 use super::{corrupt, SqliteStore};
-use crate::StoreError;
+use crate::{ImportChunk, ImportKind, StoreError};
 use soldout_core::pos::Channel;
 use soldout_core::report::TotalRow;
 use soldout_core::shipment::{Quarter, Shipment};
+use soldout_core::tracker::TrackerRow;
 use soldout_core::{Currency, MarketCode, ProductId, SkuCode};
 use sqlx::{Row, Sqlite, SqliteConnection};
 use std::collections::HashMap;
@@ -169,27 +170,41 @@ impl SqliteStore {
     /// earlier rows go first when it is imported again under its name.
     pub(super) async fn insert_import(
         &self,
+        kind: ImportKind,
         batch: &str,
         hash: &str,
         at: chrono::DateTime<chrono::Utc>,
-        mut rows: mpsc::Receiver<Option<Vec<Shipment>>>,
+        mut rows: mpsc::Receiver<Option<ImportChunk>>,
     ) -> Result<(u64, bool), StoreError> {
-        let source = format!("import:{batch}");
         let mut tx = self.begin_write().await?;
         let replaced = sqlx::query_scalar::<_, String>(
-            "SELECT batch FROM imports WHERE kind = 'shipments' AND batch = ?",
+            "SELECT batch FROM imports WHERE kind = ? AND batch = ?",
         )
+        .bind(kind.as_str())
         .bind(batch)
         .fetch_optional(&mut *tx)
         .await?
         .is_some();
-        remove_batch(&mut tx, &source).await?;
+        match kind {
+            ImportKind::Shipments => remove_batch(&mut tx, &format!("import:{batch}")).await?,
+            ImportKind::Tracker => {
+                sqlx::query("DELETE FROM tracker_rows WHERE batch = ?")
+                    .bind(batch)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         let mut count = 0u64;
         loop {
             match rows.recv().await {
                 Some(Some(chunk)) => {
                     count += chunk.len() as u64;
-                    record(&mut tx, &chunk).await?;
+                    match chunk {
+                        ImportChunk::Shipments(chunk) => record(&mut tx, &chunk).await?,
+                        ImportChunk::Tracker(chunk) => {
+                            record_tracker(&mut tx, batch, &chunk).await?
+                        }
+                    }
                 }
                 Some(None) => break,
                 None => {
@@ -200,10 +215,11 @@ impl SqliteStore {
             }
         }
         sqlx::query(
-            "INSERT INTO imports (kind, batch, content_hash, rows, imported_at) VALUES ('shipments', ?, ?, ?, ?)
+            "INSERT INTO imports (kind, batch, content_hash, rows, imported_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (kind, batch) DO UPDATE SET content_hash = excluded.content_hash,
                rows = excluded.rows, imported_at = excluded.imported_at",
         )
+        .bind(kind.as_str())
         .bind(batch)
         .bind(hash)
         .bind(count as i64)
@@ -247,4 +263,49 @@ impl SqliteStore {
             })
             .collect()
     }
+
+    pub(super) async fn select_tracker(
+        &self,
+        period: Quarter,
+        market: &MarketCode,
+    ) -> Result<Vec<TrackerRow>, StoreError> {
+        sqlx::query("SELECT * FROM tracker_rows WHERE period = ? AND market = ?")
+            .bind(period.to_string())
+            .bind(market.as_str())
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(TrackerRow {
+                    period,
+                    market: market.clone(),
+                    vendor: r.try_get("vendor")?,
+                    model: r.try_get("model")?,
+                    units: r.try_get("units")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn record_tracker(
+    conn: &mut SqliteConnection,
+    batch: &str,
+    rows: &[TrackerRow],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO tracker_rows (batch, period, market, vendor, model, units) ",
+        );
+        insert.push_values(chunk, |mut b, row| {
+            b.push_bind(batch)
+                .push_bind(row.period.to_string())
+                .push_bind(row.market.as_str())
+                .push_bind(&row.vendor)
+                .push_bind(row.model.as_deref())
+                .push_bind(row.units);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
