@@ -253,6 +253,16 @@ pub struct RowError {
     pub message: String,
 }
 
+impl RowError {
+    pub fn new(line: u64, column: &str, message: String) -> Self {
+        RowError {
+            line,
+            column: column.to_owned(),
+            message,
+        }
+    }
+}
+
 /// What the catalog knows that an imported shipment row is checked against.
 #[derive(Debug, Clone, Default)]
 pub struct ImportCatalog {
@@ -271,13 +281,7 @@ pub fn parse_shipment_row(
     source: &str,
 ) -> Result<Shipment, Vec<RowError>> {
     let mut errors = Vec::new();
-    let mut fail = |column: &str, message: String| {
-        errors.push(RowError {
-            line,
-            column: column.to_owned(),
-            message,
-        })
-    };
+    let mut fail = |column: &str, message| errors.push(RowError::new(line, column, message));
     if fields.len() != SHIPMENTS_HEADER.len() {
         fail(
             "*",

@@ -29,13 +29,7 @@ pub fn parse_tracker_row(
     catalog: &ImportCatalog,
 ) -> Result<TrackerRow, Vec<RowError>> {
     let mut errors = Vec::new();
-    let mut fail = |column: &str, message: String| {
-        errors.push(RowError {
-            line,
-            column: column.to_owned(),
-            message,
-        })
-    };
+    let mut fail = |column: &str, message| errors.push(RowError::new(line, column, message));
     if !(4..=5).contains(&fields.len()) {
         fail(
             "*",

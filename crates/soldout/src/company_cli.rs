@@ -1,20 +1,14 @@
 //! `soldout target set YEAR --units N` and `soldout settings set brand NAME`: the
 //! company's annual targets and settings, written straight to the database.
 
-use anyhow::Context;
+use crate::local::DatabaseArgs;
 use clap::{Args, Subcommand};
 use soldout_engine::{reports, Clock};
 
 #[derive(Args)]
 pub struct TargetArgs {
-    /// Database URL: sqlite://PATH.
-    #[arg(
-        long,
-        env = "SOLDOUT_DATABASE",
-        default_value = "sqlite://soldout.db",
-        global = true
-    )]
-    database: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
     #[command(subcommand)]
     command: TargetCommand,
 }
@@ -31,14 +25,8 @@ enum TargetCommand {
 
 #[derive(Args)]
 pub struct SettingsArgs {
-    /// Database URL: sqlite://PATH.
-    #[arg(
-        long,
-        env = "SOLDOUT_DATABASE",
-        default_value = "sqlite://soldout.db",
-        global = true
-    )]
-    database: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
     #[command(subcommand)]
     command: SettingsCommand,
 }
@@ -49,15 +37,9 @@ enum SettingsCommand {
     Set { name: String, value: String },
 }
 
-async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn soldout_store::Store>> {
-    soldout_store::open(url)
-        .await
-        .with_context(|| format!("opening the database {url}"))
-}
-
 pub async fn run_target(args: TargetArgs) -> anyhow::Result<()> {
     let TargetCommand::Set { year, units } = args.command;
-    let store = open(&args.database).await?;
+    let store = args.database.open().await?;
     reports::set_target(store.as_ref(), Clock::System, year, units).await?;
     println!("target for {year}: {units} units");
     Ok(())
@@ -69,7 +51,7 @@ pub async fn run_settings(args: SettingsArgs) -> anyhow::Result<()> {
         anyhow::bail!("there is no setting {name:?}; settings: brand");
     }
     let brand = soldout_core::ids::bounded_text("brand", &value)?;
-    let store = open(&args.database).await?;
+    let store = args.database.open().await?;
     store.set_meta(reports::BRAND_KEY, &brand).await?;
     println!("brand: {brand}");
     Ok(())

@@ -3,6 +3,7 @@
 //! stays flat whatever the file's size), all or nothing, with a progress bar on a
 //! terminal.
 
+use crate::local::DatabaseArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,14 +14,8 @@ use std::sync::Arc;
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// Database URL: sqlite://PATH.
-    #[arg(
-        long,
-        env = "SOLDOUT_DATABASE",
-        default_value = "sqlite://soldout.db",
-        global = true
-    )]
-    database: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
     #[command(subcommand)]
     command: ImportCommand,
 }
@@ -50,9 +45,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         ImportCommand::Shipments { file, batch } => (ImportKind::Shipments, file, batch),
         ImportCommand::Tracker { file, batch } => (ImportKind::Tracker, file, batch),
     };
-    let store = soldout_store::open(&args.database)
-        .await
-        .with_context(|| format!("opening the database {}", args.database))?;
+    let store = args.database.open().await?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("  {spinner} {msg} {human_pos} rows  {per_sec}")

@@ -4,6 +4,7 @@
 mod company_cli;
 mod demo;
 mod import_cli;
+mod local;
 mod remote;
 mod report_cli;
 mod rush;
@@ -126,13 +127,13 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
-                let store = open_store(&args.database).await?;
+                let store = local::open_store(&args.database).await?;
                 let state =
                     start_state(store, Clock::starting_at(args.clock_start), &args.server).await?;
                 serve(state, &args.server).await
             }
             Command::Demo(args) => {
-                let store = open_store(&args.database).await?;
+                let store = local::open_store(&args.database).await?;
                 let clock = Clock::starting_at(Some(args.clock_start));
                 let state = start_state(store, clock, &args.server).await?;
                 demo::load(state.store.as_ref(), clock.now()).await?;
@@ -152,12 +153,6 @@ fn main() -> anyhow::Result<()> {
             Command::Settings(args) => company_cli::run_settings(args).await,
         }
     })
-}
-
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    soldout_store::open(url)
-        .await
-        .with_context(|| format!("opening the database {url}"))
 }
 
 /// The configured admin token, if one was given.

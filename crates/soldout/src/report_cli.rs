@@ -3,7 +3,7 @@
 //! database. Tables are
 //! for people (`23.16 M`, `+70.0%`); JSON and CSV carry exact integers and ratios.
 
-use anyhow::Context;
+use crate::local::DatabaseArgs;
 use clap::{Args, Subcommand, ValueEnum};
 use soldout_core::report::{QuarterReport, YearReport};
 use soldout_core::shipment::Quarter;
@@ -12,14 +12,8 @@ use soldout_engine::{reports, Clock};
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Database URL: sqlite://PATH.
-    #[arg(
-        long,
-        env = "SOLDOUT_DATABASE",
-        default_value = "sqlite://soldout.db",
-        global = true
-    )]
-    database: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     format: Format,
     /// Read "now" as this instant (RFC 3339), like the server's --clock-start: which
@@ -177,9 +171,7 @@ fn print_csv(r: &QuarterReport) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let store = soldout_store::open(&args.database)
-        .await
-        .with_context(|| format!("opening the database {}", args.database))?;
+    let store = args.database.open().await?;
     match args.command {
         ReportCommand::Quarter { period, market } => {
             let report = reports::quarter(store.as_ref(), period, market.as_ref()).await?;

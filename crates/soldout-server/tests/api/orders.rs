@@ -100,11 +100,8 @@ async fn a_shipped_order_is_reserved_paid_and_handed_over_with_serials() {
     // The buyer reads it; another customer does not see it.
     let other = app.sign_up("other@example.com").await;
     let response = app
-        .anonymous(Method::GET, &format!("/v1/orders/{id}"))
-        .bearer_auth(&other.token)
-        .send()
-        .await
-        .unwrap();
+        .call(&other.token, Method::GET, &format!("/v1/orders/{id}"), None)
+        .await;
     expect(response, 404, "another customer's order").await;
 }
 
@@ -163,12 +160,13 @@ async fn a_pickup_order_is_handed_over_by_that_store_only() {
     expect(bad, 422, "pickup at a warehouse").await;
     // A customer cannot hand an order over.
     let response = app
-        .anonymous(Method::POST, &format!("/v1/orders/{id}/fulfill"))
-        .bearer_auth(&buyer.token)
-        .json(&handed(&["PK-9"]))
-        .send()
-        .await
-        .unwrap();
+        .call(
+            &buyer.token,
+            Method::POST,
+            &format!("/v1/orders/{id}/fulfill"),
+            Some(handed(&["PK-9"])),
+        )
+        .await;
     expect(response, 403, "customer hands over").await;
 }
 
@@ -190,11 +188,8 @@ async fn unpaid_online_orders_expire_and_release_their_units_even_across_downtim
     let app = app.restart_after(chrono::Duration::minutes(31), now).await;
     let id = order["id"].as_str().unwrap();
     let expired = app
-        .anonymous(Method::GET, &format!("/v1/orders/{id}"))
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
+        .call(&buyer.token, Method::GET, &format!("/v1/orders/{id}"), None)
+        .await;
     assert_eq!(expect(expired, 200, "read").await["status"], "expired");
     assert_eq!(app.level(BLR, "available").await, 2);
     assert_eq!(app.level(BLR, "reserved").await, 0);
@@ -216,22 +211,26 @@ async fn a_buyer_cancels_an_unpaid_online_order_and_its_units_return() {
     .await;
     let id = order["id"].as_str().unwrap();
     let cancelled = app
-        .anonymous(Method::POST, &format!("/v1/orders/{id}/cancel"))
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
+        .call(
+            &buyer.token,
+            Method::POST,
+            &format!("/v1/orders/{id}/cancel"),
+            None,
+        )
+        .await;
     assert_eq!(
         expect(cancelled, 200, "cancel").await["status"],
         "cancelled"
     );
     assert_eq!(app.level(DEL, "available").await, 2);
     let again = app
-        .anonymous(Method::POST, &format!("/v1/orders/{id}/cancel"))
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
+        .call(
+            &buyer.token,
+            Method::POST,
+            &format!("/v1/orders/{id}/cancel"),
+            None,
+        )
+        .await;
     expect(again, 409, "cancel twice").await;
 }
 
