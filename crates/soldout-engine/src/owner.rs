@@ -308,10 +308,15 @@ impl SaleOwner {
     /// one by one after the rest: a serial that another channel sold meanwhile
     /// refuses that hand-over alone (409), not the buys batched with it.
     async fn step(&mut self, inbox: &mut Vec<Command>) -> Result<(), StoreError> {
-        let fulfils: Vec<Command>;
-        (fulfils, *inbox) = inbox
-            .drain(..)
-            .partition(|c| matches!(c, Command::Fulfil { .. }));
+        let is_fulfil = |c: &Command| matches!(c, Command::Fulfil { .. });
+        // Hand-overs are rare: the hot path keeps its queue as it is.
+        let fulfils: Vec<Command> = if inbox.iter().any(is_fulfil) {
+            let (fulfils, rest) = inbox.drain(..).partition(is_fulfil);
+            *inbox = rest;
+            fulfils
+        } else {
+            Vec::new()
+        };
         self.commit_step(inbox).await?;
         for fulfil in fulfils {
             match self.commit_step(&mut vec![fulfil]).await {

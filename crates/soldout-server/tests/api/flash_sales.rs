@@ -412,7 +412,8 @@ async fn unpaid_orders_expire_and_the_end_gives_units_back() {
     let buyer = app.sign_up("slow@example.com").await;
     let order = expect(app.buy(&buyer, id, 3, "k1").await, 201, "buy").await;
     assert_eq!(app.sale(id).await["reserved"], 3);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    app.sale_when(id, |s| s["reserved"] == 0).await;
     let expired = app
         .get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()))
         .await;
@@ -428,8 +429,9 @@ async fn unpaid_orders_expire_and_the_end_gives_units_back() {
     // An expired order frees the limit.
     expect(app.buy(&buyer, id, 3, "k2").await, 201, "buy again").await;
 
-    tokio::time::sleep(Duration::from_millis(1400)).await;
-    let ended = app.sale(id).await;
+    let ended = app
+        .sale_when(id, |s| s["status"] == "ended" && s["released"] == 7)
+        .await;
     assert_eq!(ended["status"], "ended");
     assert_eq!(ended["released"], 7, "unsold units went back at the end");
     assert_eq!(ended["reserved"], 3);
@@ -443,8 +445,7 @@ async fn unpaid_orders_expire_and_the_end_gives_units_back() {
     let late = expect(app.buy(&buyer, id, 1, "k3").await, 409, "after the end").await;
     assert_eq!(problem_slug(&late), "ended");
     // The last reservation expires after the end: its units go to the location too.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let done = app.sale(id).await;
+    let done = app.sale_when(id, |s| s["reserved"] == 0).await;
     assert_eq!(
         (done["released"].as_u64(), done["reserved"].as_u64()),
         (Some(10), Some(0))

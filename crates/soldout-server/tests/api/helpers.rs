@@ -289,6 +289,24 @@ impl TestApp {
         self.public_get(&format!("/v1/sales/{sale}")).await
     }
 
+    /// The sale once `done` holds: the engine's own timers (expiry, the end) fire
+    /// and commit by themselves, so a test waits for their effect rather than a
+    /// fixed time. Panics after 10 seconds.
+    pub async fn sale_when(&self, sale: i64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let view = self.sale(sale).await;
+            if done(&view) {
+                return view;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sale never got there: {view}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Calls the payment webhook as the provider would: signed with the shared secret,
     /// `skew_secs` off the server's clock.
     pub async fn webhook(&self, event: Value, skew_secs: i64) -> Response {
