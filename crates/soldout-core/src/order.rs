@@ -50,14 +50,6 @@ impl OrderStatus {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
-
-    /// Whether the order holds units (reserved, paid or handed over).
-    pub fn holds_units(self) -> bool {
-        matches!(
-            self,
-            OrderStatus::Reserved | OrderStatus::Paid | OrderStatus::Fulfilled
-        )
-    }
 }
 
 /// The status after the provider reports `outcome`: a success pays a reserved order

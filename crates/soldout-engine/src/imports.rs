@@ -189,63 +189,83 @@ impl Chunk {
     }
 }
 
-/// What the first pass found.
+/// What one full read of a file found: its content's hash and its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Checked {
     hash: String,
     rows: u64,
 }
 
-/// Reads the whole file once: its hash, its row count, and every bad row (naming
-/// the first [`IMPORT_ERRORS_SHOWN`]).
+/// One read of the file: checks its header, parses every row (as written by
+/// `source_name`) and hands each to `each` with the count so far; `each` says
+/// whether to read on. Returns the hash and the row count when the whole file was
+/// read, `None` when `each` stopped early.
+fn read_rows(
+    kind: ImportKind,
+    source: &dyn Source,
+    catalog: &ImportCatalog,
+    source_name: &str,
+    mut each: impl FnMut(u64, Result<Parsed, Vec<RowError>>) -> Result<bool, ImportError>,
+) -> Result<Option<Checked>, ImportError> {
+    let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
+    let mut hashing = Hashing {
+        inner: source.open().map_err(|e| read_error(&e))?,
+        hash: Xxh3::new(),
+    };
+    let mut reader = csv_reader(&mut hashing);
+    check_header(kind, &mut reader)?;
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0u64;
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| read_error(&e))?
+    {
+        rows += 1;
+        let line = record.position().map_or(rows + 1, |p| p.line());
+        let fields: Vec<&str> = record.iter().collect();
+        if !each(rows, parse(kind, line, &fields, catalog, source_name))? {
+            return Ok(None);
+        }
+    }
+    drop(reader);
+    // Whatever the CSV reader left unread still counts towards the hash.
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| read_error(&e))?;
+    Ok(Some(Checked {
+        hash: format!("{:032x}", hashing.hash.digest128()),
+        rows,
+    }))
+}
+
+/// The first pass: the file's hash and row count, or every bad row (naming the
+/// first [`IMPORT_ERRORS_SHOWN`]).
 fn check(
     kind: ImportKind,
     source: &dyn Source,
     catalog: &ImportCatalog,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Checked, ImportError> {
-    let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
-    let input = source.open().map_err(|e| read_error(&e))?;
-    let mut hashing = Hashing {
-        inner: input,
-        hash: Xxh3::new(),
-    };
-    let (rows, errors, bad_rows) = {
-        let mut reader = csv_reader(&mut hashing);
-        check_header(kind, &mut reader)?;
-        let mut record = csv::StringRecord::new();
-        let (mut rows, mut bad_rows, mut errors) = (0u64, 0u64, Vec::new());
-        while reader
-            .read_record(&mut record)
-            .map_err(|e| read_error(&e))?
-        {
-            rows += 1;
-            let line = record.position().map_or(rows + 1, |p| p.line());
-            let fields: Vec<&str> = record.iter().collect();
-            if let Err(row_errors) = parse(kind, line, &fields, catalog, "") {
-                bad_rows += 1;
-                let room = IMPORT_ERRORS_SHOWN.saturating_sub(errors.len());
-                errors.extend(row_errors.into_iter().take(room));
-            }
-            if rows % 65_536 == 0 {
-                progress(rows);
-            }
+    let (mut bad_rows, mut errors) = (0u64, Vec::new());
+    let checked = read_rows(kind, source, catalog, "", |rows, parsed| {
+        if let Err(row_errors) = parsed {
+            bad_rows += 1;
+            let room = IMPORT_ERRORS_SHOWN.saturating_sub(errors.len());
+            errors.extend(row_errors.into_iter().take(room));
         }
-        (rows, errors, bad_rows)
-    };
-    // Whatever the CSV reader left unread still counts towards the hash.
-    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| read_error(&e))?;
+        if rows % 65_536 == 0 {
+            progress(rows);
+        }
+        Ok(true)
+    })?
+    .expect("the check reads the whole file");
     if bad_rows > 0 {
         return Err(ImportError::Rows { errors, bad_rows });
     }
-    Ok(Checked {
-        hash: format!("{:032x}", hashing.hash.digest128()),
-        rows,
-    })
+    Ok(checked)
 }
 
-/// Reads the file again and sends its rows in chunks, then `None` only if the file
-/// is still byte for byte the one the first pass checked (a file still being written
-/// to is refused, and the writer then writes nothing).
+/// The second pass: sends the rows in chunks, then `None` only if the file is still
+/// byte for byte the one the first pass checked (a file still being written to is
+/// refused, and the writer then writes nothing).
 fn send_rows(
     kind: ImportKind,
     source: &dyn Source,
@@ -255,41 +275,24 @@ fn send_rows(
     rows: mpsc::Sender<Option<ImportChunk>>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), ImportError> {
-    let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
-    let mut hashing = Hashing {
-        inner: source.open().map_err(|e| read_error(&e))?,
-        hash: Xxh3::new(),
-    };
-    let mut reader = csv_reader(&mut hashing);
-    check_header(kind, &mut reader)?;
-    let mut record = csv::StringRecord::new();
     let mut chunk = Chunk::new(kind);
-    let mut sent = 0u64;
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| read_error(&e))?
-    {
-        let fields: Vec<&str> = record.iter().collect();
-        let line = record.position().map_or(0, |p| p.line());
-        let row = parse(kind, line, &fields, catalog, source_name).map_err(|errors| {
-            ImportError::Rows {
-                errors,
-                bad_rows: 1,
-            }
-        })?;
-        chunk.push(row);
+    let read = read_rows(kind, source, catalog, source_name, |read, parsed| {
+        chunk.push(parsed.map_err(|errors| ImportError::Rows {
+            errors,
+            bad_rows: 1,
+        })?);
         if chunk.len() == CHUNK_ROWS {
-            sent += CHUNK_ROWS as u64;
             if rows.blocking_send(Some(chunk.take())).is_err() {
-                return Ok(()); // the writer stopped; it reports why
+                return Ok(false); // the writer stopped; it reports why
             }
-            progress(sent);
+            progress(read);
         }
-    }
-    let read = sent + chunk.len() as u64;
-    drop(reader);
-    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| read_error(&e))?;
-    if read != checked.rows || format!("{:032x}", hashing.hash.digest128()) != checked.hash {
+        Ok(true)
+    })?;
+    let Some(read) = read else {
+        return Ok(());
+    };
+    if read != *checked {
         return Err(ImportError::Read(
             "the file changed while it was being imported; nothing was imported".into(),
         ));
@@ -362,10 +365,7 @@ pub async fn import(
     let (sender, receiver) = mpsc::channel(4);
     let reading = {
         let source_name = format!("import:{batch}");
-        let checked = Checked {
-            hash: checked.hash.clone(),
-            rows: checked.rows,
-        };
+        let checked = checked.clone();
         tokio::task::spawn_blocking(move || {
             send_rows(
                 kind,

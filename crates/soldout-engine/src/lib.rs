@@ -82,6 +82,14 @@ impl EngineError {
     }
 }
 
+/// A thing a request names that does not exist (a 404).
+pub(crate) fn not_found(what: &'static str, id: &dyn std::fmt::Display) -> EngineError {
+    EngineError::Store(StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    })
+}
+
 /// How a caller waits for room in a full queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -152,12 +160,6 @@ impl Engine {
     /// sales comes through here.
     pub async fn open_sale(&self, new: NewSale) -> Result<SaleView, EngineError> {
         let now = self.clock.now();
-        let not_found = |what: &'static str, id: &dyn std::fmt::Display| {
-            EngineError::Store(StoreError::NotFound {
-                what,
-                id: id.to_string(),
-            })
-        };
         let market = self
             .store
             .market(&new.market)

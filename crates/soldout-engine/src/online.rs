@@ -4,12 +4,12 @@
 //! (also right after a restart, for what fell due while the server was down).
 
 use crate::pricing;
-use crate::{Clock, EngineError};
+use crate::{not_found, Clock, EngineError};
 use soldout_core::order::{NewOrder, OrderLine, ONLINE_PAYMENT_WINDOW_SECS};
 use soldout_core::pos::Channel;
 use soldout_core::sale::{OrderId, Rejection};
-use soldout_core::{CustomerId, LocationKind, MarketCode};
-use soldout_store::{NewOnlineOrder, Store, StoreError};
+use soldout_core::{CustomerId, LocationKind};
+use soldout_store::{NewOnlineOrder, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -93,13 +93,6 @@ pub(crate) async fn prepare(
         lines,
         created_at: now,
         pay_by: now + chrono::Duration::seconds(ONLINE_PAYMENT_WINDOW_SECS),
-    })
-}
-
-fn not_found(what: &'static str, id: &MarketCode) -> EngineError {
-    EngineError::Store(StoreError::NotFound {
-        what,
-        id: id.to_string(),
     })
 }
 

@@ -7,7 +7,7 @@ use soldout_core::report::{
 };
 use soldout_core::shipment::Quarter;
 use soldout_core::MarketCode;
-use soldout_store::{Store, StoreError};
+use soldout_store::Store;
 
 /// The quarter report of `quarter`, for one market or all; an unknown market is
 /// not found.
@@ -18,11 +18,7 @@ pub async fn quarter(
 ) -> Result<QuarterReport, EngineError> {
     if let Some(code) = market {
         if store.market(code).await?.is_none() {
-            return Err(StoreError::NotFound {
-                what: "market",
-                id: code.to_string(),
-            }
-            .into());
+            return Err(crate::not_found("market", code));
         }
     }
     let quarters = [quarter, quarter.previous(), quarter.year_before()];

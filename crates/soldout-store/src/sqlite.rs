@@ -54,6 +54,16 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("stored {what} {value:?} is not valid").into())
 }
 
+/// A text column parsed into its type; a value that does not parse is corrupt.
+fn column<T>(
+    row: &SqliteRow,
+    name: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    let text: String = row.try_get(name)?;
+    parse(&text).ok_or_else(|| corrupt(name, &text))
+}
+
 /// Maps a unique-constraint violation to "already exists", anything else to a
 /// backend error.
 fn taken(what: &'static str, id: impl ToString) -> impl FnOnce(sqlx::Error) -> StoreError {

@@ -4,7 +4,7 @@
 //! core's (`soldout_core::order`), the same as a flash sale's.
 
 use super::stores::{serials_free, upsert_device};
-use super::{apply_movement, corrupt, levels_in, shipments, SqliteStore};
+use super::{apply_movement, column, corrupt, levels_in, shipments, SqliteStore};
 use crate::{NewOnlineOrder, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::device::Device;
@@ -17,15 +17,6 @@ use soldout_core::{
     SkuCode,
 };
 use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
-
-fn text<T>(
-    row: &sqlx::sqlite::SqliteRow,
-    name: &str,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    let value: String = row.try_get(name)?;
-    parse(&value).ok_or_else(|| corrupt(name, &value))
-}
 
 async fn load(conn: &mut SqliteConnection, id: OrderId) -> Result<Option<OnlineOrder>, StoreError> {
     let Some(row) = sqlx::query("SELECT * FROM online_orders WHERE id = ?")
@@ -43,15 +34,15 @@ async fn load(conn: &mut SqliteConnection, id: OrderId) -> Result<Option<OnlineO
         .map(|l| {
             let quantity: i64 = l.try_get("quantity")?;
             Ok(OrderLine {
-                sku: text(l, "sku", |s| SkuCode::parse(s).ok())?,
-                product: text(l, "product", |s| ProductId::parse(s).ok())?,
+                sku: column(l, "sku", |s| SkuCode::parse(s).ok())?,
+                product: column(l, "product", |s| ProductId::parse(s).ok())?,
                 quantity: quantity as u32,
                 unit_price: l.try_get("unit_price")?,
                 campaign: l.try_get("campaign")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let location = text(&row, "location", |s| LocationId::parse(s).ok())?;
+    let location = column(&row, "location", |s| LocationId::parse(s).ok())?;
     let fulfillment = match row.try_get::<String, _>("fulfillment")?.as_str() {
         "ship" => Fulfillment::Ship,
         _ => Fulfillment::Pickup {
@@ -61,13 +52,13 @@ async fn load(conn: &mut SqliteConnection, id: OrderId) -> Result<Option<OnlineO
     Ok(Some(OnlineOrder {
         id,
         customer: CustomerId(row.try_get("customer")?),
-        market: text(&row, "market", |s| MarketCode::parse(s).ok())?,
+        market: column(&row, "market", |s| MarketCode::parse(s).ok())?,
         location,
         fulfillment,
-        status: text(&row, "status", OrderStatus::parse)?,
+        status: column(&row, "status", OrderStatus::parse)?,
         lines,
         amount: row.try_get("amount")?,
-        currency: text(&row, "currency", |s| Currency::parse(s).ok())?,
+        currency: column(&row, "currency", |s| Currency::parse(s).ok())?,
         created_at: row.try_get("created_at")?,
         pay_by: row.try_get("pay_by")?,
     }))
@@ -142,7 +133,7 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = earlier {
-            let id = text(&row, "id", OrderId::parse)?;
+            let id = column(&row, "id", OrderId::parse)?;
             let order = existing(&mut tx, id).await?;
             let hash: i64 = row.try_get("request_hash")?;
             if hash != new.request_hash {
@@ -358,7 +349,7 @@ impl SqliteStore {
             let os_version = products
                 .iter()
                 .find(|r| r.try_get::<String, _>("sku").ok().as_deref() == Some(hand.sku.as_str()))
-                .map(|r| text(r, "os_version", |s| soldout_core::OsVersion::parse(s).ok()))
+                .map(|r| column(r, "os_version", |s| soldout_core::OsVersion::parse(s).ok()))
                 .ok_or_else(|| corrupt("order line", hand.sku.as_str()))??;
             for serial in &hand.serials {
                 devices.push(Device {

@@ -2,7 +2,7 @@
 //! hands units over (a counter sale, a fulfilment, a flash sale's batch) or takes
 //! one back (a return), and each row adds to its quarter's running totals there too.
 
-use super::{corrupt, SqliteStore};
+use super::{column, corrupt, SqliteStore};
 use crate::{ImportChunk, ImportKind, StoreError};
 use soldout_core::pos::Channel;
 use soldout_core::report::TotalRow;
@@ -99,21 +99,18 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
     .bind(source)
     .fetch_all(&mut *conn)
     .await?;
+    let mut removed = Totals::new();
     for row in rows {
-        sqlx::query(
-            "UPDATE shipment_totals SET units = units - ?, revenue = revenue - ?
-             WHERE quarter = ? AND market = ? AND channel = ? AND product = ? AND currency = ?",
-        )
-        .bind(row.try_get::<i64, _>("units")?)
-        .bind(row.try_get::<i64, _>("revenue")?)
-        .bind(row.try_get::<String, _>("quarter")?)
-        .bind(row.try_get::<String, _>("market")?)
-        .bind(row.try_get::<String, _>("channel")?)
-        .bind(row.try_get::<String, _>("product")?)
-        .bind(row.try_get::<String, _>("currency")?)
-        .execute(&mut *conn)
-        .await?;
+        let key = (
+            row.try_get("quarter")?,
+            row.try_get("market")?,
+            column(&row, "channel", Channel::parse)?.as_str(),
+            row.try_get("product")?,
+            column(&row, "currency", |s| Currency::parse(s).ok())?.code(),
+        );
+        removed.insert(key, (row.try_get("units")?, row.try_get("revenue")?));
     }
+    add_totals(conn, &removed, -1).await?;
     sqlx::query("DELETE FROM shipments WHERE source = ?")
         .bind(source)
         .execute(&mut *conn)
@@ -133,17 +130,12 @@ impl SqliteStore {
                 .fetch_all(&self.reader)
                 .await?;
             for r in rows {
-                let text = |name: &str| -> Result<String, StoreError> { Ok(r.try_get(name)?) };
                 out.push(TotalRow {
                     quarter: *quarter,
-                    market: MarketCode::parse(&text("market")?)
-                        .map_err(|_| corrupt("market", "?"))?,
-                    channel: Channel::parse(&text("channel")?)
-                        .ok_or_else(|| corrupt("channel", "?"))?,
-                    product: ProductId::parse(&text("product")?)
-                        .map_err(|_| corrupt("product", "?"))?,
-                    currency: Currency::parse(&text("currency")?)
-                        .map_err(|_| corrupt("currency", "?"))?,
+                    market: column(&r, "market", |s| MarketCode::parse(s).ok())?,
+                    channel: column(&r, "channel", Channel::parse)?,
+                    product: column(&r, "product", |s| ProductId::parse(s).ok())?,
+                    currency: column(&r, "currency", |s| Currency::parse(s).ok())?,
                     units: r.try_get("units")?,
                     revenue: r.try_get("revenue")?,
                 });
@@ -240,25 +232,19 @@ impl SqliteStore {
             .await?
             .iter()
             .map(|r| {
-                let text = |name: &str| -> Result<String, StoreError> { Ok(r.try_get(name)?) };
-                let day = text("day")?;
                 let sku: Option<String> = r.try_get("sku")?;
                 Ok(Shipment {
-                    date: day.parse().map_err(|_| corrupt("day", &day))?,
-                    market: MarketCode::parse(&text("market")?)
-                        .map_err(|_| corrupt("market", "?"))?,
-                    channel: Channel::parse(&text("channel")?)
-                        .ok_or_else(|| corrupt("channel", "?"))?,
-                    product: ProductId::parse(&text("product")?)
-                        .map_err(|_| corrupt("product", "?"))?,
+                    date: column(r, "day", |s| s.parse().ok())?,
+                    market: column(r, "market", |s| MarketCode::parse(s).ok())?,
+                    channel: column(r, "channel", Channel::parse)?,
+                    product: column(r, "product", |s| ProductId::parse(s).ok())?,
                     sku: sku
                         .map(|s| SkuCode::parse(&s).map_err(|_| corrupt("sku", &s)))
                         .transpose()?,
                     units: r.try_get("units")?,
                     revenue: r.try_get("revenue")?,
-                    currency: Currency::parse(&text("currency")?)
-                        .map_err(|_| corrupt("currency", "?"))?,
-                    source: text("source")?,
+                    currency: column(r, "currency", |s| Currency::parse(s).ok())?,
+                    source: r.try_get("source")?,
                 })
             })
             .collect()

@@ -2,7 +2,7 @@
 //! returns and refunds, discrepancies, transfers and campaigns. Each public method is
 //! one write transaction that asks the core what a change comes to.
 
-use super::{apply_movement, corrupt, levels_in, shipments, SqliteStore};
+use super::{apply_movement, column, corrupt, levels_in, shipments, SqliteStore};
 use crate::{PosOutcome, PosSaleRecord, ReturnRecord, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
@@ -19,23 +19,6 @@ use soldout_core::{
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
-
-fn parse<T>(
-    what: &str,
-    text: &str,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    parse(text).ok_or_else(|| corrupt(what, text))
-}
-
-fn column<T>(
-    row: &SqliteRow,
-    name: &str,
-    parser: impl FnOnce(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    let text: String = row.try_get(name)?;
-    parse(name, &text, parser)
-}
 
 fn json_column<T: serde::de::DeserializeOwned>(
     row: &SqliteRow,
@@ -315,7 +298,7 @@ async fn market_of(
         .fetch_optional(&mut **tx)
         .await?;
     let market = market.ok_or_else(|| StoreError::not_found("location", location))?;
-    parse("market", &market, |s| MarketCode::parse(s).ok())
+    MarketCode::parse(&market).map_err(|_| corrupt("market", &market))
 }
 
 impl SqliteStore {
