@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod customer;
 pub mod device;
 pub mod discrepancy;
+pub mod fx;
 pub mod ids;
 pub mod launch;
 pub mod lineup;

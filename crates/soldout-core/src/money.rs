@@ -177,7 +177,7 @@ pub struct CurrencyError(pub String);
 
 /// An active ISO 4217 currency: an index into the table above, so it is `Copy`
 /// and cannot name a currency that does not exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency(u16);
 

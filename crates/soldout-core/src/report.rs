@@ -3,8 +3,10 @@
 //! and this module adds them up.
 //!
 //! Growth is a ratio minus one (`0.70` for +70%) and is `None` where the base period
-//! has no units (or no revenue).
+//! has no units (or no revenue). Across markets, revenue is added up in US cents
+//! through each quarter's exchange rates ([`crate::fx`]).
 
+use crate::fx::{revenue_in_usd, FxTable, MissingFx};
 use crate::ids::{MarketCode, ProductId};
 use crate::money::{Amount, Currency};
 use crate::pos::Channel;
@@ -43,12 +45,17 @@ pub struct QuarterReport {
     pub units: i64,
     /// Currency code → minor units.
     pub revenue: BTreeMap<String, Amount>,
+    /// Revenue in US cents through the quarter's exchange rates, each currency's
+    /// total rounded half away from zero; `null` where a rate is missing.
+    pub revenue_usd: Option<i64>,
+    /// Each quarter and currency this report needed a rate for and has none.
+    pub missing_fx: Vec<MissingFx>,
     /// Units against the quarter before, as a ratio minus one.
     pub units_qoq: Option<f64>,
     /// Units against the same quarter a year before.
     pub units_yoy: Option<f64>,
-    /// Revenue against the same quarter a year before, in the market's currency
-    /// (one market only until exchange rates are imported).
+    /// Revenue against the same quarter a year before: in the market's currency for
+    /// one market, in US dollars for all (`null` where a rate is missing).
     pub revenue_yoy: Option<f64>,
     /// Largest first.
     pub by_channel: Vec<Slice>,
@@ -127,40 +134,70 @@ fn slices(rows: &[&TotalRow], name: impl Fn(&TotalRow) -> String) -> Vec<Slice> 
     slices
 }
 
+/// Revenue per currency of the rows in `quarter`.
+fn revenue_in(rows: &[TotalRow], quarter: Quarter) -> BTreeMap<String, Amount> {
+    let mut revenue: BTreeMap<String, Amount> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.quarter == quarter) {
+        *revenue.entry(row.currency.code().to_owned()).or_default() += row.revenue;
+    }
+    revenue
+}
+
+/// A quarter's revenue in US cents, or the rates it misses (added to `missing`).
+fn usd_in(
+    quarter: Quarter,
+    revenue: &BTreeMap<String, Amount>,
+    rates: &FxTable,
+    missing: &mut Vec<MissingFx>,
+) -> Option<i64> {
+    revenue_in_usd(quarter, revenue, rates)
+        .map_err(|m| missing.extend(m))
+        .ok()
+}
+
+/// The rows of one market, or all.
+fn of_market(rows: &[TotalRow], market: Option<&MarketCode>) -> Vec<TotalRow> {
+    rows.iter()
+        .filter(|r| market.is_none_or(|m| &r.market == m))
+        .cloned()
+        .collect()
+}
+
 /// The report of `quarter` (in `market`, or all markets) from the totals of that
-/// quarter, the one before and the same one a year before.
+/// quarter, the one before and the same one a year before, with `rates` for US
+/// dollars.
 pub fn quarter_report(
     rows: &[TotalRow],
     quarter: Quarter,
     market: Option<&MarketCode>,
+    rates: &FxTable,
 ) -> QuarterReport {
-    let rows: Vec<TotalRow> = rows
-        .iter()
-        .filter(|r| market.is_none_or(|m| &r.market == m))
-        .cloned()
-        .collect();
+    let rows = of_market(rows, market);
     let this: Vec<&TotalRow> = rows.iter().filter(|r| r.quarter == quarter).collect();
     let by_channel = slices(&this, |r| r.channel.as_str().to_owned());
     let by_model = slices(&this, |r| r.product.to_string());
-    let mut revenue: BTreeMap<String, Amount> = BTreeMap::new();
-    for row in &this {
-        *revenue.entry(row.currency.code().to_owned()).or_default() += row.revenue;
-    }
+    let revenue = revenue_in(&rows, quarter);
+    let year_before = revenue_in(&rows, quarter.year_before());
+    let mut missing_fx = Vec::new();
+    let revenue_usd = usd_in(quarter, &revenue, rates, &mut missing_fx);
+    let revenue_yoy = match market {
+        // One market, one currency: its own.
+        Some(_) => growth(revenue.values().sum(), year_before.values().sum()),
+        None => {
+            let base = usd_in(quarter.year_before(), &year_before, rates, &mut missing_fx);
+            revenue_usd
+                .zip(base)
+                .and_then(|(now, base)| growth(now, base))
+        }
+    };
     let units = units_in(&rows, quarter);
-    let revenue_yoy = market.and_then(|_| {
-        let sum = |q: Quarter| -> Amount {
-            rows.iter()
-                .filter(|r| r.quarter == q)
-                .map(|r| r.revenue)
-                .sum()
-        };
-        growth(sum(quarter), sum(quarter.year_before()))
-    });
     QuarterReport {
         period: quarter.to_string(),
         market: market.map(|m| m.to_string()),
         units,
         revenue,
+        revenue_usd,
+        missing_fx,
         units_qoq: growth(units, units_in(&rows, quarter.previous())),
         units_yoy: growth(units, units_in(&rows, quarter.year_before())),
         revenue_yoy,
@@ -170,6 +207,80 @@ pub fn quarter_report(
         rank: None,
         vendors: Vec::new(),
         top_models: Vec::new(),
+    }
+}
+
+/// One quarter of a trend.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrendQuarter {
+    pub period: String,
+    pub units: i64,
+    /// Currency code → minor units.
+    pub revenue: BTreeMap<String, Amount>,
+    /// US cents; `null` where a rate is missing.
+    pub revenue_usd: Option<i64>,
+    pub units_qoq: Option<f64>,
+    pub units_yoy: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrendReport {
+    pub from: String,
+    pub to: String,
+    /// `null` for all markets.
+    pub market: Option<String>,
+    pub quarters: Vec<TrendQuarter>,
+    /// Each quarter and currency without a rate.
+    pub missing_fx: Vec<MissingFx>,
+}
+
+/// Most quarters a trend spans.
+pub const TREND_QUARTERS_MAX: usize = 400;
+
+/// The quarters from `from` to `to`, both included (empty when `to` is before `from`).
+pub fn quarters_between(from: Quarter, to: Quarter) -> Vec<Quarter> {
+    let mut quarters = Vec::new();
+    let mut q = to;
+    while q >= from && quarters.len() < TREND_QUARTERS_MAX {
+        quarters.push(q);
+        q = q.previous();
+    }
+    quarters.reverse();
+    quarters
+}
+
+/// Units and revenue per quarter from `from` to `to` with their growth; `rows` hold
+/// those quarters and the four before `from` (the bases of the first growths).
+pub fn trend_report(
+    rows: &[TotalRow],
+    from: Quarter,
+    to: Quarter,
+    market: Option<&MarketCode>,
+    rates: &FxTable,
+) -> TrendReport {
+    let rows = of_market(rows, market);
+    let mut missing_fx = Vec::new();
+    let quarters = quarters_between(from, to)
+        .into_iter()
+        .map(|q| {
+            let units = units_in(&rows, q);
+            let revenue = revenue_in(&rows, q);
+            TrendQuarter {
+                period: q.to_string(),
+                units,
+                revenue_usd: usd_in(q, &revenue, rates, &mut missing_fx),
+                revenue,
+                units_qoq: growth(units, units_in(&rows, q.previous())),
+                units_yoy: growth(units, units_in(&rows, q.year_before())),
+            }
+        })
+        .collect();
+    TrendReport {
+        from: from.to_string(),
+        to: to.to_string(),
+        market: market.map(|m| m.to_string()),
+        quarters,
+        missing_fx,
     }
 }
 
@@ -329,7 +440,8 @@ mod tests {
         ];
         let q1: Quarter = "2017Q1".parse().unwrap();
         let india = MarketCode::parse("IN").unwrap();
-        let report = quarter_report(&rows, q1, Some(&india));
+        let rates = FxTable::new();
+        let report = quarter_report(&rows, q1, Some(&india), &rates);
         assert_eq!(report.units, 170);
         assert!(
             (report.units_qoq.unwrap() - 0.70).abs() < 1e-12,
@@ -339,18 +451,88 @@ mod tests {
         assert!((report.revenue_yoy.unwrap() - 2.40).abs() < 1e-12);
         assert_eq!(report.by_channel[0].name, "online");
         assert_eq!(report.by_model[0].name, "a");
-        let all = quarter_report(&rows, q1, None);
+        let all = quarter_report(&rows, q1, None, &rates);
         assert_eq!(all.units, 200);
         assert_eq!(all.revenue["CNY"], 3_000);
         assert_eq!(
             all.revenue_yoy, None,
             "across currencies it needs exchange rates"
         );
+        assert_eq!(all.revenue_usd, None);
+        assert_eq!(
+            all.missing_fx
+                .iter()
+                .map(|m| format!("{} {}", m.period, m.currency))
+                .collect::<Vec<_>>(),
+            ["2017Q1 CNY", "2017Q1 INR", "2016Q1 INR"]
+        );
         let q2: Quarter = "2016Q1".parse().unwrap();
-        let first = quarter_report(&rows, q2, Some(&india));
+        let first = quarter_report(&rows, q2, Some(&india), &rates);
         assert_eq!(first.units_qoq, None, "no base quarter");
         assert_eq!(growth(10, -5), None, "a quarter of net returns is no base");
         assert_eq!(growth(10, 0), None);
         assert_eq!(first.units_yoy, None);
+    }
+
+    #[test]
+    fn all_markets_revenue_growth_is_in_us_dollars() {
+        use crate::fx::PerUsd;
+        let rows = [
+            row("2016Q1", "IN", Channel::Online, "a", 64),
+            row("2017Q1", "IN", Channel::Online, "a", 64),
+            row("2017Q1", "CN", Channel::Store, "b", 7),
+        ];
+        let (q1, base) = ("2017Q1".parse().unwrap(), "2016Q1".parse().unwrap());
+        let (inr, cny) = (
+            Currency::parse("INR").unwrap(),
+            Currency::parse("CNY").unwrap(),
+        );
+        let mut rates = FxTable::new();
+        rates.insert((q1, inr), PerUsd::parse("64").unwrap());
+        rates.insert((q1, cny), PerUsd::parse("7").unwrap());
+        rates.insert((base, inr), PerUsd::parse("32").unwrap());
+        let all = quarter_report(&rows, q1, None, &rates);
+        assert_eq!(
+            all.revenue_usd,
+            Some(100 + 100),
+            "64 rupees and 7 yuan, a dollar each"
+        );
+        assert!(all.missing_fx.is_empty());
+        // A year before: 64 rupees at 32 a dollar, two dollars.
+        assert!((all.revenue_yoy.unwrap() - 0.0).abs() < 1e-12);
+        let india = MarketCode::parse("IN").unwrap();
+        let one = quarter_report(&rows, q1, Some(&india), &rates);
+        assert_eq!(one.revenue_yoy, Some(0.0), "in rupees: the same");
+        assert_eq!(one.revenue_usd, Some(100));
+    }
+
+    #[test]
+    fn a_trend_spans_years_with_growth_from_before_its_start() {
+        let rows = [
+            row("2015Q4", "IN", Channel::Online, "a", 10),
+            row("2016Q1", "IN", Channel::Online, "a", 20),
+            row("2016Q4", "IN", Channel::Online, "a", 30),
+            row("2017Q1", "CN", Channel::Online, "a", 40),
+        ];
+        let trend = trend_report(
+            &rows,
+            "2016Q1".parse().unwrap(),
+            "2017Q1".parse().unwrap(),
+            None,
+            &FxTable::new(),
+        );
+        let periods: Vec<&str> = trend.quarters.iter().map(|q| q.period.as_str()).collect();
+        assert_eq!(periods, ["2016Q1", "2016Q2", "2016Q3", "2016Q4", "2017Q1"]);
+        assert_eq!(trend.quarters[0].units_qoq, Some(1.0), "2015Q4 is its base");
+        assert_eq!(trend.quarters[1].units_qoq, Some(-1.0));
+        assert_eq!(
+            trend.quarters[2].units_qoq, None,
+            "an empty quarter is no base"
+        );
+        assert_eq!(trend.quarters[4].units_yoy, Some(1.0));
+        assert_eq!(trend.quarters[1].revenue_usd, Some(0), "nothing to convert");
+        assert_eq!(trend.quarters[0].revenue_usd, None);
+        assert_eq!(trend.missing_fx.len(), 3, "2016Q1, 2016Q4 INR, 2017Q1 CNY");
+        assert!(quarters_between("2017Q2".parse().unwrap(), "2017Q1".parse().unwrap()).is_empty());
     }
 }

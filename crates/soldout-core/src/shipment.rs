@@ -48,6 +48,11 @@ impl Quarter {
         }
     }
 
+    /// The quarter's first day.
+    pub fn start(self) -> NaiveDate {
+        self.previous().end()
+    }
+
     /// The first day after the quarter.
     pub fn end(self) -> NaiveDate {
         let (year, month) = if self.q == 4 {

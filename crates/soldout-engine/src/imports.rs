@@ -1,11 +1,14 @@
 //! Imports of outside data (shipments: partner sell-in and history; tracker data:
-//! the market's units per vendor), all or nothing and streaming: a first pass reads the whole file, hashes its content
-//! and checks every row against the catalog (naming the first bad lines); only a
-//! file without one bad row is read again and written, in one transaction, in
-//! chunks, so memory stays flat whatever the file's size. A file whose content was
-//! imported before changes nothing; an explicit batch name replaces that batch.
+//! the market's units per vendor; exchange rates), all or nothing and streaming. A
+//! first pass only hashes the file: content imported before changes nothing. The
+//! second pass parses and checks every row against the catalog and streams the rows,
+//! in chunks, into one write transaction, so memory stays flat whatever the file's
+//! size; the first bad row rolls the transaction back, and the pass reads on only to
+//! name the first bad lines. A file that changed between the passes writes nothing.
+//! An explicit batch name replaces that batch.
 
 use crate::{Clock, EngineError};
+use soldout_core::fx::{parse_fx_row, FxRate, FX_HEADER};
 use soldout_core::shipment::{
     parse_shipment_row, ImportCatalog, RowError, Shipment, SHIPMENTS_HEADER,
 };
@@ -121,11 +124,13 @@ fn check_header<R: Read>(kind: ImportKind, reader: &mut csv::Reader<R>) -> Resul
                 && found[..4] == TRACKER_HEADER
                 && (found.len() == 4 || found[4..] == ["model"])
         }
+        ImportKind::Fx => found == FX_HEADER,
     };
     if !ok {
         let expected = match kind {
             ImportKind::Shipments => SHIPMENTS_HEADER.join(","),
             ImportKind::Tracker => format!("{}[,model]", TRACKER_HEADER.join(",")),
+            ImportKind::Fx => FX_HEADER.join(","),
         };
         return Err(ImportError::Header {
             expected,
@@ -135,10 +140,11 @@ fn check_header<R: Read>(kind: ImportKind, reader: &mut csv::Reader<R>) -> Resul
     Ok(())
 }
 
-/// One parsed row of either kind.
+/// One parsed row of any kind.
 enum Parsed {
     Shipment(Shipment),
     Tracker(TrackerRow),
+    Fx(FxRate),
 }
 
 fn parse(
@@ -146,13 +152,14 @@ fn parse(
     line: u64,
     fields: &[&str],
     catalog: &ImportCatalog,
-    source: &str,
 ) -> Result<Parsed, Vec<RowError>> {
     match kind {
+        // The store names the batch as the rows' source.
         ImportKind::Shipments => {
-            parse_shipment_row(line, fields, catalog, source).map(Parsed::Shipment)
+            parse_shipment_row(line, fields, catalog, "").map(Parsed::Shipment)
         }
         ImportKind::Tracker => parse_tracker_row(line, fields, catalog).map(Parsed::Tracker),
+        ImportKind::Fx => parse_fx_row(line, fields, catalog).map(Parsed::Fx),
     }
 }
 
@@ -161,6 +168,7 @@ struct Chunk {
     kind: ImportKind,
     shipments: Vec<Shipment>,
     tracker: Vec<TrackerRow>,
+    fx: Vec<FxRate>,
 }
 
 impl Chunk {
@@ -169,22 +177,25 @@ impl Chunk {
             kind,
             shipments: Vec::with_capacity(CHUNK_ROWS),
             tracker: Vec::new(),
+            fx: Vec::new(),
         }
     }
     fn push(&mut self, row: Parsed) {
         match row {
             Parsed::Shipment(s) => self.shipments.push(s),
             Parsed::Tracker(t) => self.tracker.push(t),
+            Parsed::Fx(r) => self.fx.push(r),
         }
     }
     fn len(&self) -> usize {
-        self.shipments.len() + self.tracker.len()
+        self.shipments.len() + self.tracker.len() + self.fx.len()
     }
     fn take(&mut self) -> ImportChunk {
         let full = std::mem::replace(self, Chunk::new(self.kind));
         match self.kind {
             ImportKind::Shipments => ImportChunk::Shipments(full.shipments),
             ImportKind::Tracker => ImportChunk::Tracker(full.tracker),
+            ImportKind::Fx => ImportChunk::Fx(full.fx),
         }
     }
 }
@@ -196,15 +207,13 @@ struct Checked {
     rows: u64,
 }
 
-/// One read of the file: checks its header, parses every row (as written by
-/// `source_name`) and hands each to `each` with the count so far; `each` says
+/// One read of the file: checks its header, parses every row and hands each to `each` with the count so far; `each` says
 /// whether to read on. Returns the hash and the row count when the whole file was
 /// read, `None` when `each` stopped early.
 fn read_rows(
     kind: ImportKind,
     source: &dyn Source,
     catalog: &ImportCatalog,
-    source_name: &str,
     mut each: impl FnMut(u64, Result<Parsed, Vec<RowError>>) -> Result<bool, ImportError>,
 ) -> Result<Option<Checked>, ImportError> {
     let read_error = |e: &dyn std::fmt::Display| ImportError::Read(e.to_string());
@@ -223,7 +232,7 @@ fn read_rows(
         rows += 1;
         let line = record.position().map_or(rows + 1, |p| p.line());
         let fields: Vec<&str> = record.iter().collect();
-        if !each(rows, parse(kind, line, &fields, catalog, source_name))? {
+        if !each(rows, parse(kind, line, &fields, catalog))? {
             return Ok(None);
         }
     }
@@ -236,69 +245,72 @@ fn read_rows(
     }))
 }
 
-/// The first pass: the file's hash and row count, or every bad row (naming the
-/// first [`IMPORT_ERRORS_SHOWN`]).
-fn check(
-    kind: ImportKind,
-    source: &dyn Source,
-    catalog: &ImportCatalog,
-    progress: &(dyn Fn(u64) + Send + Sync),
-) -> Result<Checked, ImportError> {
-    let (mut bad_rows, mut errors) = (0u64, Vec::new());
-    let checked = read_rows(kind, source, catalog, "", |rows, parsed| {
-        if let Err(row_errors) = parsed {
-            bad_rows += 1;
-            let room = IMPORT_ERRORS_SHOWN.saturating_sub(errors.len());
-            errors.extend(row_errors.into_iter().take(room));
-        }
-        if rows % 65_536 == 0 {
-            progress(rows);
-        }
-        Ok(true)
-    })?
-    .expect("the check reads the whole file");
-    if bad_rows > 0 {
-        return Err(ImportError::Rows { errors, bad_rows });
-    }
-    Ok(checked)
+/// The first pass: the hash of the file's content.
+fn hash_of(source: &dyn Source) -> Result<String, ImportError> {
+    let mut hashing = Hashing {
+        inner: source
+            .open()
+            .map_err(|e| ImportError::Read(e.to_string()))?,
+        hash: Xxh3::new(),
+    };
+    std::io::copy(&mut hashing, &mut std::io::sink())
+        .map_err(|e| ImportError::Read(e.to_string()))?;
+    Ok(format!("{:032x}", hashing.hash.digest128()))
 }
 
-/// The second pass: sends the rows in chunks, then `None` only if the file is still
-/// byte for byte the one the first pass checked (a file still being written to is
-/// refused, and the writer then writes nothing).
+/// The second pass: parses every row and sends them in chunks, then `None` only if
+/// no row was bad and the file is still byte for byte the one the first pass hashed
+/// (a file still being written to is refused). At the first bad row it stops
+/// sending, so the writer rolls back, and reads on to name the first bad lines.
 fn send_rows(
     kind: ImportKind,
     source: &dyn Source,
     catalog: &ImportCatalog,
-    checked: &Checked,
-    source_name: &str,
+    hash: &str,
     rows: mpsc::Sender<Option<ImportChunk>>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), ImportError> {
     let mut chunk = Chunk::new(kind);
-    let read = read_rows(kind, source, catalog, source_name, |read, parsed| {
-        chunk.push(parsed.map_err(|errors| ImportError::Rows {
-            errors,
-            bad_rows: 1,
-        })?);
-        if chunk.len() == CHUNK_ROWS {
-            if rows.blocking_send(Some(chunk.take())).is_err() {
-                return Ok(false); // the writer stopped; it reports why
+    let mut sender = Some(rows);
+    let (mut bad_rows, mut errors) = (0u64, Vec::new());
+    let read = read_rows(kind, source, catalog, |read, parsed| {
+        match parsed {
+            Ok(row) => {
+                let Some(rows) = &sender else {
+                    return Ok(true); // past a bad row: only checking
+                };
+                chunk.push(row);
+                if chunk.len() == CHUNK_ROWS {
+                    if rows.blocking_send(Some(chunk.take())).is_err() {
+                        return Ok(false); // the writer stopped; it reports why
+                    }
+                    progress(read);
+                }
             }
-            progress(read);
+            Err(row_errors) => {
+                bad_rows += 1;
+                sender = None; // the writer rolls back
+                let room = IMPORT_ERRORS_SHOWN.saturating_sub(errors.len());
+                errors.extend(row_errors.into_iter().take(room));
+            }
         }
         Ok(true)
     })?;
     let Some(read) = read else {
         return Ok(());
     };
-    if read != *checked {
+    if bad_rows > 0 {
+        return Err(ImportError::Rows { errors, bad_rows });
+    }
+    if read.hash != hash {
         return Err(ImportError::Read(
             "the file changed while it was being imported; nothing was imported".into(),
         ));
     }
-    let _ = rows.blocking_send(Some(chunk.take()));
-    let _ = rows.blocking_send(None);
+    if let Some(rows) = sender {
+        let _ = rows.blocking_send(Some(chunk.take()));
+        let _ = rows.blocking_send(None);
+    }
     Ok(())
 }
 
@@ -345,45 +357,41 @@ pub async fn import(
         check_batch_name(name)?;
     }
     let catalog = Arc::new(catalog(store.as_ref()).await?);
-    let checked = {
-        let (source, catalog, progress) = (source.clone(), catalog.clone(), progress.clone());
-        tokio::task::spawn_blocking(move || {
-            check(kind, source.as_ref(), &catalog, progress.as_ref())
-        })
-        .await
-        .map_err(|e| ImportError::Engine(EngineError::Unavailable(e.to_string())))??
+    let blocking =
+        |e: tokio::task::JoinError| ImportError::Engine(EngineError::Unavailable(e.to_string()));
+    let hash = {
+        let source = source.clone();
+        tokio::task::spawn_blocking(move || hash_of(source.as_ref()))
+            .await
+            .map_err(blocking)??
     };
     // The same content, under whatever batch name: nothing to do.
-    if let Some(earlier) = store.imported_batch(kind.as_str(), &checked.hash).await? {
+    if let Some((earlier, rows)) = store.imported_batch(kind.as_str(), &hash).await? {
         return Ok(ImportReport {
             batch: earlier,
-            rows: checked.rows,
+            rows,
             status: ImportStatus::AlreadyImported,
         });
     }
-    let batch = batch.unwrap_or_else(|| format!("{}-{}", kind.as_str(), &checked.hash[..16]));
+    let batch = batch.unwrap_or_else(|| format!("{}-{}", kind.as_str(), &hash[..16]));
     let (sender, receiver) = mpsc::channel(4);
     let reading = {
-        let source_name = format!("import:{batch}");
-        let checked = checked.clone();
+        let hash = hash.clone();
         tokio::task::spawn_blocking(move || {
             send_rows(
                 kind,
                 source.as_ref(),
                 &catalog,
-                &checked,
-                &source_name,
+                &hash,
                 sender,
                 progress.as_ref(),
             )
         })
     };
     let written = store
-        .import_rows(kind, &batch, &checked.hash, clock.now(), receiver)
+        .import_rows(kind, &batch, &hash, clock.now(), receiver)
         .await;
-    reading
-        .await
-        .map_err(|e| ImportError::Engine(EngineError::Unavailable(e.to_string())))??;
+    reading.await.map_err(blocking)??;
     let (rows, replaced) = written?;
     Ok(ImportReport {
         batch,

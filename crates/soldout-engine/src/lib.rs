@@ -11,6 +11,7 @@
 //! - **Recovery.** On start every sale is rebuilt by replaying its journal; orders
 //!   whose payment window passed while the server was down expire at once.
 
+pub mod charts;
 pub mod clock;
 pub mod imports;
 mod journal;

@@ -1,9 +1,11 @@
 //! Reports for the API and the command line alike: the store's quarter totals, the
 //! core's arithmetic.
 
+use crate::charts::{self, QuarterPoint, VendorBar};
 use crate::EngineError;
 use soldout_core::report::{
-    quarter_report, units_by_quarter, year_report, QuarterReport, YearReport,
+    quarter_report, quarters_between, trend_report, units_by_quarter, year_report, QuarterReport,
+    TrendReport, YearReport, TREND_QUARTERS_MAX,
 };
 use soldout_core::shipment::Quarter;
 use soldout_core::MarketCode;
@@ -16,14 +18,11 @@ pub async fn quarter(
     quarter: Quarter,
     market: Option<&MarketCode>,
 ) -> Result<QuarterReport, EngineError> {
-    if let Some(code) = market {
-        if store.market(code).await?.is_none() {
-            return Err(crate::not_found("market", code));
-        }
-    }
+    known_market(store, market).await?;
     let quarters = [quarter, quarter.previous(), quarter.year_before()];
     let totals = store.shipment_totals(&quarters).await?;
-    let report = quarter_report(&totals, quarter, market);
+    let rates = store.fx_rates(&[quarter, quarter.year_before()]).await?;
+    let report = quarter_report(&totals, quarter, market, &rates);
     let (Some(market), Some(brand)) = (market, store.meta(BRAND_KEY).await?) else {
         return Ok(report);
     };
@@ -35,6 +34,99 @@ pub async fn quarter(
         .map(|p| (p.id.to_string(), p.name))
         .collect();
     Ok(report.with_tracker(&rows, &brand, &names))
+}
+
+async fn known_market(store: &dyn Store, market: Option<&MarketCode>) -> Result<(), EngineError> {
+    if let Some(code) = market {
+        if store.market(code).await?.is_none() {
+            return Err(crate::not_found("market", code));
+        }
+    }
+    Ok(())
+}
+
+/// Units and revenue per quarter from `from` to `to` (at most
+/// [`TREND_QUARTERS_MAX`] quarters), for one market or all.
+pub async fn trend(
+    store: &dyn Store,
+    from: Quarter,
+    to: Quarter,
+    market: Option<&MarketCode>,
+) -> Result<TrendReport, EngineError> {
+    known_market(store, market).await?;
+    let quarters = quarters_between(from, to);
+    if quarters.is_empty() || quarters.len() >= TREND_QUARTERS_MAX {
+        return Err(EngineError::Invalid(format!(
+            "a trend runs from a quarter to the same or a later one, fewer than \
+             {TREND_QUARTERS_MAX} quarters; {from} to {to} is not that"
+        )));
+    }
+    // Four more quarters before the first: the bases of its growth.
+    let mut with_bases = quarters_between(from.year_before(), from.previous());
+    with_bases.extend(&quarters);
+    let totals = store.shipment_totals(&with_bases).await?;
+    let rates = store.fx_rates(&quarters).await?;
+    Ok(trend_report(&totals, from, to, market, &rates))
+}
+
+/// The trend as a chart: units per quarter (bars) and YoY growth (line).
+pub fn trend_chart(report: &TrendReport) -> String {
+    let points: Vec<QuarterPoint> = report
+        .quarters
+        .iter()
+        .map(|q| QuarterPoint {
+            period: q.period.clone(),
+            units: q.units,
+            growth: q.units_yoy,
+        })
+        .collect();
+    let title = format!(
+        "Units per quarter, {} to {}, {}",
+        report.from,
+        report.to,
+        report.market.as_deref().unwrap_or("all markets")
+    );
+    charts::units_and_growth(&title, "YoY growth", &points)
+}
+
+/// A quarter as a chart: share by vendor where the tracker covers the market, else
+/// units by model.
+pub fn quarter_chart(report: &QuarterReport, brand: Option<&str>) -> String {
+    let place = report.market.as_deref().unwrap_or("all markets");
+    if !report.vendors.is_empty() {
+        let bars: Vec<VendorBar> = report
+            .vendors
+            .iter()
+            .map(|v| VendorBar {
+                vendor: v.vendor.clone(),
+                units: v.units,
+                share: v.share,
+                ours: brand.is_some_and(|b| b.eq_ignore_ascii_case(&v.vendor)),
+            })
+            .collect();
+        return charts::vendor_share(
+            &format!("Share by vendor, {place}, {}", report.period),
+            &bars,
+        );
+    }
+    let bars: Vec<VendorBar> = report
+        .by_model
+        .iter()
+        .map(|m| VendorBar {
+            vendor: m.name.clone(),
+            units: m.units,
+            share: if report.units > 0 {
+                m.units as f64 / report.units as f64
+            } else {
+                0.0
+            },
+            ours: false,
+        })
+        .collect();
+    charts::vendor_share(
+        &format!("Units by model, {place}, {}", report.period),
+        &bars,
+    )
 }
 
 /// The meta key our brand's name (in market trackers) is kept under.

@@ -176,6 +176,7 @@ impl App {
             .routes(routes!(imports::import))
             .routes(routes!(reports::quarter))
             .routes(routes!(reports::year))
+            .routes(routes!(reports::trend))
             .routes(routes!(reports::set_target))
             .routes(routes!(reports::list_targets))
             .routes(routes!(reports::put_settings, reports::get_settings))

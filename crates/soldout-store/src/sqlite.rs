@@ -7,6 +7,7 @@
 //! and never wait for the writer.
 
 mod orders;
+mod shipment_blocks;
 mod shipments;
 mod stores;
 
@@ -979,8 +980,19 @@ impl Store for SqliteStore {
         self.select_totals(quarters).await
     }
 
-    async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError> {
+    async fn imported_batch(
+        &self,
+        kind: &str,
+        hash: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
         self.batch_with_hash(kind, hash).await
+    }
+
+    async fn fx_rates(
+        &self,
+        quarters: &[Quarter],
+    ) -> Result<soldout_core::fx::FxTable, StoreError> {
+        self.select_fx(quarters).await
     }
 
     async fn import_rows(

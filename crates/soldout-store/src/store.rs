@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
 use soldout_core::device::{Device, Refund, ReturnCondition};
 use soldout_core::discrepancy::Discrepancy;
+use soldout_core::fx::FxRate;
 use soldout_core::order::{Fulfillment, HandedOver, OnlineOrder, OrderLine};
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
@@ -97,6 +98,7 @@ pub struct NewOnlineOrder {
 pub enum ImportKind {
     Shipments,
     Tracker,
+    Fx,
 }
 
 impl ImportKind {
@@ -104,6 +106,7 @@ impl ImportKind {
         match self {
             ImportKind::Shipments => "shipments",
             ImportKind::Tracker => "tracker",
+            ImportKind::Fx => "fx",
         }
     }
 }
@@ -113,6 +116,7 @@ impl ImportKind {
 pub enum ImportChunk {
     Shipments(Vec<Shipment>),
     Tracker(Vec<TrackerRow>),
+    Fx(Vec<FxRate>),
 }
 
 impl ImportChunk {
@@ -120,6 +124,7 @@ impl ImportChunk {
         match self {
             ImportChunk::Shipments(rows) => rows.len(),
             ImportChunk::Tracker(rows) => rows.len(),
+            ImportChunk::Fx(rows) => rows.len(),
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -340,8 +345,15 @@ pub trait Store: Send + Sync + 'static {
     async fn shipments(&self, quarter: Quarter) -> Result<Vec<Shipment>, StoreError>;
     /// The ledger's running totals for each of `quarters`.
     async fn shipment_totals(&self, quarters: &[Quarter]) -> Result<Vec<TotalRow>, StoreError>;
-    /// The batch an identical file of `kind` was imported as, if one was.
-    async fn imported_batch(&self, kind: &str, hash: &str) -> Result<Option<String>, StoreError>;
+    /// The batch an identical file of `kind` was imported as, and its rows, if one was.
+    async fn imported_batch(
+        &self,
+        kind: &str,
+        hash: &str,
+    ) -> Result<Option<(String, u64)>, StoreError>;
+    /// The exchange rates of `quarters` (the latest import of each).
+    async fn fx_rates(&self, quarters: &[Quarter])
+        -> Result<soldout_core::fx::FxTable, StoreError>;
     /// Imports rows of one kind as they arrive on `rows` (`Some(chunk)`, then `None`
     /// to say the file is complete), all in one transaction, as `batch` (replacing
     /// that batch's earlier rows). Returns the rows written and whether an earlier

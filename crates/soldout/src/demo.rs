@@ -10,7 +10,10 @@ use soldout_core::{
     Currency, Launch, LaunchStatus, Lineup, LocationId, LocationKind, MarketCode, MovementKind,
     NewLocation, NewMovement, NewProduct, OsVersion, ProductId, SkuCode, Specs,
 };
+use soldout_engine::imports::{self, ImportKind, ImportStatus};
+use soldout_engine::{reports, Clock};
 use soldout_store::{Store, StoreError};
+use std::sync::Arc;
 
 /// The demo's clock starts the week the reference company announced its Q2 2017.
 pub const CLOCK_START: &str = "2017-07-04T09:00:00+08:00";
@@ -143,6 +146,282 @@ const MODELS: &[Model] = &[
         os_base: "Android 7.1",
         os_version: "8.5.1",
         skus: &[("MI6P-6-64-BLK", "Black", 6, 64)],
+    },
+    Model {
+        id: "mi-2s",
+        name: "Mi 2S",
+        soc: "Snapdragon 600",
+        battery_mah: 2000,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 4.1",
+        os_version: "5.0.0",
+        skus: &[
+            ("MI2S-2-16-WHT", "White", 2, 16),
+            ("MI2S-2-32-WHT", "White", 2, 32),
+        ],
+    },
+    Model {
+        id: "redmi-1",
+        name: "Redmi 1",
+        soc: "MediaTek MT6589T",
+        battery_mah: 2000,
+        fast_charging: false,
+        camera_mp: 8,
+        port: "Micro-USB",
+        os_base: "Android 4.2",
+        os_version: "5.0.0",
+        skus: &[("R1-1-4-GRY", "Grey", 1, 4)],
+    },
+    Model {
+        id: "mi-3",
+        name: "Mi 3",
+        soc: "Snapdragon 800",
+        battery_mah: 3050,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 4.3",
+        os_version: "5.0.0",
+        skus: &[
+            ("MI3-2-16-GRY", "Metallic Grey", 2, 16),
+            ("MI3-2-64-WHT", "White", 2, 64),
+        ],
+    },
+    Model {
+        id: "redmi-note",
+        name: "Redmi Note",
+        soc: "MediaTek MT6592",
+        battery_mah: 3200,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 4.2",
+        os_version: "5.0.0",
+        skus: &[
+            ("RNOTE-1-8-WHT", "White", 1, 8),
+            ("RNOTE-2-8-WHT", "White", 2, 8),
+        ],
+    },
+    Model {
+        id: "redmi-1s",
+        name: "Redmi 1S",
+        soc: "Snapdragon 400",
+        battery_mah: 2000,
+        fast_charging: false,
+        camera_mp: 8,
+        port: "Micro-USB",
+        os_base: "Android 4.3",
+        os_version: "5.0.0",
+        skus: &[("R1S-1-8-GRY", "Metal Grey", 1, 8)],
+    },
+    Model {
+        id: "mi-4",
+        name: "Mi 4",
+        soc: "Snapdragon 801",
+        battery_mah: 3080,
+        fast_charging: true,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 4.4",
+        os_version: "6.0.0",
+        skus: &[
+            ("MI4-3-16-WHT", "White", 3, 16),
+            ("MI4-3-64-WHT", "White", 3, 64),
+        ],
+    },
+    Model {
+        id: "redmi-2",
+        name: "Redmi 2",
+        soc: "Snapdragon 410",
+        battery_mah: 2200,
+        fast_charging: false,
+        camera_mp: 8,
+        port: "Micro-USB",
+        os_base: "Android 4.4",
+        os_version: "6.0.0",
+        skus: &[
+            ("R2-1-8-GRY", "Dark Grey", 1, 8),
+            ("R2-2-16-WHT", "White", 2, 16),
+        ],
+    },
+    Model {
+        id: "mi-note",
+        name: "Mi Note",
+        soc: "Snapdragon 801",
+        battery_mah: 3000,
+        fast_charging: true,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 4.4",
+        os_version: "6.0.0",
+        skus: &[
+            ("MINOTE-3-16-WHT", "White", 3, 16),
+            ("MINOTE-3-64-BLK", "Black", 3, 64),
+        ],
+    },
+    Model {
+        id: "mi-4i",
+        name: "Mi 4i",
+        soc: "Snapdragon 615",
+        battery_mah: 3120,
+        fast_charging: true,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 5.0",
+        os_version: "6.0.0",
+        skus: &[
+            ("MI4I-2-16-WHT", "White", 2, 16),
+            ("MI4I-2-32-GRY", "Dark Grey", 2, 32),
+        ],
+    },
+    Model {
+        id: "redmi-note-2",
+        name: "Redmi Note 2",
+        soc: "MediaTek Helio X10",
+        battery_mah: 3060,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 5.0",
+        os_version: "7.0.0",
+        skus: &[
+            ("RNOTE2-2-16-WHT", "White", 2, 16),
+            ("RNOTE2-2-32-BLU", "Blue", 2, 32),
+        ],
+    },
+    Model {
+        id: "mi-4c",
+        name: "Mi 4c",
+        soc: "Snapdragon 808",
+        battery_mah: 3080,
+        fast_charging: true,
+        camera_mp: 13,
+        port: "USB Type-C",
+        os_base: "Android 5.1",
+        os_version: "7.0.0",
+        skus: &[
+            ("MI4C-2-16-WHT", "White", 2, 16),
+            ("MI4C-3-32-WHT", "White", 3, 32),
+        ],
+    },
+    Model {
+        id: "redmi-note-3",
+        name: "Redmi Note 3",
+        soc: "Snapdragon 650",
+        battery_mah: 4050,
+        fast_charging: false,
+        camera_mp: 16,
+        port: "Micro-USB",
+        os_base: "Android 5.1",
+        os_version: "7.0.0",
+        skus: &[
+            ("RNOTE3-2-16-GRY", "Dark Grey", 2, 16),
+            ("RNOTE3-3-32-GLD", "Gold", 3, 32),
+        ],
+    },
+    Model {
+        id: "redmi-3",
+        name: "Redmi 3",
+        soc: "Snapdragon 616",
+        battery_mah: 4100,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 5.1",
+        os_version: "7.0.0",
+        skus: &[("R3-2-16-GLD", "Gold", 2, 16)],
+    },
+    Model {
+        id: "mi-5",
+        name: "Mi 5",
+        soc: "Snapdragon 820",
+        battery_mah: 3000,
+        fast_charging: true,
+        camera_mp: 16,
+        port: "USB Type-C",
+        os_base: "Android 6.0",
+        os_version: "7.0.0",
+        skus: &[
+            ("MI5-3-32-WHT", "White", 3, 32),
+            ("MI5-3-64-BLK", "Black", 3, 64),
+        ],
+    },
+    Model {
+        id: "mi-max",
+        name: "Mi Max",
+        soc: "Snapdragon 650",
+        battery_mah: 4850,
+        fast_charging: true,
+        camera_mp: 16,
+        port: "Micro-USB",
+        os_base: "Android 6.0",
+        os_version: "8.0.0",
+        skus: &[
+            ("MIMAX-3-32-GRY", "Dark Grey", 3, 32),
+            ("MIMAX-3-64-GLD", "Gold", 3, 64),
+        ],
+    },
+    Model {
+        id: "redmi-3s",
+        name: "Redmi 3S",
+        soc: "Snapdragon 430",
+        battery_mah: 4100,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 6.0",
+        os_version: "7.5.0",
+        skus: &[
+            ("R3S-2-16-GRY", "Dark Grey", 2, 16),
+            ("R3S-3-32-GLD", "Gold", 3, 32),
+        ],
+    },
+    Model {
+        id: "mi-5s",
+        name: "Mi 5s",
+        soc: "Snapdragon 821",
+        battery_mah: 3200,
+        fast_charging: true,
+        camera_mp: 12,
+        port: "USB Type-C",
+        os_base: "Android 6.0",
+        os_version: "8.0.0",
+        skus: &[
+            ("MI5S-3-64-GLD", "Gold", 3, 64),
+            ("MI5S-4-128-GRY", "Dark Grey", 4, 128),
+        ],
+    },
+    Model {
+        id: "redmi-4",
+        name: "Redmi 4",
+        soc: "Snapdragon 430",
+        battery_mah: 4100,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 6.0",
+        os_version: "8.0.0",
+        skus: &[
+            ("R4-2-16-GLD", "Gold", 2, 16),
+            ("R4-2-16-SLV", "Silver", 2, 16),
+        ],
+    },
+    Model {
+        id: "redmi-4a",
+        name: "Redmi 4A",
+        soc: "Snapdragon 425",
+        battery_mah: 3120,
+        fast_charging: false,
+        camera_mp: 13,
+        port: "Micro-USB",
+        os_base: "Android 6.0",
+        os_version: "8.0.0",
+        skus: &[
+            ("R4A-2-16-GLD", "Gold", 2, 16),
+            ("R4A-2-16-GRY", "Dark Grey", 2, 16),
+        ],
     },
 ];
 
@@ -367,7 +646,16 @@ fn time(text: &str) -> anyhow::Result<DateTime<Utc>> {
 
 /// Loads the reference data unless the database already holds it, then prints a
 /// summary of what is there and where to look.
-pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub async fn load(store: &Arc<dyn Store>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let store_ref = store.as_ref();
+    // The catalog first, every time: what an older demo database lacks is added.
+    insert_catalog(store_ref)
+        .await
+        .context("loading the catalog")?;
+    load_history(store)
+        .await
+        .context("loading the shipment history")?;
+    let store = store_ref;
     if store.meta(LOADED_MARKER).await?.is_some() {
         println!("Reference data already loaded; nothing added.");
     } else {
@@ -388,7 +676,67 @@ fn created(result: Result<(), StoreError>) -> Result<(), StoreError> {
     }
 }
 
-async fn insert_reference_data(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+/// The reference data set's history (`data/reference`, built into the binary):
+/// shipments 2014Q1–2017Q2, India and Russia tracker data, exchange rates, through
+/// the same imports as `soldout import` (so loading twice changes nothing), then the
+/// brand and the targets.
+async fn load_history(store: &Arc<dyn Store>) -> anyhow::Result<()> {
+    const FILES: [(ImportKind, &str, &[u8]); 3] = [
+        (
+            ImportKind::Shipments,
+            "shipments",
+            include_bytes!("../../../data/reference/shipments.csv"),
+        ),
+        (
+            ImportKind::Tracker,
+            "tracker",
+            include_bytes!("../../../data/reference/tracker.csv"),
+        ),
+        (
+            ImportKind::Fx,
+            "fx",
+            include_bytes!("../../../data/reference/fx.csv"),
+        ),
+    ];
+    const TARGETS: &str = include_str!("../../../data/reference/targets.csv");
+    for (kind, name, bytes) in FILES {
+        let report = imports::import(
+            kind,
+            store.clone(),
+            Clock::System,
+            Arc::new(imports::InMemory(Arc::from(bytes))),
+            Some(format!("reference-{name}")),
+            Arc::new(|_| {}),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("data/reference/{name}.csv: {e}"))?;
+        let status = match report.status {
+            ImportStatus::AlreadyImported => "already imported",
+            _ => "imported",
+        };
+        println!("  reference {name}: {} rows {status}", report.rows);
+    }
+    store.set_meta(reports::BRAND_KEY, DEMO_BRAND).await?;
+    for line in TARGETS.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let (year, units) = line.split_once(',').ok_or_else(|| {
+            anyhow::anyhow!("data/reference/targets.csv: {line:?} is not year,units")
+        })?;
+        reports::set_target(
+            store.as_ref(),
+            Clock::System,
+            year.trim().parse()?,
+            units.trim().parse()?,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Our name in the reference tracker data.
+pub const DEMO_BRAND: &str = "Xiaomi";
+
+/// Markets and products, tolerating what an earlier load created.
+async fn insert_catalog(store: &dyn Store) -> anyhow::Result<()> {
     for &(code, name, currency, return_window_days) in MARKETS {
         let market = NewMarket {
             code: MarketCode::parse(code)?,
@@ -429,6 +777,10 @@ async fn insert_reference_data(store: &dyn Store, now: DateTime<Utc>) -> anyhow:
         .validate()?;
         created(store.create_product(&product).await)?;
     }
+    Ok(())
+}
+
+async fn insert_reference_data(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     for &(product, market, teaser_at, unveil_at, sale_from) in LAUNCHES {
         let launch = Launch {
             teaser_at: time(teaser_at)?,

@@ -1,4 +1,4 @@
-//! `soldout import shipments|tracker FILE.csv [--batch NAME]`: partner sell-in and
+//! `soldout import shipments|tracker|fx FILE.csv [--batch NAME]`: partner sell-in and
 //! history into the shipment ledger, market tracker data for share and rank, straight into the database (the import streams: memory
 //! stays flat whatever the file's size), all or nothing, with a progress bar on a
 //! terminal.
@@ -38,12 +38,20 @@ enum ImportCommand {
         #[arg(long)]
         batch: Option<String>,
     },
+    /// Exchange rates: `period,currency,per_usd` (period like 2017Q2; per_usd the
+    /// currency's units per US dollar, such as 64.46), for revenue in USD.
+    Fx {
+        file: PathBuf,
+        #[arg(long)]
+        batch: Option<String>,
+    },
 }
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let (kind, file, batch) = match args.command {
         ImportCommand::Shipments { file, batch } => (ImportKind::Shipments, file, batch),
         ImportCommand::Tracker { file, batch } => (ImportKind::Tracker, file, batch),
+        ImportCommand::Fx { file, batch } => (ImportKind::Fx, file, batch),
     };
     let store = args.database.open().await?;
     let bar = ProgressBar::new_spinner();

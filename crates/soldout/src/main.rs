@@ -136,7 +136,7 @@ fn main() -> anyhow::Result<()> {
                 let store = local::open_store(&args.database).await?;
                 let clock = Clock::starting_at(Some(args.clock_start));
                 let state = start_state(store, clock, &args.server).await?;
-                demo::load(state.store.as_ref(), clock.now()).await?;
+                demo::load(&state.store, clock.now()).await?;
                 store_demo::run(&state).await?;
                 rush::run(&state).await?;
                 if args.no_serve {

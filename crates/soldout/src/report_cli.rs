@@ -1,14 +1,16 @@
-//! `soldout report quarter PERIOD [--market M]` and `soldout report year YEAR`
-//! (`--format table|json|csv`): the shipment ledger, read straight from the
-//! database. Tables are
-//! for people (`23.16 M`, `+70.0%`); JSON and CSV carry exact integers and ratios.
+//! `soldout report quarter PERIOD [--market M]`, `soldout report year YEAR` and
+//! `soldout report trend --from Q --to Q [--market M]` (`--format table|json|csv`,
+//! `--chart FILE.svg` for quarters and trends): the shipment ledger, read straight
+//! from the database. Tables are for people (`23.16 M`, `+70.0%`, `#2`); JSON and CSV
+//! carry exact integers and ratios.
 
 use crate::local::DatabaseArgs;
 use clap::{Args, Subcommand, ValueEnum};
-use soldout_core::report::{QuarterReport, YearReport};
+use soldout_core::report::{QuarterReport, TrendReport, YearReport};
 use soldout_core::shipment::Quarter;
 use soldout_core::MarketCode;
 use soldout_engine::{reports, Clock};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -40,6 +42,23 @@ enum ReportCommand {
         /// One market (such as IN); all markets when left out.
         #[arg(long)]
         market: Option<MarketCode>,
+        /// Also draw the quarter as an SVG chart (share by vendor, or units by model).
+        #[arg(long)]
+        chart: Option<PathBuf>,
+    },
+    /// Units and revenue per quarter with QoQ and YoY growth.
+    Trend {
+        /// The first quarter, such as 2015Q1.
+        #[arg(long)]
+        from: Quarter,
+        /// The last quarter, such as 2017Q4.
+        #[arg(long)]
+        to: Quarter,
+        #[arg(long)]
+        market: Option<MarketCode>,
+        /// Also draw units per quarter (bars) and YoY growth (line) as an SVG chart.
+        #[arg(long)]
+        chart: Option<PathBuf>,
     },
     /// A year against its target: units so far, progress, forecast, history.
     Year {
@@ -82,12 +101,119 @@ fn print_table(r: &QuarterReport) {
         human_growth(r.revenue_yoy),
     );
     println!("  revenue: {}", revenue.join(", "));
+    match r.revenue_usd {
+        Some(cents) => println!("  revenue in USD: {}", human_dollars(cents)),
+        None => println!("  revenue in USD: n/a ({})", missing(&r.missing_fx)),
+    }
+    if let (Some(share), Some(rank)) = (r.share, r.rank) {
+        println!("  share {:.1}%  rank #{rank}", share * 100.0);
+        for v in &r.vendors {
+            let rank = v.rank.map_or("  ".into(), |n| format!("#{n}"));
+            println!(
+                "    {rank:>3} {:<20} {:>12} {:>6.1}%",
+                v.vendor,
+                human_units(v.units),
+                v.share * 100.0
+            );
+        }
+    }
+    if !r.top_models.is_empty() {
+        println!("  top models:");
+        for m in r.top_models.iter().take(5) {
+            println!(
+                "    #{:<2} {:<20} {:<12} {:>12}",
+                m.rank,
+                m.model,
+                m.vendor,
+                human_units(m.units)
+            );
+        }
+    }
     for (title, slices) in [("by channel", &r.by_channel), ("by model", &r.by_model)] {
         println!("  {title}:");
         for s in slices {
             println!("    {:<20} {:>12}", s.name, human_units(s.units));
         }
     }
+}
+
+/// `$4.16 bn`, `$12.35 M`, `$950.00`.
+pub fn human_dollars(cents: i64) -> String {
+    let dollars = cents as f64 / 100.0;
+    let a = dollars.abs();
+    if a >= 1e9 {
+        format!("${:.2} bn", dollars / 1e9)
+    } else if a >= 1e6 {
+        format!("${:.2} M", dollars / 1e6)
+    } else {
+        format!("${dollars:.2}")
+    }
+}
+
+fn missing(missing: &[soldout_core::fx::MissingFx]) -> String {
+    let named: Vec<String> = missing
+        .iter()
+        .map(|m| format!("{} {}", m.period, m.currency))
+        .collect();
+    format!("no exchange rate for {}", named.join(", "))
+}
+
+fn print_trend(r: &TrendReport) {
+    println!(
+        "{} to {}, {}:",
+        r.from,
+        r.to,
+        r.market.as_deref().unwrap_or("all markets")
+    );
+    println!(
+        "  {:<8} {:>12} {:>14} {:>9} {:>9}",
+        "quarter", "units", "revenue USD", "QoQ", "YoY"
+    );
+    for q in &r.quarters {
+        println!(
+            "  {:<8} {:>12} {:>14} {:>9} {:>9}",
+            q.period,
+            human_units(q.units),
+            q.revenue_usd.map_or("n/a".into(), human_dollars),
+            human_growth(q.units_qoq),
+            human_growth(q.units_yoy)
+        );
+    }
+    if !r.missing_fx.is_empty() {
+        println!("  {}", missing(&r.missing_fx));
+    }
+}
+
+fn print_trend_csv(r: &TrendReport) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_writer(std::io::stdout());
+    out.write_record([
+        "period",
+        "market",
+        "units",
+        "revenue_usd",
+        "units_qoq",
+        "units_yoy",
+    ])?;
+    let or_empty = |v: Option<String>| v.unwrap_or_default();
+    for q in &r.quarters {
+        out.write_record([
+            q.period.clone(),
+            r.market.clone().unwrap_or_default(),
+            q.units.to_string(),
+            or_empty(q.revenue_usd.map(|c| c.to_string())),
+            or_empty(q.units_qoq.map(|g| g.to_string())),
+            or_empty(q.units_yoy.map(|g| g.to_string())),
+        ])?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_chart(path: &std::path::Path, svg: &str) -> anyhow::Result<()> {
+    std::fs::write(path, svg)
+        .map_err(|e| anyhow::anyhow!("writing the chart to {}: {e}", path.display()))?;
+    eprintln!("chart written to {}", path.display());
+    Ok(())
 }
 
 fn print_year(r: &YearReport) {
@@ -173,12 +299,36 @@ fn print_csv(r: &QuarterReport) -> anyhow::Result<()> {
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     let store = args.database.open().await?;
     match args.command {
-        ReportCommand::Quarter { period, market } => {
+        ReportCommand::Quarter {
+            period,
+            market,
+            chart,
+        } => {
             let report = reports::quarter(store.as_ref(), period, market.as_ref()).await?;
+            if let Some(path) = chart {
+                let brand = store.meta(reports::BRAND_KEY).await?;
+                write_chart(&path, &reports::quarter_chart(&report, brand.as_deref()))?;
+            }
             match args.format {
                 Format::Table => print_table(&report),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Csv => print_csv(&report)?,
+            }
+        }
+        ReportCommand::Trend {
+            from,
+            to,
+            market,
+            chart,
+        } => {
+            let report = reports::trend(store.as_ref(), from, to, market.as_ref()).await?;
+            if let Some(path) = chart {
+                write_chart(&path, &reports::trend_chart(&report))?;
+            }
+            match args.format {
+                Format::Table => print_trend(&report),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => print_trend_csv(&report)?,
             }
         }
         ReportCommand::Year { year } => {

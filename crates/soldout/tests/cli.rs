@@ -72,12 +72,78 @@ fn the_demo_loads_the_reference_data_once() {
             .join("\n")
     };
     let third = run(soldout().args(["demo", "--no-serve", "--database", &database]));
+    assert!(
+        third.contains("reference shipments: 2086 rows already imported"),
+        "{third}"
+    );
+    the_reference_data_says_what_the_company_said(&dir, &database);
     imports_are_all_or_nothing_and_once(&dir, &database);
     assert_eq!(summary(&second), summary(&third));
     assert!(
         second.contains("store-in-delhi      store     IN Mi Home Select Citywalk"),
         "{second}"
     );
+}
+
+/// The reports on the demo's reference data set reproduce the mid-2017 statements:
+/// 23.16 M units in 2017Q2, +70% on the quarter before, #2 in India with revenue up
+/// 328% on the year, the Redmi Note 4 India's best seller, 2015's 100 M target missed
+/// at 70 M, 100 M for 2018.
+fn the_reference_data_says_what_the_company_said(dir: &tempfile::TempDir, database: &str) {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(soldout()
+            .args(["report", "--format", "json", "--database", database])
+            .args(["--clock-start", "2017-07-04T01:00:00Z"])
+            .args(args));
+        serde_json::from_str(&out).unwrap()
+    };
+    let percent = |v: &serde_json::Value| (v.as_f64().unwrap() * 100.0).round() as i64;
+    let all = json(&["quarter", "2017Q2"]);
+    assert_eq!(all["units"], 23_160_000, "{all}");
+    assert_eq!(percent(&all["units_qoq"]), 70, "{all}");
+    assert!(
+        all["revenue_usd"].as_i64().unwrap() > 0,
+        "every rate is there: {all}"
+    );
+    assert_eq!(all["missing_fx"], serde_json::json!([]), "{all}");
+    assert!(all["revenue_yoy"].is_f64(), "in USD across markets: {all}");
+    let india = json(&["quarter", "2017Q2", "--market", "IN"]);
+    assert_eq!(india["rank"], 2, "{india}");
+    assert_eq!(percent(&india["revenue_yoy"]), 328, "{india}");
+    assert_eq!(india["top_models"][0]["model"], "Redmi Note 4", "{india}");
+    assert_eq!(india["top_models"][0]["vendor"], "Xiaomi", "{india}");
+    assert_eq!(india["vendors"][1]["vendor"], "Xiaomi", "{india}");
+    assert_eq!(
+        india["vendors"][1]["units"], india["units"],
+        "our row is the ledger's: {india}"
+    );
+    let year = json(&["year", "2018"]);
+    assert_eq!(year["target"], 100_000_000, "{year}");
+    let history = &year["history"];
+    assert_eq!(
+        history[0],
+        serde_json::json!({"year": 2015, "target": 100_000_000, "units": 70_000_000, "met": false}),
+        "{year}"
+    );
+    // The trend and its chart: a bar per quarter, the growth line.
+    let chart = dir.path().join("trend.svg");
+    let trend = json(&[
+        "trend",
+        "--from",
+        "2016Q3",
+        "--to",
+        "2017Q2",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    let quarters = trend["quarters"].as_array().unwrap();
+    assert_eq!(quarters.len(), 4, "{trend}");
+    assert_eq!(quarters[3]["units"], 23_160_000, "{trend}");
+    assert_eq!(quarters[3]["units_qoq"], all["units_qoq"], "{trend}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("2017Q2"), "{svg}");
+    assert!(svg.matches("<rect").count() >= 4, "{svg}");
+    assert!(svg.contains("<polyline"), "{svg}");
 }
 
 /// `soldout import shipments` on the demo's database: a good file once, then
@@ -87,7 +153,7 @@ fn imports_are_all_or_nothing_and_once(dir: &tempfile::TempDir, database: &str) 
     let good = dir.path().join("partners.csv");
     std::fs::write(
         &good,
-        format!("{header}2017-05-02,IN,partner,redmi-note-4,,120000,1319880000.00,INR\n2017-05-02,RU,partner,redmi-4x,,3000,26970000,RUB\n"),
+        format!("{header}2018-02-02,IN,partner,redmi-note-4,,120000,1319880000.00,INR\n2018-02-02,RU,partner,redmi-4x,,3000,26970000,RUB\n"),
     )
     .unwrap();
     let import = |file: &std::path::Path| {
@@ -126,15 +192,15 @@ fn imports_are_all_or_nothing_and_once(dir: &tempfile::TempDir, database: &str) 
             .args(["report", "quarter", "--database", database])
             .args(args))
     };
-    let table = report(&["2017Q2", "--market", "IN"]);
-    assert!(table.contains("2017Q2 IN: 120.0 K units"), "{table}");
+    let table = report(&["2018Q1", "--market", "IN"]);
+    assert!(table.contains("2018Q1 IN: 120.0 K units"), "{table}");
     let json: serde_json::Value =
         serde_json::from_str(&report(&["2017Q3", "--format", "json"])).unwrap();
     assert_eq!(json["units"], 5, "the demo's four counter sales: {json}");
     assert_eq!(json["market"], serde_json::Value::Null);
-    let csv = report(&["2017Q2", "--market", "RU", "--format", "csv"]);
+    let csv = report(&["2018Q1", "--market", "RU", "--format", "csv"]);
     assert!(
-        csv.contains("2017Q2,RU,total,,3000,RUB,2697000000"),
+        csv.contains("2018Q1,RU,total,,3000,RUB,2697000000"),
         "{csv}"
     );
 }

@@ -1,5 +1,5 @@
 //! Imports over HTTP (admin): the same all-or-nothing import as
-//! `soldout import shipments|tracker FILE`, with the CSV as the request body (1 MiB
+//! `soldout import shipments|tracker|fx FILE`, with the CSV as the request body (1 MiB
 //! at most; larger files go through the command line, which streams them).
 
 use super::ApiResult;
@@ -48,7 +48,7 @@ impl From<ImportError> for Problem {
 #[utoipa::path(post, path = "/v1/imports/{kind}", tag = "shipments",
     request_body(content = String, content_type = "text/csv"),
     security(("bearer" = [])),
-    params(("kind" = String, Path, description = "shipments or tracker"), ImportQuery),
+    params(("kind" = String, Path, description = "shipments, tracker or fx"), ImportQuery),
     responses(
         (status = 201, description = "Imported (or a named batch replaced)", body = ImportReport),
         (status = 200, description = "The same content was imported before: nothing changed", body = ImportReport),
@@ -64,9 +64,10 @@ pub async fn import(
     let kind = match kind.as_str() {
         "shipments" => ImportKind::Shipments,
         "tracker" => ImportKind::Tracker,
+        "fx" => ImportKind::Fx,
         other => {
             return Err(Problem::not_found(format!(
-                "there is no import of {other:?}: shipments or tracker"
+                "there is no import of {other:?}: shipments, tracker or fx"
             )))
         }
     };

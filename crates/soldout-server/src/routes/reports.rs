@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde::Serialize;
-use soldout_core::report::{QuarterReport, YearReport};
+use soldout_core::report::{QuarterReport, TrendReport, YearReport};
 use soldout_core::shipment::{Quarter, QuarterError};
 use soldout_core::MarketCode;
 use soldout_engine::reports::{self, BRAND_KEY};
@@ -38,12 +38,45 @@ pub async fn quarter(
     State(state): State<AppState>,
     Query(query): Query<QuarterQuery>,
 ) -> ApiResult<axum::Json<QuarterReport>> {
-    let period: Quarter = query
-        .period
-        .parse()
-        .map_err(|e: QuarterError| Problem::invalid(e.to_string()))?;
+    let period = quarter_param(&query.period)?;
     Ok(axum::Json(
         reports::quarter(state.store.as_ref(), period, query.market.as_ref()).await?,
+    ))
+}
+
+fn quarter_param(text: &str) -> Result<Quarter, Problem> {
+    text.parse()
+        .map_err(|e: QuarterError| Problem::invalid(e.to_string()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TrendQuery {
+    /// The first quarter, such as `2015Q1`.
+    pub from: String,
+    /// The last quarter, such as `2017Q4`.
+    pub to: String,
+    /// One market (such as `IN`); all markets when left out.
+    #[param(value_type = Option<String>)]
+    pub market: Option<MarketCode>,
+}
+
+/// Units and revenue per quarter with their QoQ and YoY growth, from one quarter to
+/// another.
+#[utoipa::path(get, path = "/v1/reports/trend", tag = "reports", security(("bearer" = [])),
+    params(TrendQuery),
+    responses(
+        (status = 200, description = "The report", body = TrendReport),
+        (status = 404, description = "Unknown market", body = Problem),
+        (status = 422, description = "Not a quarter, or `to` before `from`", body = Problem)))]
+pub async fn trend(
+    _: AdminOnly,
+    State(state): State<AppState>,
+    Query(query): Query<TrendQuery>,
+) -> ApiResult<axum::Json<TrendReport>> {
+    let (from, to) = (quarter_param(&query.from)?, quarter_param(&query.to)?);
+    Ok(axum::Json(
+        reports::trend(state.store.as_ref(), from, to, query.market.as_ref()).await?,
     ))
 }
 

@@ -345,12 +345,12 @@ async fn tracker_data_gives_share_rank_and_top_models_with_our_row_from_the_ledg
     assert_eq!(problem["errors"][0]["line"], 2);
     assert_eq!(problem["errors"][0]["column"], "period");
     let unknown = app
-        .admin(Method::POST, "/v1/imports/fx")
+        .admin(Method::POST, "/v1/imports/weather")
         .body("x")
         .send()
         .await
         .unwrap();
-    expect(unknown, 404, "no fx import yet").await;
+    expect(unknown, 404, "no such import").await;
     let huge = app
         .admin(Method::POST, "/v1/imports/shipments")
         .header("content-type", "text/csv")
@@ -362,4 +362,115 @@ async fn tracker_data_gives_share_rank_and_top_models_with_our_row_from_the_ledg
         problem_slug(&expect(huge, 413, "too large").await),
         "payload-too-large"
     );
+}
+
+impl TestApp {
+    async fn import_fx(&self, csv: &str) -> reqwest::Response {
+        self.admin(Method::POST, "/v1/imports/fx")
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn exchange_rates_give_revenue_in_dollars_and_the_trend_its_growth() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let shipments = format!(
+        "{HEADER}2016-05-01,IN,partner,redmi-note-4,,100,6446.00,INR\n\
+         2017-02-01,IN,partner,redmi-note-4,,200,100.00,INR\n\
+         2017-05-01,IN,partner,redmi-note-4,,300,12892.00,INR\n"
+    );
+    expect(app.import(&shipments, None).await, 201, "shipments").await;
+    let before = app.get("/v1/reports/quarter?period=2017Q2").await;
+    assert_eq!(before["revenue_usd"], Value::Null, "{before}");
+    assert_eq!(before["revenue_yoy"], Value::Null, "{before}");
+    assert_eq!(
+        before["missing_fx"],
+        serde_json::json!([
+            {"period": "2017Q2", "currency": "INR"},
+            {"period": "2016Q2", "currency": "INR"}
+        ])
+    );
+    // A bad rate imports nothing and says why, per column.
+    let bad = expect(
+        app.import_fx("period,currency,per_usd\n2017Q2,INR,64.46\n2017Q2,EUR,0\n")
+            .await,
+        422,
+        "bad rate",
+    )
+    .await;
+    let columns: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["currency", "per_usd"], "{bad}");
+    assert_eq!(
+        app.get("/v1/reports/quarter?period=2017Q2").await["revenue_usd"],
+        Value::Null,
+        "the good row of a bad file was not imported"
+    );
+    let rates = "period,currency,per_usd\n2017Q2,INR,64.46\n2016Q2,INR,32.23\n";
+    let imported = expect(app.import_fx(rates).await, 201, "rates").await;
+    assert_eq!(imported["rows"], 2);
+    let all = app.get("/v1/reports/quarter?period=2017Q2").await;
+    assert_eq!(
+        all["revenue_usd"], 20_000,
+        "12,892 rupees at 64.46: $200.00"
+    );
+    assert_eq!(all["missing_fx"], serde_json::json!([]));
+    // A year before: 6,446 rupees at 32.23 is also $200: flat in dollars...
+    assert_eq!(all["revenue_yoy"].as_f64(), Some(0.0), "{all}");
+    // ...and doubled in rupees, the market's own currency.
+    let india = app.get("/v1/reports/quarter?period=2017Q2&market=IN").await;
+    assert_eq!(india["revenue_yoy"].as_f64(), Some(1.0), "{india}");
+
+    let trend = app
+        .get("/v1/reports/trend?from=2017Q1&to=2017Q2&market=IN")
+        .await;
+    let quarters = trend["quarters"].as_array().unwrap();
+    let periods: Vec<&str> = quarters
+        .iter()
+        .map(|q| q["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods, ["2017Q1", "2017Q2"]);
+    assert_eq!(quarters[1]["units"], 300);
+    assert_eq!(quarters[1]["units_qoq"].as_f64(), Some(0.5));
+    assert_eq!(quarters[1]["units_yoy"].as_f64(), Some(2.0));
+    assert_eq!(quarters[1]["revenue"]["INR"], 1_289_200);
+    assert_eq!(
+        quarters[0]["revenue_usd"],
+        Value::Null,
+        "no rate for 2017Q1"
+    );
+    assert_eq!(
+        trend["missing_fx"],
+        serde_json::json!([{"period": "2017Q1", "currency": "INR"}])
+    );
+    for (query, status) in [
+        ("from=2017Q5&to=2017Q2", 422),
+        ("from=2017Q2&to=2017Q1", 422),
+        ("from=1017Q2&to=2017Q1", 422),
+        ("from=2017Q1&to=2017Q2&market=XX", 404),
+        ("from=2017Q1", 400),
+        ("from=2017Q1&to=2017Q2&extra=1", 400),
+    ] {
+        let response = app
+            .admin(Method::GET, &format!("/v1/reports/trend?{query}"))
+            .send()
+            .await
+            .unwrap();
+        expect(response, status, query).await;
+    }
+    let anonymous = reqwest::Client::new()
+        .get(app.url("/v1/reports/trend?from=2017Q1&to=2017Q2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

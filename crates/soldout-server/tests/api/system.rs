@@ -99,6 +99,7 @@ async fn the_openapi_document_covers_every_route_and_body() {
         ("get", "/v1/reports/year"),
         ("put", "/v1/targets/{year}"),
         ("get", "/v1/targets"),
+        ("get", "/v1/reports/trend"),
         ("put", "/v1/settings"),
         ("get", "/v1/settings"),
     ];

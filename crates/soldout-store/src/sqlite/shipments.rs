@@ -2,8 +2,10 @@
 //! hands units over (a counter sale, a fulfilment, a flash sale's batch) or takes
 //! one back (a return), and each row adds to its quarter's running totals there too.
 
+use super::shipment_blocks::{add_block_totals, unpack, BlockPacker, SealedBlock};
 use super::{column, corrupt, SqliteStore};
 use crate::{ImportChunk, ImportKind, StoreError};
+use soldout_core::fx::{FxRate, FxTable, PerUsd};
 use soldout_core::pos::Channel;
 use soldout_core::report::TotalRow;
 use soldout_core::shipment::{Quarter, Shipment};
@@ -18,7 +20,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 /// Quarter totals of some rows: (quarter, market, channel, product, currency) →
 /// (units, revenue).
-type Totals = HashMap<(String, String, &'static str, String, &'static str), (i64, i64)>;
+pub(super) type Totals = HashMap<(String, String, &'static str, String, &'static str), (i64, i64)>;
 
 fn totals_of(rows: &[Shipment]) -> Totals {
     let mut totals = Totals::new();
@@ -110,9 +112,35 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
         );
         removed.insert(key, (row.try_get("units")?, row.try_get("revenue")?));
     }
-    add_totals(conn, &removed, -1).await?;
-    sqlx::query("DELETE FROM shipments WHERE source = ?")
+    let blocks = sqlx::query("SELECT quarter, data FROM shipment_blocks WHERE source = ?")
         .bind(source)
+        .fetch_all(&mut *conn)
+        .await?;
+    for block in blocks {
+        let quarter: Quarter = column(&block, "quarter", |s| s.parse().ok())?;
+        add_block_totals(quarter, block.try_get("data")?, &mut removed)?;
+    }
+    add_totals(conn, &removed, -1).await?;
+    for table in ["shipments", "shipment_blocks"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE source = ?"))
+            .bind(source)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes a block of imported rows.
+async fn insert_block(
+    conn: &mut SqliteConnection,
+    source: &str,
+    block: SealedBlock,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO shipment_blocks (source, quarter, rows, data) VALUES (?, ?, ?, ?)")
+        .bind(source)
+        .bind(block.quarter.to_string())
+        .bind(block.rows as i64)
+        .bind(block.data)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -148,14 +176,31 @@ impl SqliteStore {
         &self,
         kind: &str,
         hash: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT batch FROM imports WHERE kind = ? AND content_hash = ?")
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        let found: Option<(String, i64)> =
+            sqlx::query_as("SELECT batch, rows FROM imports WHERE kind = ? AND content_hash = ?")
                 .bind(kind)
                 .bind(hash)
                 .fetch_optional(&self.reader)
-                .await?,
-        )
+                .await?;
+        Ok(found.map(|(batch, rows)| (batch, rows.max(0) as u64)))
+    }
+
+    /// The latest imported rate of each currency in each of `quarters`.
+    pub(super) async fn select_fx(&self, quarters: &[Quarter]) -> Result<FxTable, StoreError> {
+        let mut rates = FxTable::new();
+        for quarter in quarters {
+            let rows =
+                sqlx::query("SELECT currency, per_usd FROM fx_rates WHERE period = ? ORDER BY id")
+                    .bind(quarter.to_string())
+                    .fetch_all(&self.reader)
+                    .await?;
+            for r in rows {
+                let currency = column(&r, "currency", |s| Currency::parse(s).ok())?;
+                rates.insert((*quarter, currency), column(&r, "per_usd", PerUsd::parse)?);
+            }
+        }
+        Ok(rates)
     }
 
     /// Writes an import's rows as they arrive, all in one transaction: the batch's
@@ -177,28 +222,49 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?
         .is_some();
+        let source = format!("import:{batch}");
         match kind {
-            ImportKind::Shipments => remove_batch(&mut tx, &format!("import:{batch}")).await?,
-            ImportKind::Tracker => {
-                sqlx::query("DELETE FROM tracker_rows WHERE batch = ?")
+            ImportKind::Shipments => remove_batch(&mut tx, &source).await?,
+            ImportKind::Tracker | ImportKind::Fx => {
+                let table = if kind == ImportKind::Fx {
+                    "fx_rates"
+                } else {
+                    "tracker_rows"
+                };
+                sqlx::query(&format!("DELETE FROM {table} WHERE batch = ?"))
                     .bind(batch)
                     .execute(&mut *tx)
                     .await?;
             }
         }
         let mut count = 0u64;
+        let mut packer = BlockPacker::default();
         loop {
             match rows.recv().await {
                 Some(Some(chunk)) => {
                     count += chunk.len() as u64;
                     match chunk {
-                        ImportChunk::Shipments(chunk) => record(&mut tx, &chunk).await?,
+                        ImportChunk::Shipments(chunk) => {
+                            for row in chunk {
+                                if let Some(block) = packer.push(row) {
+                                    insert_block(&mut tx, &source, block).await?;
+                                }
+                            }
+                        }
                         ImportChunk::Tracker(chunk) => {
                             record_tracker(&mut tx, batch, &chunk).await?
                         }
+                        ImportChunk::Fx(chunk) => record_fx(&mut tx, batch, &chunk).await?,
                     }
                 }
-                Some(None) => break,
+                Some(None) => {
+                    let (blocks, totals) = packer.finish();
+                    for block in blocks {
+                        insert_block(&mut tx, &source, block).await?;
+                    }
+                    add_totals(&mut tx, &totals, 1).await?;
+                    break;
+                }
                 None => {
                     return Err(StoreError::Invalid(
                         "the import stopped before its end; nothing was imported".into(),
@@ -226,28 +292,42 @@ impl SqliteStore {
         &self,
         quarter: Quarter,
     ) -> Result<Vec<Shipment>, StoreError> {
-        sqlx::query("SELECT * FROM shipments WHERE quarter = ? ORDER BY id")
-            .bind(quarter.to_string())
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(|r| {
-                let sku: Option<String> = r.try_get("sku")?;
-                Ok(Shipment {
-                    date: column(r, "day", |s| s.parse().ok())?,
-                    market: column(r, "market", |s| MarketCode::parse(s).ok())?,
-                    channel: column(r, "channel", Channel::parse)?,
-                    product: column(r, "product", |s| ProductId::parse(s).ok())?,
-                    sku: sku
-                        .map(|s| SkuCode::parse(&s).map_err(|_| corrupt("sku", &s)))
-                        .transpose()?,
-                    units: r.try_get("units")?,
-                    revenue: r.try_get("revenue")?,
-                    currency: column(r, "currency", |s| Currency::parse(s).ok())?,
-                    source: r.try_get("source")?,
+        let mut rows: Vec<Shipment> =
+            sqlx::query("SELECT * FROM shipments WHERE quarter = ? ORDER BY id")
+                .bind(quarter.to_string())
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(|r| {
+                    let sku: Option<String> = r.try_get("sku")?;
+                    Ok(Shipment {
+                        date: column(r, "day", |s| s.parse().ok())?,
+                        market: column(r, "market", |s| MarketCode::parse(s).ok())?,
+                        channel: column(r, "channel", Channel::parse)?,
+                        product: column(r, "product", |s| ProductId::parse(s).ok())?,
+                        sku: sku
+                            .map(|s| SkuCode::parse(&s).map_err(|_| corrupt("sku", &s)))
+                            .transpose()?,
+                        units: r.try_get("units")?,
+                        revenue: r.try_get("revenue")?,
+                        currency: column(r, "currency", |s| Currency::parse(s).ok())?,
+                        source: r.try_get("source")?,
+                    })
                 })
-            })
-            .collect()
+                .collect::<Result<_, StoreError>>()?;
+        let blocks =
+            sqlx::query("SELECT source, data FROM shipment_blocks WHERE quarter = ? ORDER BY id")
+                .bind(quarter.to_string())
+                .fetch_all(&self.reader)
+                .await?;
+        for block in blocks {
+            rows.extend(unpack(
+                quarter,
+                block.try_get("source")?,
+                block.try_get("data")?,
+            )?);
+        }
+        Ok(rows)
     }
 
     pub(super) async fn select_tracker(
@@ -290,6 +370,26 @@ async fn record_tracker(
                 .push_bind(&row.vendor)
                 .push_bind(row.model.as_deref())
                 .push_bind(row.units);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn record_fx(
+    conn: &mut SqliteConnection,
+    batch: &str,
+    rows: &[FxRate],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO fx_rates (batch, period, currency, per_usd) ",
+        );
+        insert.push_values(chunk, |mut b, row| {
+            b.push_bind(batch)
+                .push_bind(row.period.to_string())
+                .push_bind(row.currency.code())
+                .push_bind(row.per_usd.to_string());
         });
         insert.build().execute(&mut *conn).await?;
     }

@@ -1,0 +1,267 @@
+//! Exchange rates for totals across markets: a currency's units per US dollar in a
+//! quarter, imported from CSV (`period,currency,per_usd`), kept as an exact decimal,
+//! and the conversion of a quarter's minor units into US cents, rounded half away
+//! from zero, in integers only.
+
+use crate::money::{Amount, Currency};
+use crate::shipment::{ImportCatalog, Quarter, RowError};
+use std::collections::BTreeMap;
+
+/// The header of an exchange-rate CSV file.
+pub const FX_HEADER: [&str; 3] = ["period", "currency", "per_usd"];
+/// Most decimals a rate may carry.
+pub const RATE_DECIMALS_MAX: u32 = 9;
+
+/// A currency's units per US dollar, exactly: `mantissa / 10^scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerUsd {
+    pub mantissa: i64,
+    pub scale: u32,
+}
+
+impl PerUsd {
+    /// Parses a positive decimal such as `64.46` or `6.8`.
+    pub fn parse(text: &str) -> Option<PerUsd> {
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || whole.len() > 9
+            || !digits(whole)
+            || !digits(fraction)
+            || text.ends_with('.')
+            || fraction.len() > RATE_DECIMALS_MAX as usize
+        {
+            return None;
+        }
+        let mantissa: i64 = format!("{whole}{fraction}").parse().ok()?;
+        (mantissa > 0).then_some(PerUsd {
+            mantissa,
+            scale: fraction.len() as u32,
+        })
+    }
+
+    /// `minor` units of `currency` in US cents, rounded half away from zero.
+    pub fn to_usd_cents(self, minor: Amount, currency: Currency) -> i64 {
+        // cents = minor / 10^exp / (mantissa / 10^scale) * 100
+        let numerator = i128::from(minor) * 100 * 10_i128.pow(self.scale);
+        let denominator = 10_i128.pow(u32::from(currency.exponent())) * i128::from(self.mantissa);
+        let (quotient, remainder) = (numerator / denominator, numerator % denominator);
+        let rounded = if remainder.abs() * 2 >= denominator {
+            quotient + numerator.signum()
+        } else {
+            quotient
+        };
+        i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX })
+    }
+}
+
+impl std::fmt::Display for PerUsd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = 10_i64.pow(self.scale);
+        if self.scale == 0 {
+            write!(f, "{}", self.mantissa)
+        } else {
+            write!(
+                f,
+                "{}.{:0width$}",
+                self.mantissa / unit,
+                self.mantissa % unit,
+                width = self.scale as usize
+            )
+        }
+    }
+}
+
+/// One imported rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FxRate {
+    pub period: Quarter,
+    pub currency: Currency,
+    pub per_usd: PerUsd,
+}
+
+/// Rates by quarter and currency.
+pub type FxTable = BTreeMap<(Quarter, Currency), PerUsd>;
+
+/// Parses and checks one exchange-rate row. The currency must be one of the
+/// catalog's markets' (a rate nothing uses is more likely a typo than a need).
+pub fn parse_fx_row(
+    line: u64,
+    fields: &[&str],
+    catalog: &ImportCatalog,
+) -> Result<FxRate, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut fail = |column: &str, message| errors.push(RowError::new(line, column, message));
+    if fields.len() != FX_HEADER.len() {
+        fail(
+            "*",
+            format!("{} fields; a row has period,currency,per_usd", fields.len()),
+        );
+        return Err(errors);
+    }
+    let field = |i: usize| fields[i].trim();
+    let period = field(0)
+        .parse::<Quarter>()
+        .map_err(|e| fail("period", e.to_string()))
+        .ok();
+    let currency = Currency::parse(field(1))
+        .ok()
+        .filter(|c| catalog.markets.values().any(|m| m == c));
+    if currency.is_none() {
+        fail(
+            "currency",
+            format!("{:?} is not the currency of a market", field(1)),
+        );
+    }
+    let per_usd = PerUsd::parse(field(2));
+    if per_usd.is_none() {
+        fail(
+            "per_usd",
+            format!(
+                "{:?} is not a positive decimal such as 64.46 (at most {RATE_DECIMALS_MAX} decimals)",
+                field(2)
+            ),
+        );
+    }
+    match (period, currency, per_usd) {
+        (Some(period), Some(currency), Some(per_usd)) if errors.is_empty() => Ok(FxRate {
+            period,
+            currency,
+            per_usd,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A quarter and currency without a rate.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
+pub struct MissingFx {
+    pub period: String,
+    pub currency: String,
+}
+
+/// Revenue (currency → minor units) of `quarter` in US cents: each currency's total
+/// converted and rounded on its own, then added; `Err` with each missing rate.
+pub fn revenue_in_usd(
+    quarter: Quarter,
+    revenue: &BTreeMap<String, Amount>,
+    rates: &FxTable,
+) -> Result<i64, Vec<MissingFx>> {
+    let mut cents = 0i64;
+    let mut missing = Vec::new();
+    for (code, &minor) in revenue {
+        let rate = Currency::parse(code)
+            .ok()
+            .and_then(|c| rates.get(&(quarter, c)).map(|r| (c, r)));
+        match rate {
+            // The US dollar needs no rate.
+            _ if code == "USD" => cents = cents.saturating_add(minor),
+            Some((currency, rate)) => {
+                cents = cents.saturating_add(rate.to_usd_cents(minor, currency))
+            }
+            None => missing.push(MissingFx {
+                period: quarter.to_string(),
+                currency: code.clone(),
+            }),
+        }
+    }
+    if missing.is_empty() {
+        Ok(cents)
+    } else {
+        Err(missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inr() -> Currency {
+        Currency::parse("INR").unwrap()
+    }
+
+    #[test]
+    fn rates_parse_exactly() {
+        assert_eq!(
+            PerUsd::parse("64.46"),
+            Some(PerUsd {
+                mantissa: 6446,
+                scale: 2
+            })
+        );
+        assert_eq!(PerUsd::parse("7").unwrap().to_string(), "7");
+        assert_eq!(PerUsd::parse("6.805").unwrap().to_string(), "6.805");
+        assert_eq!(PerUsd::parse("0.05").unwrap().to_string(), "0.05");
+        for bad in [
+            "",
+            "0",
+            "0.00",
+            "-1",
+            "1.",
+            ".5",
+            "1e3",
+            "1.0000000001",
+            "abc",
+        ] {
+            assert_eq!(PerUsd::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn conversion_rounds_half_away_from_zero() {
+        let two = PerUsd::parse("2").unwrap();
+        // 1 paisa at 2 per dollar is half a cent: away from zero, either sign.
+        assert_eq!(two.to_usd_cents(1, inr()), 1);
+        assert_eq!(two.to_usd_cents(-1, inr()), -1);
+        assert_eq!(two.to_usd_cents(2, inr()), 1);
+        // 3 paise at 4 per dollar is 0.75 cents; 1 paisa is 0.25.
+        let four = PerUsd::parse("4").unwrap();
+        assert_eq!(four.to_usd_cents(3, inr()), 1);
+        assert_eq!(four.to_usd_cents(1, inr()), 0);
+        // 64.46 rupees per dollar: 6,446,000.00 rupees is exactly 100,000 dollars.
+        let rate = PerUsd::parse("64.46").unwrap();
+        assert_eq!(rate.to_usd_cents(644_600_000, inr()), 10_000_000);
+        // A zero-exponent currency: 113 yen at 113 per dollar is a dollar.
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(PerUsd::parse("113").unwrap().to_usd_cents(113, jpy), 100);
+    }
+
+    #[test]
+    fn each_missing_rate_is_named() {
+        let q: Quarter = "2017Q2".parse().unwrap();
+        let mut rates = FxTable::new();
+        rates.insert((q, inr()), PerUsd::parse("64.46").unwrap());
+        let revenue = BTreeMap::from([
+            ("INR".to_owned(), 644_600_000),
+            ("CNY".to_owned(), 100),
+            ("USD".to_owned(), 5),
+        ]);
+        assert_eq!(
+            revenue_in_usd(q, &revenue, &rates),
+            Err(vec![MissingFx {
+                period: "2017Q2".into(),
+                currency: "CNY".into()
+            }])
+        );
+        let only_inr = BTreeMap::from([("INR".to_owned(), 644_600_000), ("USD".to_owned(), 5)]);
+        assert_eq!(revenue_in_usd(q, &only_inr, &rates), Ok(10_000_005));
+    }
+
+    #[test]
+    fn rows_name_what_is_wrong() {
+        let mut catalog = ImportCatalog::default();
+        catalog
+            .markets
+            .insert(crate::MarketCode::parse("IN").unwrap(), inr());
+        let row = parse_fx_row(2, &["2017Q2", "INR", "64.46"], &catalog).unwrap();
+        assert_eq!(row.per_usd.to_string(), "64.46");
+        let errors = parse_fx_row(3, &["2017Q5", "EUR", "-1"], &catalog).unwrap_err();
+        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, ["period", "currency", "per_usd"]);
+        assert!(errors.iter().all(|e| e.line == 3));
+        assert_eq!(
+            parse_fx_row(4, &["2017Q2"], &catalog).unwrap_err()[0].column,
+            "*"
+        );
+    }
+}
