@@ -331,13 +331,17 @@ def import_csv(binary: Path, db: Path, csv_path: Path, workdir: Path, what: str)
 
 
 def ledger_rows(db: Path) -> int | None:
-    """Rows of the generated years visible to a new connection after the import returned."""
+    """Rows of the generated years visible to a new connection after the import returned:
+    rows written one by one (sales) plus rows in the import's packed blocks."""
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            (n,) = con.execute(
+            (single,) = con.execute(
                 "SELECT count(*) FROM shipments WHERE day >= '2020-01-01'").fetchone()
-            return int(n)
+            (packed,) = con.execute(
+                "SELECT coalesce(sum(rows), 0) FROM shipment_blocks WHERE quarter >= '2020Q1'"
+            ).fetchone()
+            return int(single) + int(packed)
         finally:
             con.close()
     except sqlite3.Error as e:
