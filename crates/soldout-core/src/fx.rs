@@ -141,7 +141,8 @@ pub struct MissingFx {
 }
 
 /// Revenue (currency → minor units) of `quarter` in US cents: each currency's total
-/// converted and rounded on its own, then added; `Err` with each missing rate.
+/// converted and rounded on its own, then added; `Err` with each missing rate (a
+/// currency whose total is zero needs none).
 pub fn revenue_in_usd(
     quarter: Quarter,
     revenue: &BTreeMap<String, Amount>,
@@ -149,7 +150,7 @@ pub fn revenue_in_usd(
 ) -> Result<i64, Vec<MissingFx>> {
     let mut cents = 0i64;
     let mut missing = Vec::new();
-    for (code, &minor) in revenue {
+    for (code, &minor) in revenue.iter().filter(|(_, &minor)| minor != 0) {
         let rate = Currency::parse(code)
             .ok()
             .and_then(|c| rates.get(&(quarter, c)).map(|r| (c, r)));
@@ -243,7 +244,11 @@ mod tests {
                 currency: "CNY".into()
             }])
         );
-        let only_inr = BTreeMap::from([("INR".to_owned(), 644_600_000), ("USD".to_owned(), 5)]);
+        let only_inr = BTreeMap::from([
+            ("INR".to_owned(), 644_600_000),
+            ("USD".to_owned(), 5),
+            ("CNY".to_owned(), 0),
+        ]);
         assert_eq!(revenue_in_usd(q, &only_inr, &rates), Ok(10_000_005));
     }
 

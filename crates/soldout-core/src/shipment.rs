@@ -243,8 +243,8 @@ pub const SHIPMENTS_HEADER: [&str; 8] = [
 ];
 /// Most units one imported row may carry, either way.
 pub const IMPORT_UNITS_MAX: i64 = 1_000_000_000;
-/// Most revenue one imported row may carry, either way, in minor units: room for a
-/// billion such rows before a total could overflow.
+/// Most revenue one imported row may carry, either way, in minor units (totals are
+/// checked for overflow as they are added up).
 pub const IMPORT_REVENUE_MAX: Amount = 1_000_000_000_000_000;
 /// Years a shipment may fall in.
 pub const SHIPMENT_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;

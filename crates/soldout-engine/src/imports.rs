@@ -392,7 +392,21 @@ pub async fn import(
         .import_rows(kind, &batch, &hash, clock.now(), receiver)
         .await;
     reading.await.map_err(blocking)??;
-    let (rows, replaced) = written?;
+    let (rows, replaced) = match written {
+        // Another import of the same content committed first.
+        Err(StoreError::AlreadyExists { what: "import", id }) => {
+            let rows = store
+                .imported_batch(kind.as_str(), &hash)
+                .await?
+                .map_or(0, |(_, rows)| rows);
+            return Ok(ImportReport {
+                batch: id,
+                rows,
+                status: ImportStatus::AlreadyImported,
+            });
+        }
+        other => other?,
+    };
     Ok(ImportReport {
         batch,
         rows,

@@ -45,7 +45,7 @@ async fn known_market(store: &dyn Store, market: Option<&MarketCode>) -> Result<
     Ok(())
 }
 
-/// Units and revenue per quarter from `from` to `to` (at most
+/// Units and revenue per quarter from `from` to `to` (fewer than
 /// [`TREND_QUARTERS_MAX`] quarters), for one market or all.
 pub async fn trend(
     store: &dyn Store,

@@ -358,7 +358,8 @@ pub trait Store: Send + Sync + 'static {
     /// to say the file is complete), all in one transaction, as `batch` (replacing
     /// that batch's earlier rows). Returns the rows written and whether an earlier
     /// batch of that name was replaced. A channel closed without `None` writes
-    /// nothing.
+    /// nothing; so does content imported meanwhile (`AlreadyExists` naming its
+    /// batch).
     async fn import_rows(
         &self,
         kind: ImportKind,

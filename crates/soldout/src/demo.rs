@@ -652,7 +652,7 @@ pub async fn load(store: &Arc<dyn Store>, now: DateTime<Utc>) -> anyhow::Result<
     insert_catalog(store_ref)
         .await
         .context("loading the catalog")?;
-    load_history(store)
+    load_history(store, now)
         .await
         .context("loading the shipment history")?;
     let store = store_ref;
@@ -680,7 +680,8 @@ fn created(result: Result<(), StoreError>) -> Result<(), StoreError> {
 /// shipments 2014Q1–2017Q2, India and Russia tracker data, exchange rates, through
 /// the same imports as `soldout import` (so loading twice changes nothing), then the
 /// brand and the targets.
-async fn load_history(store: &Arc<dyn Store>) -> anyhow::Result<()> {
+async fn load_history(store: &Arc<dyn Store>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let clock = Clock::starting_at(Some(now));
     const FILES: [(ImportKind, &str, &[u8]); 3] = [
         (
             ImportKind::Shipments,
@@ -703,7 +704,7 @@ async fn load_history(store: &Arc<dyn Store>) -> anyhow::Result<()> {
         let report = imports::import(
             kind,
             store.clone(),
-            Clock::System,
+            clock,
             Arc::new(imports::InMemory(Arc::from(bytes))),
             Some(format!("reference-{name}")),
             Arc::new(|_| {}),
@@ -716,18 +717,19 @@ async fn load_history(store: &Arc<dyn Store>) -> anyhow::Result<()> {
         };
         println!("  reference {name}: {} rows {status}", report.rows);
     }
-    store.set_meta(reports::BRAND_KEY, DEMO_BRAND).await?;
+    // The brand and the targets only where none is set: an operator's own stay.
+    if store.meta(reports::BRAND_KEY).await?.is_none() {
+        store.set_meta(reports::BRAND_KEY, DEMO_BRAND).await?;
+    }
+    let targets = store.targets().await?;
     for line in TARGETS.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let (year, units) = line.split_once(',').ok_or_else(|| {
             anyhow::anyhow!("data/reference/targets.csv: {line:?} is not year,units")
         })?;
-        reports::set_target(
-            store.as_ref(),
-            Clock::System,
-            year.trim().parse()?,
-            units.trim().parse()?,
-        )
-        .await?;
+        let year: i32 = year.trim().parse()?;
+        if !targets.contains_key(&year) {
+            reports::set_target(store.as_ref(), clock, year, units.trim().parse()?).await?;
+        }
     }
     Ok(())
 }

@@ -17,11 +17,40 @@ use std::collections::HashMap;
 
 /// Rows per block.
 pub(super) const BLOCK_ROWS: usize = 65_536;
+/// Rows held in open blocks at most, across quarters: past it the largest open block
+/// is sealed early, so a file that jumps between many quarters keeps memory flat.
+const OPEN_ROWS_MAX: usize = 1 << 20;
+/// The first byte of every stored block: its encoding.
+const BLOCK_FORMAT: u8 = 1;
+
+/// A channel in a stored block: by name.
+mod channel_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use soldout_core::pos::Channel;
+
+    pub fn serialize<S: Serializer>(channel: &Channel, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(channel.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Channel, D::Error> {
+        let name = String::deserialize(d)?;
+        Channel::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("no channel {name:?}")))
+    }
+}
+
+fn overflow() -> StoreError {
+    StoreError::Invalid(
+        "the imported units or revenue add up beyond what a total can hold; nothing was imported"
+            .into(),
+    )
+}
 
 /// What rows share in a block: everything but the day and the figures.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 struct RowKey {
     market: MarketCode,
+    #[serde(with = "channel_name")]
     channel: Channel,
     product: ProductId,
     sku: Option<SkuCode>,
@@ -63,12 +92,14 @@ pub(super) struct SealedBlock {
 #[derive(Default)]
 pub(super) struct BlockPacker {
     open: HashMap<Quarter, OpenBlock>,
+    open_rows: usize,
     totals: Totals,
 }
 
 impl BlockPacker {
-    /// Adds a row; returns a block when one is full.
-    pub fn push(&mut self, row: Shipment) -> Option<SealedBlock> {
+    /// Adds a row; returns a block when one is full (or open blocks hold too many
+    /// rows). A sum beyond `i64` is an error.
+    pub fn push(&mut self, row: Shipment) -> Result<Option<SealedBlock>, StoreError> {
         let quarter = row.quarter();
         let day = (row.date - quarter.start()).num_days() as u8;
         let open = self.open.entry(quarter).or_default();
@@ -90,43 +121,61 @@ impl BlockPacker {
             }
         };
         let sum = &mut open.sums[index as usize];
-        sum.0 += row.units;
-        sum.1 += row.revenue;
+        sum.0 = sum.0.checked_add(row.units).ok_or_else(overflow)?;
+        sum.1 = sum.1.checked_add(row.revenue).ok_or_else(overflow)?;
         open.block.rows.push(PackedRow {
             day,
             key: index,
             units: row.units,
             revenue: row.revenue,
         });
-        if open.block.rows.len() < BLOCK_ROWS {
-            return None;
-        }
-        let full = self.open.remove(&quarter).expect("the block just filled");
-        Some(seal(quarter, full, &mut self.totals))
+        self.open_rows += 1;
+        let to_seal = if open.block.rows.len() >= BLOCK_ROWS {
+            quarter
+        } else if self.open_rows > OPEN_ROWS_MAX {
+            *self
+                .open
+                .iter()
+                .max_by_key(|(q, b)| (b.block.rows.len(), **q))
+                .expect("a block is open")
+                .0
+        } else {
+            return Ok(None);
+        };
+        let full = self.open.remove(&to_seal).expect("the block is open");
+        self.open_rows -= full.block.rows.len();
+        seal(to_seal, full, &mut self.totals).map(Some)
     }
 
     /// Every block not yet full, and the totals of all rows pushed.
-    pub fn finish(mut self) -> (Vec<SealedBlock>, Totals) {
+    pub fn finish(mut self) -> Result<(Vec<SealedBlock>, Totals), StoreError> {
         let mut open: Vec<(Quarter, OpenBlock)> = self.open.drain().collect();
         open.sort_by_key(|(q, _)| *q);
         let blocks = open
             .into_iter()
             .map(|(q, block)| seal(q, block, &mut self.totals))
-            .collect();
-        (blocks, self.totals)
+            .collect::<Result<_, _>>()?;
+        Ok((blocks, self.totals))
     }
 }
 
-fn seal(quarter: Quarter, open: OpenBlock, totals: &mut Totals) -> SealedBlock {
-    add_sums(quarter, &open.block.keys, &open.sums, totals);
-    SealedBlock {
+fn seal(quarter: Quarter, open: OpenBlock, totals: &mut Totals) -> Result<SealedBlock, StoreError> {
+    add_sums(quarter, &open.block.keys, &open.sums, totals)?;
+    let mut data = vec![BLOCK_FORMAT];
+    data.extend(postcard::to_allocvec(&open.block).expect("a block always encodes"));
+    Ok(SealedBlock {
         quarter,
         rows: open.block.rows.len(),
-        data: postcard::to_allocvec(&open.block).expect("a block always encodes"),
-    }
+        data,
+    })
 }
 
-fn add_sums(quarter: Quarter, keys: &[RowKey], sums: &[(i64, i64)], totals: &mut Totals) {
+fn add_sums(
+    quarter: Quarter,
+    keys: &[RowKey],
+    sums: &[(i64, i64)],
+    totals: &mut Totals,
+) -> Result<(), StoreError> {
     for (key, (units, revenue)) in keys.iter().zip(sums) {
         let entry = totals
             .entry((
@@ -137,14 +186,23 @@ fn add_sums(quarter: Quarter, keys: &[RowKey], sums: &[(i64, i64)], totals: &mut
                 key.currency.code(),
             ))
             .or_default();
-        entry.0 += units;
-        entry.1 += revenue;
+        entry.0 = entry.0.checked_add(*units).ok_or_else(overflow)?;
+        entry.1 = entry.1.checked_add(*revenue).ok_or_else(overflow)?;
     }
+    Ok(())
 }
 
 fn decode(data: &[u8]) -> Result<Block, StoreError> {
-    postcard::from_bytes(data)
-        .map_err(|e| StoreError::Backend(format!("a shipment block does not decode: {e}").into()))
+    let corrupt = |why: String| {
+        StoreError::Backend(format!("a shipment block does not decode: {why}").into())
+    };
+    match data.split_first() {
+        Some((&BLOCK_FORMAT, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))
+        }
+        Some((format, _)) => Err(corrupt(format!("unknown format {format}"))),
+        None => Err(corrupt("empty".into())),
+    }
 }
 
 /// The rows of a block, as `source` wrote them.
@@ -189,11 +247,10 @@ pub(super) fn add_block_totals(
         let sum = sums.get_mut(row.key as usize).ok_or_else(|| {
             StoreError::Backend(format!("a shipment block names key {}", row.key).into())
         })?;
-        sum.0 += row.units;
-        sum.1 += row.revenue;
+        sum.0 = sum.0.checked_add(row.units).ok_or_else(overflow)?;
+        sum.1 = sum.1.checked_add(row.revenue).ok_or_else(overflow)?;
     }
-    add_sums(quarter, &block.keys, &sums, totals);
-    Ok(())
+    add_sums(quarter, &block.keys, &sums, totals)
 }
 
 #[cfg(test)]
@@ -224,9 +281,9 @@ mod tests {
         ];
         let mut packer = BlockPacker::default();
         for row in rows.clone() {
-            assert!(packer.push(row).is_none());
+            assert!(packer.push(row).unwrap().is_none());
         }
-        let (blocks, totals) = packer.finish();
+        let (blocks, totals) = packer.finish().unwrap();
         assert_eq!(blocks.len(), 2, "one block per quarter");
         let mut back = Vec::new();
         let mut again = Totals::new();
@@ -252,21 +309,49 @@ mod tests {
         )];
         assert_eq!(*q2, (7, 7 * 999_900));
         assert!(unpack(blocks[0].quarter, "x", &[0xff, 0xff]).is_err());
+        assert!(unpack(blocks[0].quarter, "x", &[]).is_err());
+        assert!(unpack(blocks[0].quarter, "x", &[BLOCK_FORMAT, 0xff]).is_err());
     }
 
     #[test]
     fn a_full_block_is_sealed() {
         let mut packer = BlockPacker::default();
         let sealed: Vec<SealedBlock> = (0..BLOCK_ROWS + 1)
-            .filter_map(|_| packer.push(shipment("2017-05-05", None, 1)))
+            .filter_map(|_| packer.push(shipment("2017-05-05", None, 1)).unwrap())
             .collect();
         assert_eq!(sealed.len(), 1);
         assert_eq!(sealed[0].rows, BLOCK_ROWS);
-        let (rest, totals) = packer.finish();
+        let (rest, totals) = packer.finish().unwrap();
         assert_eq!(rest[0].rows, 1);
         assert_eq!(
             totals.values().next(),
             Some(&(BLOCK_ROWS as i64 + 1, (BLOCK_ROWS as i64 + 1) * 999_900))
         );
+    }
+
+    #[test]
+    fn sums_beyond_an_i64_are_refused() {
+        let mut packer = BlockPacker::default();
+        let mut big = shipment("2017-05-05", None, 1);
+        big.revenue = i64::MAX;
+        assert!(packer.push(big.clone()).unwrap().is_none());
+        assert!(packer.push(big).is_err());
+    }
+
+    #[test]
+    fn many_open_quarters_are_sealed_early() {
+        let mut packer = BlockPacker::default();
+        let days = ["2017-05-05", "2016-05-05", "2015-05-05", "2014-05-05"];
+        let mut sealed = 0;
+        for i in 0..(OPEN_ROWS_MAX + 10) {
+            if let Some(block) = packer.push(shipment(days[i % 4], None, 1)).unwrap() {
+                assert!(block.rows > 0 && block.rows <= BLOCK_ROWS);
+                sealed += block.rows;
+            }
+            assert!(packer.open_rows <= OPEN_ROWS_MAX);
+        }
+        let (rest, _) = packer.finish().unwrap();
+        let left: usize = rest.iter().map(|b| b.rows).sum();
+        assert_eq!(sealed + left, OPEN_ROWS_MAX + 10);
     }
 }

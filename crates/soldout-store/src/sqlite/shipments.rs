@@ -121,6 +121,9 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
         add_block_totals(quarter, block.try_get("data")?, &mut removed)?;
     }
     add_totals(conn, &removed, -1).await?;
+    sqlx::query("DELETE FROM shipment_totals WHERE units = 0 AND revenue = 0")
+        .execute(&mut *conn)
+        .await?;
     for table in ["shipments", "shipment_blocks"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE source = ?"))
             .bind(source)
@@ -214,6 +217,20 @@ impl SqliteStore {
         mut rows: mpsc::Receiver<Option<ImportChunk>>,
     ) -> Result<(u64, bool), StoreError> {
         let mut tx = self.begin_write().await?;
+        // The same content may have come in meanwhile (two imports at once).
+        if let Some(earlier) = sqlx::query_scalar::<_, String>(
+            "SELECT batch FROM imports WHERE kind = ? AND content_hash = ?",
+        )
+        .bind(kind.as_str())
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        {
+            return Err(StoreError::AlreadyExists {
+                what: "import",
+                id: earlier,
+            });
+        }
         let replaced = sqlx::query_scalar::<_, String>(
             "SELECT batch FROM imports WHERE kind = ? AND batch = ?",
         )
@@ -246,7 +263,7 @@ impl SqliteStore {
                     match chunk {
                         ImportChunk::Shipments(chunk) => {
                             for row in chunk {
-                                if let Some(block) = packer.push(row) {
+                                if let Some(block) = packer.push(row)? {
                                     insert_block(&mut tx, &source, block).await?;
                                 }
                             }
@@ -258,11 +275,25 @@ impl SqliteStore {
                     }
                 }
                 Some(None) => {
-                    let (blocks, totals) = packer.finish();
+                    let (blocks, totals) = packer.finish()?;
                     for block in blocks {
                         insert_block(&mut tx, &source, block).await?;
                     }
                     add_totals(&mut tx, &totals, 1).await?;
+                    // SQLite turns an integer sum that overflows into a float.
+                    let overflowed: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM shipment_totals
+                         WHERE typeof(units) != 'integer' OR typeof(revenue) != 'integer'",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if overflowed > 0 {
+                        return Err(StoreError::Invalid(
+                            "the imported units or revenue would take a total beyond what it \
+                             can hold; nothing was imported"
+                                .into(),
+                        ));
+                    }
                     break;
                 }
                 None => {
@@ -327,6 +358,8 @@ impl SqliteStore {
                 block.try_get("data")?,
             )?);
         }
+        // Oldest first; rows of one day in the order they were written.
+        rows.sort_by_key(|r| r.date);
         Ok(rows)
     }
 
