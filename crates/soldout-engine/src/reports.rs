@@ -129,6 +129,38 @@ pub fn quarter_chart(report: &QuarterReport, brand: Option<&str>) -> String {
     )
 }
 
+/// How figures read to people (tables, pages): JSON and CSV carry exact values.
+/// `23.16 M`, `12.3 K`, `950`.
+pub fn human_units(units: i64) -> String {
+    let a = units.unsigned_abs() as f64;
+    let sign = if units < 0 { "-" } else { "" };
+    if a >= 1e6 {
+        format!("{sign}{:.2} M", a / 1e6)
+    } else if a >= 1e4 {
+        format!("{sign}{:.1} K", a / 1e3)
+    } else {
+        units.to_string()
+    }
+}
+
+/// `+70.0%`, or `n/a` without a base.
+pub fn human_growth(growth: Option<f64>) -> String {
+    growth.map_or_else(|| "n/a".to_owned(), |g| format!("{:+.1}%", g * 100.0))
+}
+
+/// `$4.16 bn`, `$12.35 M`, `$950.00`.
+pub fn human_dollars(cents: i64) -> String {
+    let dollars = cents as f64 / 100.0;
+    let a = dollars.abs();
+    if a >= 1e9 {
+        format!("${:.2} bn", dollars / 1e9)
+    } else if a >= 1e6 {
+        format!("${:.2} M", dollars / 1e6)
+    } else {
+        format!("${dollars:.2}")
+    }
+}
+
 /// The meta key our brand's name (in market trackers) is kept under.
 pub const BRAND_KEY: &str = "settings.brand";
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
+pub mod web;
 
 use crate::auth::Tokens;
 use crate::metrics::Metrics;
@@ -135,6 +136,7 @@ impl App {
             sales, shipments, stores, system, transfers,
         };
         let metrics = state.metrics.clone();
+        let state_for_web = state.clone();
         let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
             .routes(routes!(system::healthz))
             .routes(routes!(system::metrics))
@@ -193,6 +195,7 @@ impl App {
             .split_for_parts();
         let json = serde_json::to_string(&doc).expect("the OpenAPI document serializes");
         let router = router
+            .merge(web::router(state_for_web))
             .fallback(|| async {
                 Problem::not_found("no route here; GET /openapi.json lists every route")
             })

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use soldout_core::report::{QuarterReport, TrendReport, YearReport};
 use soldout_core::shipment::Quarter;
 use soldout_core::MarketCode;
+use soldout_engine::reports::{human_dollars, human_growth, human_units};
 use soldout_engine::{reports, Clock};
 use std::path::PathBuf;
 
@@ -67,24 +68,6 @@ enum ReportCommand {
     },
 }
 
-/// `23.16 M`, `12.3 K`, `950`.
-pub fn human_units(units: i64) -> String {
-    let a = units.unsigned_abs() as f64;
-    let sign = if units < 0 { "-" } else { "" };
-    if a >= 1e6 {
-        format!("{sign}{:.2} M", a / 1e6)
-    } else if a >= 1e4 {
-        format!("{sign}{:.1} K", a / 1e3)
-    } else {
-        units.to_string()
-    }
-}
-
-/// `+70.0%`, or `n/a` without a base.
-pub fn human_growth(growth: Option<f64>) -> String {
-    growth.map_or_else(|| "n/a".to_owned(), |g| format!("{:+.1}%", g * 100.0))
-}
-
 fn print_table(r: &QuarterReport) {
     let revenue: Vec<String> = r
         .revenue
@@ -134,19 +117,6 @@ fn print_table(r: &QuarterReport) {
         for s in slices {
             println!("    {:<20} {:>12}", s.name, human_units(s.units));
         }
-    }
-}
-
-/// `$4.16 bn`, `$12.35 M`, `$950.00`.
-pub fn human_dollars(cents: i64) -> String {
-    let dollars = cents as f64 / 100.0;
-    let a = dollars.abs();
-    if a >= 1e9 {
-        format!("${:.2} bn", dollars / 1e9)
-    } else if a >= 1e6 {
-        format!("${:.2} M", dollars / 1e6)
-    } else {
-        format!("${dollars:.2}")
     }
 }
 

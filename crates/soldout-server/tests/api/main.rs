@@ -13,3 +13,4 @@ mod payments;
 mod stock;
 mod stores;
 mod system;
+mod web;

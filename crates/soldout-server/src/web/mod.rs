@@ -1,0 +1,184 @@
+//! The dashboard, server-rendered HTML (maud) with charts drawn as SVG on the server:
+//! `/login` takes an admin's or a clerk's token and keeps it in an `HttpOnly`,
+//! `SameSite=Strict` session cookie; `/` is the overview of a quarter. No asset comes
+//! from the network. Forms that change state are refused unless they come from this
+//! site (the `Origin` header, which browsers send with every POST, must be ours).
+
+mod overview;
+
+use crate::AppState;
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use soldout_core::Principal;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "soldout_session";
+
+/// The dashboard's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/login", get(login_form).post(log_in))
+        .route("/logout", axum::routing::post(log_out))
+        .with_state(state)
+}
+
+/// A page: title, a small stylesheet (inline), the body.
+pub fn page(title: &str, signed_in: bool, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · soldout" }
+                    style { (maud::PreEscaped(STYLE)) }
+                }
+                body {
+                    header {
+                        a href="/" { strong { "soldout" } }
+                        @if signed_in {
+                            form method="post" action="/logout" class="inline" {
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                    main { h1 { (title) } (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+const STYLE: &str = "
+body{font-family:system-ui,sans-serif;margin:0;color:#222}
+header{display:flex;justify-content:space-between;align-items:center;padding:.5rem 1rem;background:#f4f4f4}
+header a{color:inherit;text-decoration:none}
+main{padding:1rem;max-width:1100px;margin:auto}
+.inline{display:inline}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.75rem}
+.figure{border:1px solid #ddd;border-radius:6px;padding:.6rem}
+.figure b{display:block;font-size:1.4rem}
+table{border-collapse:collapse;width:100%}
+td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:left}
+td.n,th.n{text-align:right}
+svg{max-width:100%;height:auto}
+.empty{padding:1rem;background:#fafafa;border:1px dashed #bbb;border-radius:6px}
+.error{color:#a00}
+label{margin-right:.5rem}
+";
+
+/// The principal the request's session cookie names, if any.
+pub fn session(headers: &HeaderMap, state: &AppState) -> Option<Principal> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let token = cookies.split(';').find_map(|c| {
+        let (name, value) = c.trim().split_once('=')?;
+        (name == SESSION_COOKIE).then_some(value)
+    })?;
+    state.tokens.resolve(token)
+}
+
+/// Whether a form post comes from this site: its `Origin` names the host it was sent
+/// to. A post without `Origin` is refused (every current browser sends one).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) => origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o == host),
+        _ => false,
+    }
+}
+
+fn forbidden(signed_in: bool, why: &str) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            "Not allowed",
+            signed_in,
+            html! { p.error { (why) } p { a href="/login" { "Sign in as someone else" } } },
+        ),
+    )
+        .into_response()
+}
+
+fn login_markup(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+        form method="post" action="/login" {
+            label for="token" { "Token (admin, or a store clerk's)" }
+            input id="token" name="token" type="password" autocomplete="off" required size="40";
+            button type="submit" { "Sign in" }
+        }
+    }
+}
+
+async fn login_form() -> Html<String> {
+    page("Sign in", false, login_markup(None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn log_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden(false, "This form must be sent from this site.");
+    }
+    let token = form.token.trim();
+    match state.tokens.resolve(token) {
+        Some(Principal::Admin | Principal::Clerk { .. }) => {
+            let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            page(
+                "Sign in",
+                false,
+                login_markup(Some("That is not an admin's or a clerk's token.")),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn log_out(headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return forbidden(true, "This form must be sent from this site.");
+    }
+    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(header::SET_COOKIE, expired)], Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_sites_posts_pass() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(!same_origin(&headers), "no Origin");
+        headers.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(!same_origin(&headers));
+        headers.insert(header::ORIGIN, "null".parse().unwrap());
+        assert!(!same_origin(&headers));
+    }
+}
