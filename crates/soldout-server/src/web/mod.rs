@@ -1,10 +1,12 @@
 //! The dashboard, server-rendered HTML (maud) with charts drawn as SVG on the server:
 //! `/login` takes an admin's or a clerk's token and keeps it in an `HttpOnly`,
-//! `SameSite=Strict` session cookie; `/` is the overview of a quarter. No asset comes
+//! `SameSite=Strict` session cookie; `/` is the overview of a quarter; `/stores` and
+//! `/stores/{id}` the signature stores (a clerk sees only their own). No asset comes
 //! from the network. Forms that change state are refused unless they come from this
 //! site (the `Origin` header, which browsers send with every POST, must be ours).
 
 mod overview;
+mod stores;
 
 use crate::AppState;
 use axum::extract::{Form, State};
@@ -23,6 +25,8 @@ pub const SESSION_COOKIE: &str = "soldout_session";
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(overview::page))
+        .route("/stores", get(stores::list))
+        .route("/stores/{id}", get(stores::show))
         .route("/login", get(login_form).post(log_in))
         .route("/logout", axum::routing::post(log_out))
         .with_state(state)
@@ -42,7 +46,7 @@ pub fn page(title: &str, signed_in: bool, body: Markup) -> Html<String> {
                 }
                 body {
                     header {
-                        a href="/" { strong { "soldout" } }
+                        nav { a href="/" { strong { "soldout" } } " " a href="/stores" { "Stores" } }
                         @if signed_in {
                             form method="post" action="/logout" class="inline" {
                                 button type="submit" { "Sign out" }
@@ -72,6 +76,7 @@ td.n,th.n{text-align:right}
 svg{max-width:100%;height:auto}
 .empty{padding:1rem;background:#fafafa;border:1px dashed #bbb;border-radius:6px}
 .error{color:#a00}
+tr.low td,td.low{background:#fff3cd}
 label{margin-right:.5rem}
 ";
 

@@ -153,3 +153,61 @@ async fn the_overview_needs_a_session_and_shows_the_quarter() {
         .unwrap()
         .contains("Max-Age=0"));
 }
+
+impl TestApp {
+    /// A session cookie for `token`.
+    async fn session_for(&self, token: &str) -> String {
+        let response = self.sign_in(token).await;
+        assert_eq!(response.status(), 303);
+        let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_clerk_sees_their_own_store_and_not_another() {
+    use crate::stores::{BLR, DEL, SKU};
+    let app = spawn_app().await;
+    let (bengaluru, _delhi) = app.seed_stores(5).await;
+    let admin = app.session_for(&app.admin_token).await;
+    let (status, list) = app.page("/stores", &admin).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains(&format!(r#"href="/stores/{BLR}""#)), "{list}");
+    assert!(list.contains(&format!(r#"href="/stores/{DEL}""#)), "{list}");
+
+    let clerk = app.session_for(&bengaluru.0).await;
+    let own = browser()
+        .get(app.url("/stores"))
+        .header(COOKIE, &clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 303);
+    assert_eq!(own.headers()[LOCATION], format!("/stores/{BLR}"));
+    let (status, page) = app.page(&format!("/stores/{BLR}"), &clerk).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(&format!("{SKU} (low)")),
+        "5 available is low: {page}"
+    );
+    assert!(page.contains("No sales yet today."), "{page}");
+    assert!(page.contains("Nothing on its way."), "{page}");
+    let (status, other) = app.page(&format!("/stores/{DEL}"), &clerk).await;
+    assert_eq!(status, 403, "{other}");
+    assert!(
+        !other.contains(SKU),
+        "nothing of Delhi's stock shows: {other}"
+    );
+    assert_eq!(app.page("/stores/nowhere", &admin).await.0, 404);
+    assert_eq!(
+        app.page("/stores/wh-in-sricity", &admin).await.0,
+        404,
+        "a warehouse is not a store page"
+    );
+    let anonymous = browser()
+        .get(app.url(&format!("/stores/{BLR}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+}
