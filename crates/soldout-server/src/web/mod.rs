@@ -104,6 +104,30 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// What a page handler makes: its markup, or the status and message of what went wrong.
+type PageResult = Result<Markup, (StatusCode, String)>;
+
+/// An unexpected failure behind a page: a 500 with its message.
+fn failed(e: impl std::fmt::Display) -> (StatusCode, String) {
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// A signed-in page: its markup, or its error (with `after_error` below it).
+fn respond(title: &str, result: PageResult, after_error: Markup) -> Response {
+    match result {
+        Ok(markup) => page(title, true, markup).into_response(),
+        Err((status, message)) => (
+            status,
+            page(
+                title,
+                true,
+                html! { p.error role="alert" { (message) } (after_error) },
+            ),
+        )
+            .into_response(),
+    }
+}
+
 fn forbidden(signed_in: bool, why: &str) -> Response {
     (
         StatusCode::FORBIDDEN,

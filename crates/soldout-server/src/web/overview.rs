@@ -3,7 +3,7 @@
 //! target, units per quarter with the YoY line, and share by vendor in one market.
 //! The default quarter is the latest complete one by the server's clock.
 
-use super::{forbidden, session};
+use super::{failed, forbidden, respond, session, PageResult};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -45,20 +45,15 @@ pub async fn page(
             )
         }
     }
-    match render(&state, query).await {
-        Ok(markup) => super::page("Overview", true, markup).into_response(),
-        Err((status, message)) => (
-            status,
-            super::page("Overview", true, html! { p.error role="alert" { (message) } p { a href="/" { "Back to the latest quarter" } } }),
-        )
-            .into_response(),
-    }
+    respond(
+        "Overview",
+        render(&state, query).await,
+        html! { p { a href="/" { "Back to the latest quarter" } } },
+    )
 }
 
-async fn render(state: &AppState, query: OverviewQuery) -> Result<Markup, (StatusCode, String)> {
+async fn render(state: &AppState, query: OverviewQuery) -> PageResult {
     let store = state.store.as_ref();
-    let failed =
-        |e: soldout_engine::EngineError| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let latest = Quarter::of(state.clock.now().date_naive()).previous();
     let period = match query.period.as_deref().filter(|p| !p.is_empty()) {
         Some(text) => text
@@ -66,10 +61,7 @@ async fn render(state: &AppState, query: OverviewQuery) -> Result<Markup, (Statu
             .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?,
         None => latest,
     };
-    let markets = store
-        .markets()
-        .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let markets = store.markets().await.map_err(failed)?;
     let chosen = match query.market.as_deref().filter(|m| !m.is_empty()) {
         Some(text) => Some(
             MarketCode::parse(text)
@@ -120,10 +112,7 @@ async fn render(state: &AppState, query: OverviewQuery) -> Result<Markup, (Statu
         None => per_market.iter().find(|r| !r.vendors.is_empty()),
     }
     .filter(|r| !r.vendors.is_empty());
-    let brand = store
-        .meta(BRAND_KEY)
-        .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let brand = store.meta(BRAND_KEY).await.map_err(failed)?;
     let place = chosen
         .as_ref()
         .map_or("all markets".to_owned(), |m| m.to_string());

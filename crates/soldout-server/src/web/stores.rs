@@ -3,12 +3,12 @@
 //! and open discrepancies. An admin sees every store; a clerk only their own (another
 //! store's page is a 403, and `/stores` leads straight to theirs).
 
-use super::{forbidden, session};
+use super::{failed, forbidden, respond, session, PageResult};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{html, Markup};
+use maud::html;
 use soldout_core::transfer::TransferStatus;
 use soldout_core::{LocationId, LocationKind, Principal};
 use soldout_engine::reports::human_units;
@@ -18,30 +18,13 @@ pub const LOW_STOCK: i64 = 5;
 /// Sales a store page reads, newest first.
 const SALES_READ: u32 = 200;
 
-type PageResult = Result<Markup, (StatusCode, String)>;
-
-fn failed(e: impl std::fmt::Display) -> (StatusCode, String) {
-    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-}
-
-fn respond(title: &str, result: PageResult) -> Response {
-    match result {
-        Ok(markup) => super::page(title, true, markup).into_response(),
-        Err((status, message)) => (
-            status,
-            super::page(title, true, html! { p.error role="alert" { (message) } }),
-        )
-            .into_response(),
-    }
-}
-
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session(&headers, &state) {
         None => Redirect::to("/login").into_response(),
         Some(Principal::Clerk { store, .. }) => {
             Redirect::to(&format!("/stores/{store}")).into_response()
         }
-        Some(Principal::Admin) => respond("Stores", list_markup(&state).await),
+        Some(Principal::Admin) => respond("Stores", list_markup(&state).await, html! {}),
         Some(_) => forbidden(true, "The stores' pages are for staff."),
     }
 }
@@ -96,12 +79,13 @@ pub async fn show(
         return respond(
             "Store",
             Err((StatusCode::NOT_FOUND, "there is no such store".into())),
+            html! {},
         );
     };
     if !principal.may_act_at(&id) {
         return forbidden(true, "This is another store's page.");
     }
-    respond("Store", store_markup(&state, &id).await)
+    respond("Store", store_markup(&state, &id).await, html! {})
 }
 
 async fn store_markup(state: &AppState, id: &LocationId) -> PageResult {
