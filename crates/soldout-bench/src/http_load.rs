@@ -273,6 +273,7 @@ fn soldout_target(
                 admin_token: fixture::ADMIN_TOKEN.into(),
                 token_key: Some(fixture::TOKEN_KEY.into()),
                 payment_secret: Some("bench".into()),
+                demo_payments: false,
             };
             let state = AppState::start(store, clock, secrets).await?;
             let limit = soldout_core::sale::PER_CUSTOMER_LIMIT_MAX;

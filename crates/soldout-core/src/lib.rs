@@ -33,7 +33,7 @@ pub use customer::{CustomerId, Email};
 pub use ids::{LocationId, MarketCode, ProductId, Serial, SkuCode, TextError};
 pub use launch::{Launch, LaunchError, LaunchStatus};
 pub use lineup::{Lineup, LineupEntry, LineupProduct, LineupSku};
-pub use money::{Amount, Currency, CurrencyError};
+pub use money::{display_amount, Amount, Currency, CurrencyError};
 pub use stock::{
     LevelDelta, Location, LocationKind, Movement, MovementKind, NewLocation, NewMovement,
     StockError, StockLevels, StockLine, QUANTITY_MAX,

@@ -215,6 +215,31 @@ impl fmt::Display for Currency {
     }
 }
 
+/// An amount as people read it: the currency code, then the major units with thousands
+/// separators and the currency's decimals (`INR 9,999.00`, `JPY 1,200`, `-USD 0.50`).
+pub fn display_amount(amount: Amount, currency: Currency) -> String {
+    let exponent = u32::from(currency.exponent());
+    let scale = 10_u128.pow(exponent);
+    let magnitude = u128::from(amount.unsigned_abs());
+    let digits = (magnitude / scale).to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    match exponent {
+        0 => format!("{sign}{currency} {grouped}"),
+        e => format!(
+            "{sign}{currency} {grouped}.{:0width$}",
+            magnitude % scale,
+            width = e as usize
+        ),
+    }
+}
+
 /// Checks a unit price in minor units: not negative, not absurd.
 pub fn check_price(amount: Amount) -> Result<Amount, String> {
     if amount < 0 {
@@ -233,6 +258,26 @@ pub fn check_price(amount: Amount) -> Result<Amount, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_read_in_major_units() {
+        let inr = Currency::parse("INR").unwrap();
+        assert_eq!(display_amount(999_900, inr), "INR 9,999.00");
+        assert_eq!(display_amount(5, inr), "INR 0.05");
+        assert_eq!(display_amount(-50, inr), "-INR 0.50");
+        assert_eq!(
+            display_amount(123_456_789, Currency::parse("JPY").unwrap()),
+            "JPY 123,456,789"
+        );
+        assert_eq!(
+            display_amount(1_234_567, Currency::parse("KWD").unwrap()),
+            "KWD 1,234.567"
+        );
+        assert_eq!(
+            display_amount(i64::MIN, inr),
+            "-INR 92,233,720,368,547,758.08"
+        );
+    }
 
     #[test]
     fn currencies_know_their_exponent() {

@@ -20,9 +20,11 @@ mod owner;
 pub mod pos;
 pub mod pricing;
 pub mod reports;
+mod traffic;
 mod views;
 
 pub use clock::Clock;
+pub use traffic::Answers;
 pub use views::{OrderView, SaleView};
 
 pub use owner::Buy;
@@ -34,6 +36,7 @@ use soldout_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
+use traffic::Traffic;
 
 /// The "sale" online orders carry in their ids: none is ever numbered 0.
 const ONLINE_ORDERS: SaleId = SaleId(0);
@@ -103,6 +106,17 @@ pub enum Admission {
 struct SaleHandle {
     commands: mpsc::Sender<Command>,
     snapshot: watch::Receiver<Snapshot>,
+    traffic: Arc<Traffic>,
+}
+
+/// A sale as the live page shows it: its counters, the answers to its buyers since the
+/// server started, and the units held for buyers over time.
+#[derive(Debug, Clone)]
+pub struct LiveSale {
+    pub sale: SaleView,
+    pub answers: Answers,
+    /// `(milliseconds since the Unix epoch, units held)`, oldest first.
+    pub sold_curve: Arc<Vec<(i64, u32)>>,
 }
 
 /// Every open sale's owner, and the way to reach it.
@@ -231,10 +245,14 @@ impl Engine {
             SaleOwner::recover(self.store.clone(), self.clock, terms, self.queue_max).await?;
         owner.catch_up().await?;
         tokio::spawn(owner.run());
-        self.sales
-            .write()
-            .expect("sales map poisoned")
-            .insert(id, SaleHandle { commands, snapshot });
+        self.sales.write().expect("sales map poisoned").insert(
+            id,
+            SaleHandle {
+                commands,
+                snapshot,
+                traffic: Arc::default(),
+            },
+        );
         Ok(())
     }
 
@@ -244,6 +262,18 @@ impl Engine {
         let handle = sales.get(&id)?;
         let snapshot = handle.snapshot.borrow();
         Some(SaleView::new(&snapshot, self.clock.now()))
+    }
+
+    /// A sale with its answers and its curve, for the live page.
+    pub fn live(&self, id: SaleId) -> Option<LiveSale> {
+        let sales = self.sales.read().expect("sales map poisoned");
+        let handle = sales.get(&id)?;
+        let snapshot = handle.snapshot.borrow();
+        Some(LiveSale {
+            sale: SaleView::new(&snapshot, self.clock.now()),
+            answers: handle.traffic.read(),
+            sold_curve: snapshot.sold_curve.clone(),
+        })
     }
 
     /// Every sale, oldest first.
@@ -264,14 +294,32 @@ impl Engine {
         admission: Admission,
         command: impl FnOnce(Reply<T>) -> Command,
     ) -> Result<T, EngineError> {
-        let sender = {
+        self.ask_counted(sale, admission, command, |_, _| {}).await
+    }
+
+    /// As [`Engine::ask`], and `count` sees the sale's traffic counters and the answer.
+    async fn ask_counted<T>(
+        &self,
+        sale: SaleId,
+        admission: Admission,
+        command: impl FnOnce(Reply<T>) -> Command,
+        count: impl FnOnce(&Traffic, &Result<T, EngineError>),
+    ) -> Result<T, EngineError> {
+        let (sender, traffic) = {
             let sales = self.sales.read().expect("sales map poisoned");
-            sales
-                .get(&sale)
-                .ok_or(EngineError::UnknownSale(sale))?
-                .commands
-                .clone()
+            let handle = sales.get(&sale).ok_or(EngineError::UnknownSale(sale))?;
+            (handle.commands.clone(), handle.traffic.clone())
         };
+        let answer = Self::send(sender, admission, command).await;
+        count(&traffic, &answer);
+        answer
+    }
+
+    async fn send<T>(
+        sender: mpsc::Sender<Command>,
+        admission: Admission,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, EngineError> {
         let (reply, answer) = oneshot::channel();
         let command = command(reply);
         match admission {
@@ -302,12 +350,17 @@ impl Engine {
         admission: Admission,
     ) -> Result<(OrderView, bool), EngineError> {
         let key = soldout_core::sale::idempotency_fingerprint(customer, idempotency_key);
-        self.ask(sale, admission, |reply| Command::Buy {
-            customer,
-            quantity,
-            key,
-            reply,
-        })
+        self.ask_counted(
+            sale,
+            admission,
+            |reply| Command::Buy {
+                customer,
+                quantity,
+                key,
+                reply,
+            },
+            |traffic, answer| traffic.count(answer, 1),
+        )
         .await
     }
 
@@ -321,8 +374,17 @@ impl Engine {
         buys: Vec<Buy>,
         admission: Admission,
     ) -> Result<Vec<Result<OrderId, EngineError>>, EngineError> {
-        self.ask(sale, admission, |reply| Command::BuyMany { buys, reply })
-            .await
+        let asked = buys.len() as u64;
+        self.ask_counted(
+            sale,
+            admission,
+            |reply| Command::BuyMany { buys, reply },
+            |traffic, answer| match answer {
+                Ok(results) => results.iter().for_each(|r| traffic.count(r, 1)),
+                Err(_) => traffic.count(answer, asked),
+            },
+        )
+        .await
     }
 
     /// Registers a customer before the start; true when newly registered.

@@ -157,6 +157,8 @@ pub(crate) struct Snapshot {
     pub counters: SaleCounters,
     pub fair_start_seed: Option<u64>,
     pub sold_out_at: Option<DateTime<Utc>>,
+    /// Units held for buyers over time (shared with the book until it changes).
+    pub sold_curve: Arc<Vec<(i64, u32)>>,
 }
 
 impl Snapshot {
@@ -166,6 +168,7 @@ impl Snapshot {
             counters: book.counters(),
             fair_start_seed: book.fair_start_seed(),
             sold_out_at: book.sold_out_at(),
+            sold_curve: book.sold_curve().points().clone(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct Services {
     pub engine: Engine,
     /// The secret the payment provider signs its webhooks with.
     pub payment_secret: Arc<[u8]>,
+    /// The storefront offers a "pay" button that acts as the provider (demos only).
+    pub demo_payments: bool,
 }
 
 /// Secrets and settings the server starts with; `None` means "persisted in the
@@ -62,6 +64,9 @@ pub struct Secrets {
     pub admin_token: String,
     pub token_key: Option<String>,
     pub payment_secret: Option<String>,
+    /// The storefront's "pay" button calls the payment webhook as the provider would,
+    /// signed with the shared secret: for `soldout demo`, never for real money.
+    pub demo_payments: bool,
 }
 
 impl AppState {
@@ -98,6 +103,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             engine,
             payment_secret: payment_secret.into_bytes().into(),
+            demo_payments: secrets.demo_payments,
         })))
     }
 }

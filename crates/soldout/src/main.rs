@@ -128,14 +128,19 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => {
                 let store = local::open_store(&args.database).await?;
-                let state =
-                    start_state(store, Clock::starting_at(args.clock_start), &args.server).await?;
+                let state = start_state(
+                    store,
+                    Clock::starting_at(args.clock_start),
+                    &args.server,
+                    false,
+                )
+                .await?;
                 serve(state, &args.server).await
             }
             Command::Demo(args) => {
                 let store = local::open_store(&args.database).await?;
                 let clock = Clock::starting_at(Some(args.clock_start));
-                let state = start_state(store, clock, &args.server).await?;
+                let state = start_state(store, clock, &args.server, true).await?;
                 demo::load(&state.store, clock.now()).await?;
                 store_demo::run(&state).await?;
                 rush::run(&state).await?;
@@ -163,10 +168,12 @@ fn configured_admin_token(args: &ServerArgs) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The server's state; `demo` turns on the storefront's "pay" button.
 async fn start_state(
     store: Arc<dyn Store>,
     clock: Clock,
     args: &ServerArgs,
+    demo: bool,
 ) -> anyhow::Result<AppState> {
     let secrets = Secrets {
         admin_token: configured_admin_token(args)
@@ -174,6 +181,7 @@ async fn start_state(
             .unwrap_or_else(Tokens::generate_admin_token),
         token_key: args.token_key.clone(),
         payment_secret: args.payment_secret.clone(),
+        demo_payments: demo,
     };
     AppState::start(store, clock, secrets).await
 }

@@ -3,6 +3,7 @@
 //! applying never refuses. After every applied event
 //! `available + reserved + paid + fulfilled + released == quantity`, asserted here.
 
+use super::curve::SoldCurve;
 use super::event::{PaymentOutcome, SaleEvent};
 use super::ids::OrderId;
 use super::terms::SaleTerms;
@@ -176,6 +177,7 @@ pub struct SaleBook {
     fair_start_seed: Option<u64>,
     ended: bool,
     sold_out_at_ms: Option<i64>,
+    sold_curve: SoldCurve,
 }
 
 impl SaleBook {
@@ -200,6 +202,7 @@ impl SaleBook {
             fair_start_seed: None,
             ended: false,
             sold_out_at_ms: None,
+            sold_curve: SoldCurve::default(),
         }
     }
 
@@ -218,6 +221,11 @@ impl SaleBook {
     /// When the last unit was reserved, if it has been.
     pub fn sold_out_at(&self) -> Option<DateTime<Utc>> {
         self.sold_out_at_ms.map(from_ms)
+    }
+
+    /// Units held for buyers (reserved, paid or fulfilled) over time.
+    pub fn sold_curve(&self) -> &SoldCurve {
+        &self.sold_curve
     }
 
     /// Whether a buy request arriving now must be held for the fair-start draw.
@@ -455,6 +463,7 @@ impl SaleBook {
                 if self.counters.available == 0 {
                     self.sold_out_at_ms.get_or_insert(*at_ms);
                 }
+                self.record_held(*at_ms);
             }
             SaleEvent::PaymentRecorded {
                 order,
@@ -491,8 +500,14 @@ impl SaleBook {
                 self.counters.paid -= o.quantity;
                 self.counters.fulfilled += o.quantity;
             }
-            SaleEvent::Cancelled { order, .. } => self.give_back(*order, OrderStatus::Cancelled),
-            SaleEvent::Expired { order, .. } => self.give_back(*order, OrderStatus::Expired),
+            SaleEvent::Cancelled { order, at_ms } => {
+                self.give_back(*order, OrderStatus::Cancelled);
+                self.record_held(*at_ms);
+            }
+            SaleEvent::Expired { order, at_ms } => {
+                self.give_back(*order, OrderStatus::Expired);
+                self.record_held(*at_ms);
+            }
             SaleEvent::Ended { .. } => {
                 self.ended = true;
                 self.counters.released += self.counters.available;
@@ -530,6 +545,12 @@ impl SaleBook {
         if let Some(tally) = self.tallies.get_mut(&o.customer) {
             tally.held -= o.quantity;
         }
+    }
+
+    fn record_held(&mut self, at_ms: i64) {
+        let c = &self.counters;
+        self.sold_curve
+            .record(at_ms, c.reserved + c.paid + c.fulfilled);
     }
 
     /// Queues an order's expiry. Times only go forward, so this is an append; a clock

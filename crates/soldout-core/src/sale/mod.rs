@@ -7,6 +7,7 @@
 //! by applying them again: the same code decides live and recovers.
 
 mod book;
+mod curve;
 mod event;
 pub mod fair;
 mod ids;
@@ -17,6 +18,7 @@ pub use book::{
     from_ms, to_ms, BuyOutcome, Order, PaymentAck, Rejection, SaleBook, SaleCounters,
     FAIR_START_EARLY_HOLD_SECS, ORDERS_PER_CUSTOMER_MAX,
 };
+pub use curve::{SoldCurve, CURVE_POINTS_MAX};
 pub use event::{PaymentOutcome, SaleEvent};
 pub use ids::{idempotency_fingerprint, OrderId, SaleId};
 pub use terms::{

@@ -5,7 +5,10 @@
 //! from the network. Forms that change state are refused unless they come from this
 //! site (the `Origin` header, which browsers send with every POST, must be ours).
 
+mod catalog;
 mod overview;
+mod sales;
+mod shop;
 mod stores;
 
 use crate::AppState;
@@ -25,15 +28,45 @@ pub const SESSION_COOKIE: &str = "soldout_session";
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(overview::page))
+        .route("/catalog", get(catalog::page))
+        .route("/sales", get(sales::list))
+        .route("/sales/{id}", get(sales::show))
+        .route("/sales/{id}/events", get(sales::events))
         .route("/stores", get(stores::list))
         .route("/stores/{id}", get(stores::show))
+        .route("/shop/sales/{id}", get(shop::page))
+        .route("/shop/sign-up", axum::routing::post(shop::sign_up))
+        .route(
+            "/shop/sales/{id}/registration",
+            axum::routing::post(shop::register),
+        )
+        .route("/shop/sales/{id}/orders", axum::routing::post(shop::buy))
+        .route("/shop/orders/{id}/pay", axum::routing::post(shop::pay))
         .route("/login", get(login_form).post(log_in))
         .route("/logout", axum::routing::post(log_out))
         .with_state(state)
 }
 
-/// A page: title, a small stylesheet (inline), the body.
+/// A dashboard page: title, the dashboard's navigation, the body.
 pub fn page(title: &str, signed_in: bool, body: Markup) -> Html<String> {
+    let header = html! {
+        nav {
+            a href="/" { strong { "soldout" } } " "
+            a href="/sales" { "Sales" } " "
+            a href="/stores" { "Stores" } " "
+            a href="/catalog" { "Catalog" }
+        }
+        @if signed_in {
+            form method="post" action="/logout" class="inline" {
+                button type="submit" { "Sign out" }
+            }
+        }
+    };
+    document(title, header, body)
+}
+
+/// A whole HTML document: title, a small stylesheet (inline), the header, the body.
+fn document(title: &str, header: Markup, body: Markup) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -41,18 +74,13 @@ pub fn page(title: &str, signed_in: bool, body: Markup) -> Html<String> {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
+                    // No icon to fetch: a missing one would be a failed request.
+                    link rel="icon" href="data:,";
                     title { (title) " · soldout" }
                     style { (maud::PreEscaped(STYLE)) }
                 }
                 body {
-                    header {
-                        nav { a href="/" { strong { "soldout" } } " " a href="/stores" { "Stores" } }
-                        @if signed_in {
-                            form method="post" action="/logout" class="inline" {
-                                button type="submit" { "Sign out" }
-                            }
-                        }
-                    }
+                    header { (header) }
                     main { h1 { (title) } (body) }
                 }
             }
@@ -78,16 +106,30 @@ svg{max-width:100%;height:auto}
 .error{color:#a00}
 tr.low td,td.low{background:#fff3cd}
 label{margin-right:.5rem}
+input,button{font:inherit;padding:.35rem .6rem;margin:.2rem 0;max-width:100%;box-sizing:border-box}
+button:not([disabled]){cursor:pointer}
+#shop .lead{font-size:1.2rem}
+#countdown{font-size:1.3rem;font-weight:600}
+#outcome{min-height:1.5em;font-weight:600}
+@media (max-width:600px){main{padding:.6rem}table{display:block;overflow-x:auto}td,th{padding:.25rem}table{font-size:.9rem}.figure b{font-size:1.15rem}}
 ";
+
+/// The value of the request's cookie `name`, if it has one.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .find_map(|c| {
+            let (key, value) = c.trim().split_once('=')?;
+            (key == name).then_some(value)
+        })
+}
 
 /// The principal the request's session cookie names, if any.
 pub fn session(headers: &HeaderMap, state: &AppState) -> Option<Principal> {
-    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    let token = cookies.split(';').find_map(|c| {
-        let (name, value) = c.trim().split_once('=')?;
-        (name == SESSION_COOKIE).then_some(value)
-    })?;
-    state.tokens.resolve(token)
+    state.tokens.resolve(cookie(headers, SESSION_COOKIE)?)
 }
 
 /// Whether a form post comes from this site: its `Origin` names the host it was sent
@@ -170,9 +212,15 @@ async fn log_in(
     }
     let token = form.token.trim();
     match state.tokens.resolve(token) {
-        Some(Principal::Admin | Principal::Clerk { .. }) => {
+        Some(who @ (Principal::Admin | Principal::Clerk { .. })) => {
             let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+            // A clerk's start is their store; the company's pages are the admin's.
+            let home = if who == Principal::Admin {
+                "/"
+            } else {
+                "/stores"
+            };
+            ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
         }
         _ => (
             StatusCode::UNAUTHORIZED,

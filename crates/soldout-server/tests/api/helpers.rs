@@ -59,6 +59,7 @@ async fn spawn(
         admin_token: admin_token.clone(),
         token_key: None,
         payment_secret: Some(PAYMENT_SECRET.into()),
+        demo_payments: false,
     };
     let state =
         AppState::start_with_queue(store, Clock::starting_at(Some(start)), secrets, queue_max)

@@ -1,0 +1,363 @@
+//! The storefront's sale page, for buyers: `/shop/sales/{id}` shows the phone, its
+//! price in the market's currency, a countdown to the start (by the server's clock),
+//! and the buttons. Signing up with an email keeps the customer's token in its own
+//! `HttpOnly`, `SameSite=Strict` cookie, apart from the dashboard's. Registering,
+//! buying and (in demo mode) paying are same-origin `fetch` posts to the `/shop/...`
+//! endpoints below, which answer JSON or problems exactly as the API does: the page
+//! makes one `Idempotency-Key` per purchase, so a double click or a retry after
+//! "overloaded" buys once.
+
+use super::{cookie, document, same_origin};
+use crate::problem::extract::{Json, Path as ApiPath};
+use crate::problem::Problem;
+use crate::routes::payments;
+use crate::routes::sales::{BuyBody, IdempotencyKey};
+use crate::AppState;
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
+use serde_json::json;
+use soldout_core::sale::{to_ms, OrderId, SaleId, SaleStatus};
+use soldout_core::{display_amount, CustomerId, Email, Principal};
+use soldout_engine::{Admission, OrderView, SaleView};
+use soldout_store::StoreError;
+
+/// The buyer's cookie: their customer token.
+pub const CUSTOMER_COOKIE: &str = "soldout_customer";
+
+fn customer(headers: &HeaderMap, state: &AppState) -> Option<CustomerId> {
+    match state.tokens.resolve(cookie(headers, CUSTOMER_COOKIE)?)? {
+        Principal::Customer(id) => Some(id),
+        _ => None,
+    }
+}
+
+/// A buyer's post: from this site, by a signed-up customer.
+fn buyer(headers: &HeaderMap, state: &AppState) -> Result<CustomerId, Problem> {
+    if !same_origin(headers) {
+        return Err(Problem::forbidden(
+            "this request must come from the shop's own page",
+        ));
+    }
+    customer(headers, state).ok_or_else(|| {
+        Problem::unauthorized("sign up on the sale's page first; the shop keeps you in a cookie")
+    })
+}
+
+fn shop_page(title: &str, body: Markup) -> Html<String> {
+    document(title, html! { strong { "soldout store" } }, body)
+}
+
+fn missing(id: i64) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        shop_page(
+            "No such sale",
+            html! { p.error role="alert" { "There is no sale " (id) "." } },
+        ),
+    )
+        .into_response()
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let Some(sale) = state.engine.sale(SaleId(id)) else {
+        return missing(id);
+    };
+    let product = match state.store.product(&sale.product).await {
+        Ok(Some(product)) => product,
+        Ok(None) => return missing(id),
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    let sku = product.skus.iter().find(|s| s.sku == sale.sku);
+    let signed_up = customer(&headers, &state).is_some();
+    let now = state.clock.now();
+    let title = format!("{} flash sale", product.name);
+    shop_page(
+        &title,
+        html! {
+            div #shop
+                data-sale=(sale.id)
+                data-server-now=(to_ms(now))
+                data-starts-at=(to_ms(sale.starts_at))
+                data-ends-at=(to_ms(sale.ends_at))
+            {
+                p.lead {
+                    strong { (product.name) }
+                    @if let Some(sku) = sku {
+                        ", " (sku.colour) ", " (sku.ram_gb) " GB RAM, " (sku.storage_gb) " GB"
+                    }
+                }
+                p.price { "Price: " strong #price { (display_amount(sale.price, sale.currency)) } }
+                p { (sale.quantity) " units in this sale, at most " (sale.per_customer_limit)
+                    " per customer. Starts " (sale.starts_at.format("%Y-%m-%d %H:%M:%S UTC")) "." }
+                p #countdown role="timer" aria-live="off" { (opening_words(&sale)) }
+                @if !signed_up {
+                    form method="post" action="/shop/sign-up" {
+                        input type="hidden" name="sale" value=(sale.id);
+                        label for="email" { "Email, to sign up and buy" }
+                        input #email name="email" type="email" autocomplete="email" required;
+                        button type="submit" { "Sign up" }
+                    }
+                } @else {
+                    @if sale.registration_required && sale.status == SaleStatus::Scheduled {
+                        button #register type="button" { "Register for this sale" }
+                        " "
+                    }
+                    label for="quantity" { "Units" }
+                    input #quantity type="number" min="1" max=(sale.per_customer_limit) value="1";
+                    button #buy type="button" disabled { "Buy" }
+                }
+                p #outcome role="status" aria-live="polite" {}
+                @if state.demo_payments {
+                    button #pay type="button" hidden { "Pay (demo provider)" }
+                }
+            }
+            script { (PreEscaped(SHOP_SCRIPT)) }
+        },
+    )
+    .into_response()
+}
+
+fn opening_words(sale: &SaleView) -> &'static str {
+    match sale.status {
+        SaleStatus::Scheduled => "Not started yet.",
+        SaleStatus::Active if sale.available == 0 => {
+            "Sold out for now: units come back when a buyer does not pay."
+        }
+        SaleStatus::Active => "On sale now.",
+        SaleStatus::Ended => "This sale has ended.",
+    }
+}
+
+/// The countdowns, the buttons and the outcome. The clock is the server's: its time at
+/// load minus the browser's gives the offset.
+const SHOP_SCRIPT: &str = r#"
+(function () {
+  var shop = document.getElementById('shop');
+  var sale = shop.dataset.sale;
+  var offset = Number(shop.dataset.serverNow) - Date.now();
+  var startsAt = Number(shop.dataset.startsAt), endsAt = Number(shop.dataset.endsAt);
+  var countdown = document.getElementById('countdown');
+  var outcome = document.getElementById('outcome');
+  var buy = document.getElementById('buy'), register = document.getElementById('register');
+  var pay = document.getElementById('pay'), quantity = document.getElementById('quantity');
+  var busy = false, finished = false, order = null;
+  function now() { return Date.now() + offset; }
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
+  }
+  var key = newKey();
+  function clock(ms) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+    var mm = String(m).padStart(2, '0'), ss = String(s % 60).padStart(2, '0');
+    return h > 0 ? h + ':' + mm + ':' + ss : mm + ':' + ss;
+  }
+  function tick() {
+    var t = now();
+    if (t < startsAt) {
+      countdown.textContent = 'Starts in ' + clock(startsAt - t);
+    } else if (t < endsAt) {
+      countdown.textContent = 'On sale now';
+    } else {
+      countdown.textContent = 'This sale has ended.';
+    }
+    if (buy) buy.disabled = busy || finished || t < startsAt || t >= endsAt;
+    if (order && order.status === 'reserved') {
+      var left = Date.parse(order.pay_by) - t;
+      outcome.textContent = left > 0
+        ? 'Reserved: ' + order.quantity + ' unit(s). Pay within ' + clock(left) + '.'
+        : 'Your reservation lapsed: it was not paid in time.';
+    }
+  }
+  function say(text) { outcome.textContent = text; }
+  function post(path, body, headers) {
+    var h = Object.assign({ 'content-type': 'application/json' }, headers || {});
+    return fetch(path, { method: 'POST', headers: h, body: JSON.stringify(body || {}), credentials: 'same-origin' })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (b) { return { status: r.status, body: b }; });
+      });
+  }
+  function refused(b) {
+    switch (b.type && b.type.split('/').pop()) {
+      case 'sold-out': finished = true; return 'Sold out. Every unit is taken.';
+      case 'limit-reached': finished = true; return 'You have reached this sale\'s limit per customer.';
+      case 'overloaded': return 'Very busy right now: press Buy again in a moment (you will not buy twice).';
+      case 'unavailable': return 'Nothing was decided: press Buy again in a moment.';
+      case 'not-registered': finished = true; return 'This sale was for customers who registered before the start.';
+      default: return b.detail || 'That did not work.';
+    }
+  }
+  if (register) register.addEventListener('click', function () {
+    register.disabled = true;
+    post('/shop/sales/' + sale + '/registration').then(function (r) {
+      if (r.status < 300) { say('You are registered. Come back at the start.'); }
+      else { register.disabled = false; say(refused(r.body)); }
+    });
+  });
+  if (buy) buy.addEventListener('click', function () {
+    if (busy || finished) return;
+    busy = true; buy.disabled = true; say('Buying…');
+    post('/shop/sales/' + sale + '/orders', { quantity: Number(quantity.value) }, { 'Idempotency-Key': key })
+      .then(function (r) {
+        busy = false;
+        if (r.status === 201) {
+          finished = true; order = r.body;
+          if (pay) pay.hidden = false;
+        } else {
+          say(refused(r.body));
+        }
+        tick();
+      }, function () { busy = false; say('No answer: press Buy again (you will not buy twice).'); tick(); });
+  });
+  if (pay) pay.addEventListener('click', function () {
+    if (!order) return;
+    pay.disabled = true;
+    post('/shop/orders/' + order.id + '/pay').then(function (r) {
+      if (r.status === 200 && r.body.status === 'paid') { order = r.body; pay.hidden = true; say('Paid. Thank you!'); }
+      else { pay.disabled = false; say(r.body.detail || 'The payment did not go through.'); }
+    });
+  });
+  tick();
+  setInterval(tick, 250);
+})();
+"#;
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    email: String,
+    sale: i64,
+}
+
+/// Signs a buyer up from the sale page and brings them back to it.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignUpForm>,
+) -> Response {
+    let back = format!("/shop/sales/{}", form.sale);
+    let again = |status: StatusCode, why: String| {
+        (
+            status,
+            shop_page(
+                "Sign up",
+                html! { p.error role="alert" { (why) } p { a href=(back) { "Back to the sale" } } },
+            ),
+        )
+            .into_response()
+    };
+    if !same_origin(&headers) {
+        return again(
+            StatusCode::FORBIDDEN,
+            "This form must be sent from the shop's own page.".into(),
+        );
+    }
+    let email = match Email::parse(form.email.trim()) {
+        Ok(email) => email,
+        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    match state.store.create_customer(&email, state.clock.now()).await {
+        Ok(id) => {
+            let token = state.tokens.customer_token(id);
+            let cookie =
+                format!("{CUSTOMER_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/shop");
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
+        }
+        Err(StoreError::AlreadyExists { .. }) => again(
+            StatusCode::CONFLICT,
+            "That email already has an account. Use the browser you signed up with.".into(),
+        ),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, Problem> {
+    let customer = buyer(&headers, &state)?;
+    let new = state
+        .engine
+        .register(SaleId(id), customer, Admission::RejectWhenFull)
+        .await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        axum::Json(json!({ "sale": id, "registered": true })),
+    )
+        .into_response())
+}
+
+pub async fn buy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    IdempotencyKey(key): IdempotencyKey,
+    Json(body): Json<BuyBody>,
+) -> Result<(StatusCode, axum::Json<OrderView>), Problem> {
+    let customer = buyer(&headers, &state)?;
+    if body.quantity == 0 {
+        return Err(Problem::invalid("quantity must be at least 1"));
+    }
+    let (order, _replay) = state
+        .engine
+        .buy(
+            SaleId(id),
+            customer,
+            body.quantity,
+            &key,
+            Admission::RejectWhenFull,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(order)))
+}
+
+/// Demo mode only: pays the buyer's order as the payment provider would, with a webhook
+/// signed by the shared secret that goes through the webhook's own checks.
+pub async fn pay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(order): ApiPath<String>,
+) -> Result<axum::Json<OrderView>, Problem> {
+    if !state.demo_payments {
+        return Err(Problem::not_found(
+            "paying from the shop is for demos; a real provider calls the webhook",
+        ));
+    }
+    let customer = buyer(&headers, &state)?;
+    let not_yours = || Problem::not_found(format!("order {order:?} does not exist"));
+    let id = OrderId::parse(&order).ok_or_else(not_yours)?;
+    let view = state.engine.order(id).await?;
+    if view.customer != customer {
+        return Err(not_yours());
+    }
+    let event = json!({
+        "event_id": format!("evt_demo_shop_{order}"),
+        "type": "payment.succeeded",
+        "order_id": order,
+        "amount": view.amount,
+        "currency": view.currency,
+    });
+    let body = serde_json::to_vec(&event).expect("an event serializes");
+    let signature =
+        payments::provider_signature(&state.payment_secret, state.clock.now().timestamp(), &body);
+    let mut provider = HeaderMap::new();
+    provider.insert(
+        "soldout-signature",
+        HeaderValue::from_str(&signature).expect("a signature is ASCII"),
+    );
+    payments::webhook(State(state.clone()), provider, body.into()).await
+}
