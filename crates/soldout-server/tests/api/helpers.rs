@@ -37,6 +37,18 @@ pub async fn spawn_app_with_queue(queue_max: usize) -> TestApp {
         tempfile::tempdir().expect("temp dir"),
         clock_start(),
         queue_max,
+        false,
+    )
+    .await
+}
+
+/// A server as `soldout demo` runs it: the storefront's "pay" button is on.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn(
+        tempfile::tempdir().expect("temp dir"),
+        clock_start(),
+        soldout_engine::QUEUE_MAX,
+        true,
     )
     .await
 }
@@ -44,13 +56,14 @@ pub async fn spawn_app_with_queue(queue_max: usize) -> TestApp {
 /// A server on the database in `dir` whose clock starts at `start`: a second one on
 /// the same directory is a restart.
 pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono::Utc>) -> TestApp {
-    spawn(dir, start, soldout_engine::QUEUE_MAX).await
+    spawn(dir, start, soldout_engine::QUEUE_MAX, false).await
 }
 
 async fn spawn(
     dir: tempfile::TempDir,
     start: chrono::DateTime<chrono::Utc>,
     queue_max: usize,
+    demo_payments: bool,
 ) -> TestApp {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = soldout_store::open(&url).await.expect("open store");
@@ -59,7 +72,7 @@ async fn spawn(
         admin_token: admin_token.clone(),
         token_key: None,
         payment_secret: Some(PAYMENT_SECRET.into()),
-        demo_payments: false,
+        demo_payments,
     };
     let state =
         AppState::start_with_queue(store, Clock::starting_at(Some(start)), secrets, queue_max)

@@ -10,6 +10,7 @@ mod flash_sales;
 mod imports;
 mod orders;
 mod payments;
+mod shop;
 mod stock;
 mod stores;
 mod system;

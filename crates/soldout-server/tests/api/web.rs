@@ -7,7 +7,7 @@ use crate::helpers::{spawn_app, TestApp};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::Method;
 
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -16,7 +16,7 @@ fn browser() -> reqwest::Client {
 
 impl TestApp {
     /// Posts the sign-in form as a page of this site would; the response.
-    async fn sign_in(&self, token: &str) -> reqwest::Response {
+    pub async fn sign_in(&self, token: &str) -> reqwest::Response {
         browser()
             .post(self.url("/login"))
             .header(ORIGIN, format!("http://{}", self.addr))
@@ -26,7 +26,7 @@ impl TestApp {
             .unwrap()
     }
 
-    async fn page(&self, path: &str, session: &str) -> (u16, String) {
+    pub async fn page(&self, path: &str, session: &str) -> (u16, String) {
         let response = browser()
             .get(self.url(path))
             .header(COOKIE, session)
@@ -156,7 +156,7 @@ async fn the_overview_needs_a_session_and_shows_the_quarter() {
 
 impl TestApp {
     /// A session cookie for `token`.
-    async fn session_for(&self, token: &str) -> String {
+    pub async fn session_for(&self, token: &str) -> String {
         let response = self.sign_in(token).await;
         assert_eq!(response.status(), 303);
         let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
