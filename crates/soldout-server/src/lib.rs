@@ -55,6 +55,9 @@ pub struct Services {
     pub payment_secret: Arc<[u8]>,
     /// The storefront offers a "pay" button that acts as the provider (demos only).
     pub demo_payments: bool,
+    /// Turns true when the server shuts down: endless responses (the live pages'
+    /// event streams) end, so a graceful shutdown does not wait for them.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Secrets and settings the server starts with; `None` means "persisted in the
@@ -104,7 +107,21 @@ impl AppState {
             engine,
             payment_secret: payment_secret.into_bytes().into(),
             demo_payments: secrets.demo_payments,
+            closing: tokio::sync::watch::Sender::new(false),
         })))
+    }
+
+    /// Ends every event stream; call it when the server starts shutting down.
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes once [`AppState::close_streams`] has been called.
+    pub fn streams_closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
     }
 }
 
@@ -233,7 +250,9 @@ impl App {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns.
+/// requests in flight and returns. (A server with an [`AppState`] also calls
+/// [`AppState::close_streams`] when `shutdown` completes, or open event streams keep
+/// it waiting.)
 pub async fn serve(
     listener: TcpListener,
     router: Router,

@@ -209,11 +209,11 @@ async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
     if let Some(sale) = state.engine.sales().last() {
         println!("  Storefront:   http://{addr}/shop/sales/{}", sale.id);
     }
-    soldout_server::serve(
-        listener,
-        App::router(state),
-        soldout_server::shutdown_signal(),
-    )
+    let closing = state.clone();
+    soldout_server::serve(listener, App::router(state), async move {
+        soldout_server::shutdown_signal().await;
+        closing.close_streams();
+    })
     .await
     .context("serving HTTP")?;
     println!("soldout stopped");

@@ -45,8 +45,9 @@ impl SoldCurve {
             }
             _ => points.push((at_ms, units)),
         }
-        if points.len() >= CURVE_POINTS_MAX {
-            self.slot_ms = slot_ms.saturating_mul(2);
+        // Sparse points may not merge at the next slot: widen until they do.
+        while points.len() >= CURVE_POINTS_MAX && self.slot_ms < i64::MAX / 2 {
+            self.slot_ms *= 2;
             merge_slots(points, self.slot_ms);
         }
     }
@@ -89,10 +90,38 @@ mod tests {
         assert!(points.len() < CURVE_POINTS_MAX, "{}", points.len());
         assert!(points.len() > CURVE_POINTS_MAX / 4, "{}", points.len());
         assert_eq!(points.last().unwrap().1, 100_000);
-        assert_eq!(points.first().unwrap(), &(0, points[0].1));
+        assert_eq!(
+            points.first().unwrap().0,
+            0,
+            "the first change keeps its time"
+        );
         assert!(points
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+    }
+
+    #[test]
+    fn sparse_points_stay_bounded_too() {
+        let mut curve = SoldCurve::default();
+        // One change an hour for five years: far apart, so a doubled slot merges none.
+        for i in 0..(5 * 365 * 24) {
+            curve.record(i64::from(i) * 3_600_000, (i % 7) as u32);
+            assert!(curve.points().len() < CURVE_POINTS_MAX);
+        }
+        let last = curve.points().last().unwrap();
+        assert_eq!(last.1, ((5 * 365 * 24 - 1) % 7) as u32);
+    }
+
+    #[test]
+    fn units_given_back_bring_the_curve_down() {
+        let mut curve = SoldCurve::default();
+        curve.record(0, 2);
+        curve.record(60_000, 5);
+        curve.record(900_000, 3); // two units expired unpaid
+        assert_eq!(
+            curve.points().as_slice(),
+            &[(0, 2), (60_000, 5), (900_000, 3)]
+        );
     }
 
     #[test]

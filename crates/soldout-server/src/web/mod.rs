@@ -127,9 +127,13 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         })
 }
 
-/// The principal the request's session cookie names, if any.
+/// The admin or clerk the request's session cookie names, if any (a customer's token
+/// in that cookie is no session: the dashboard is the staff's).
 pub fn session(headers: &HeaderMap, state: &AppState) -> Option<Principal> {
-    state.tokens.resolve(cookie(headers, SESSION_COOKIE)?)
+    match state.tokens.resolve(cookie(headers, SESSION_COOKIE)?)? {
+        Principal::Customer(_) => None,
+        staff => Some(staff),
+    }
 }
 
 /// Whether a form post comes from this site: its `Origin` names the host it was sent

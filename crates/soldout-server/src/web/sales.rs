@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use futures::stream::{self, Stream};
+use futures::stream::{self, Stream, StreamExt};
 use maud::{html, Markup, PreEscaped};
 use serde::Serialize;
 use soldout_core::sale::{to_ms, SaleId};
@@ -141,7 +141,11 @@ const LIVE_SCRIPT: &str = r#"
   var state = document.querySelector('[data-live=state]');
   var source = new EventSource('/sales/{ID}/events');
   source.onopen = function () { state.textContent = 'live'; };
-  source.onerror = function () { state.textContent = 'reconnecting…'; };
+  source.onerror = function () {
+    state.textContent = source.readyState === EventSource.CLOSED
+      ? 'stopped: reload the page (signed out, or the server stopped)'
+      : 'reconnecting…';
+  };
   source.addEventListener('update', function (e) {
     var u = JSON.parse(e.data);
     var values = Object.assign({}, u, u.answers);
@@ -228,7 +232,8 @@ pub async fn events(
     if state.engine.sale(id).is_none() {
         return (StatusCode::NOT_FOUND, unknown(id).1).into_response();
     }
-    Sse::new(updates(state, id))
+    let closed = state.streams_closed();
+    Sse::new(updates(state, id).take_until(closed))
         .keep_alive(KeepAlive::default())
         .into_response()
 }

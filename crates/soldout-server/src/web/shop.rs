@@ -26,6 +26,8 @@ use soldout_store::StoreError;
 
 /// The buyer's cookie: their customer token.
 pub const CUSTOMER_COOKIE: &str = "soldout_customer";
+/// How long a browser keeps the buyer signed in: a year.
+const CUSTOMER_COOKIE_MAX_AGE_SECS: u32 = 365 * 24 * 3600;
 
 fn customer(headers: &HeaderMap, state: &AppState) -> Option<CustomerId> {
     match state.tokens.resolve(cookie(headers, CUSTOMER_COOKIE)?)? {
@@ -147,13 +149,16 @@ const SHOP_SCRIPT: &str = r#"
   var outcome = document.getElementById('outcome');
   var buy = document.getElementById('buy'), register = document.getElementById('register');
   var pay = document.getElementById('pay'), quantity = document.getElementById('quantity');
-  var busy = false, finished = false, order = null;
+  var busy = false, bought = false, unanswered = false, order = null;
+  var limit = quantity ? Number(quantity.max) : 1;
   function now() { return Date.now() + offset; }
   function newKey() {
     var bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
     return Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
   }
+  // One key per purchase: a double click, or a retry after no answer or "overloaded",
+  // sends the same key, so the server answers with the same order.
   var key = newKey();
   function clock(ms) {
     var s = Math.max(0, Math.ceil(ms / 1000));
@@ -170,12 +175,18 @@ const SHOP_SCRIPT: &str = r#"
     } else {
       countdown.textContent = 'This sale has ended.';
     }
-    if (buy) buy.disabled = busy || finished || t < startsAt || t >= endsAt;
+    if (buy) buy.disabled = busy || bought || t < startsAt || t >= endsAt;
+    // A request sent with this key keeps its quantity: the same key with another
+    // quantity would be refused as a different purchase.
+    if (quantity) quantity.disabled = busy || bought || unanswered;
     if (order && order.status === 'reserved') {
       var left = Date.parse(order.pay_by) - t;
-      outcome.textContent = left > 0
-        ? 'Reserved: ' + order.quantity + ' unit(s). Pay within ' + clock(left) + '.'
-        : 'Your reservation lapsed: it was not paid in time.';
+      if (left > 0) {
+        outcome.textContent = 'Reserved: ' + order.quantity + ' unit(s). Pay within ' + clock(left) + '.';
+      } else {
+        outcome.textContent = 'Your reservation lapsed: it was not paid in time.';
+        if (pay) pay.hidden = true;
+      }
     }
   }
   function say(text) { outcome.textContent = text; }
@@ -188,35 +199,39 @@ const SHOP_SCRIPT: &str = r#"
   }
   function refused(b) {
     switch (b.type && b.type.split('/').pop()) {
-      case 'sold-out': finished = true; return 'Sold out. Every unit is taken.';
-      case 'limit-reached': finished = true; return 'You have reached this sale\'s limit per customer.';
+      case 'sold-out': return 'Sold out: not that many units are left. Units come back when buyers do not pay.';
+      case 'limit-reached': return 'That is over this sale\'s limit of ' + limit + ' per customer, counting what you hold.';
       case 'overloaded': return 'Very busy right now: press Buy again in a moment (you will not buy twice).';
       case 'unavailable': return 'Nothing was decided: press Buy again in a moment.';
-      case 'not-registered': finished = true; return 'This sale was for customers who registered before the start.';
+      case 'not-registered': return 'This sale was for customers who registered before the start.';
       default: return b.detail || 'That did not work.';
     }
   }
+  var offline = 'No answer: check the connection and press again (you will not buy twice).';
   if (register) register.addEventListener('click', function () {
     register.disabled = true;
     post('/shop/sales/' + sale + '/registration').then(function (r) {
       if (r.status < 300) { say('You are registered. Come back at the start.'); }
       else { register.disabled = false; say(refused(r.body)); }
-    });
+    }, function () { register.disabled = false; say(offline); });
   });
   if (buy) buy.addEventListener('click', function () {
-    if (busy || finished) return;
-    busy = true; buy.disabled = true; say('Buying…');
-    post('/shop/sales/' + sale + '/orders', { quantity: Number(quantity.value) }, { 'Idempotency-Key': key })
+    if (busy || bought) return;
+    var units = Math.min(limit, Math.max(1, Math.floor(Number(quantity.value)) || 1));
+    quantity.value = units;
+    busy = true; tick(); say('Buying…');
+    post('/shop/sales/' + sale + '/orders', { quantity: units }, { 'Idempotency-Key': key })
       .then(function (r) {
         busy = false;
+        unanswered = r.status === 503;
         if (r.status === 201) {
-          finished = true; order = r.body;
+          bought = true; order = r.body;
           if (pay) pay.hidden = false;
         } else {
           say(refused(r.body));
         }
         tick();
-      }, function () { busy = false; say('No answer: press Buy again (you will not buy twice).'); tick(); });
+      }, function () { busy = false; unanswered = true; say(offline); tick(); });
   });
   if (pay) pay.addEventListener('click', function () {
     if (!order) return;
@@ -224,7 +239,7 @@ const SHOP_SCRIPT: &str = r#"
     post('/shop/orders/' + order.id + '/pay').then(function (r) {
       if (r.status === 200 && r.body.status === 'paid') { order = r.body; pay.hidden = true; say('Paid. Thank you!'); }
       else { pay.disabled = false; say(r.body.detail || 'The payment did not go through.'); }
-    });
+    }, function () { pay.disabled = false; say(offline); });
   });
   tick();
   setInterval(tick, 250);
@@ -267,8 +282,11 @@ pub async fn sign_up(
     match state.store.create_customer(&email, state.clock.now()).await {
         Ok(id) => {
             let token = state.tokens.customer_token(id);
-            let cookie =
-                format!("{CUSTOMER_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/shop");
+            // Lax, not Strict: a buyer arriving from the sale's announcement on another
+            // site is still signed in; posts are Origin-checked all the same.
+            let cookie = format!(
+                "{CUSTOMER_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/shop; Max-Age={CUSTOMER_COOKIE_MAX_AGE_SECS}"
+            );
             ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
         }
         Err(StoreError::AlreadyExists { .. }) => again(
@@ -344,6 +362,8 @@ pub async fn pay(
     if view.customer != customer {
         return Err(not_yours());
     }
+    // The order's own spelling, so one order is one event however its id was typed.
+    let order = id.to_string();
     let event = json!({
         "event_id": format!("evt_demo_shop_{order}"),
         "type": "payment.succeeded",

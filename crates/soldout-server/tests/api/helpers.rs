@@ -81,9 +81,15 @@ async fn spawn(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(soldout_server::serve(listener, App::router(state), async {
-        let _ = rx.await;
-    }));
+    let closing = state.clone();
+    let server = tokio::spawn(soldout_server::serve(
+        listener,
+        App::router(state),
+        async move {
+            let _ = rx.await;
+            closing.close_streams();
+        },
+    ));
     TestApp {
         addr,
         client: Client::new(),
@@ -112,6 +118,13 @@ impl TestApp {
         self.server.abort();
         let _ = self.server.await;
         spawn_app_in(self.dir, now + downtime).await
+    }
+
+    /// Asks the server to shut down as Ctrl-C would; true if it finished its requests
+    /// and stopped within `within`.
+    pub async fn stop_gracefully(self, within: std::time::Duration) -> bool {
+        let _ = self.shutdown.send(());
+        tokio::time::timeout(within, self.server).await.is_ok()
     }
 
     pub fn url(&self, path: &str) -> String {
