@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use soldout_core::sale::{NewSale, SaleId, SaleStatus};
-use soldout_core::MarketCode;
+use soldout_core::{CustomerId, MarketCode};
 use soldout_engine::{Admission, OrderView, SaleView};
 use utoipa::{IntoParams, ToSchema};
 
@@ -115,7 +115,16 @@ pub async fn register(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> ApiResult<(StatusCode, axum::Json<Registration>)> {
-    let sale = SaleId(id);
+    register_customer(&state, customer, SaleId(id)).await
+}
+
+/// Registers `customer` for `sale`: 201 when new, 200 when already registered. The API
+/// and the storefront both register through here.
+pub async fn register_customer(
+    state: &AppState,
+    customer: CustomerId,
+    sale: SaleId,
+) -> ApiResult<(StatusCode, axum::Json<Registration>)> {
     let new = state
         .engine
         .register(sale, customer, Admission::RejectWhenFull)
@@ -195,18 +204,25 @@ pub async fn buy(
     IdempotencyKey(key): IdempotencyKey,
     Json(body): Json<BuyBody>,
 ) -> ApiResult<(StatusCode, axum::Json<OrderView>)> {
-    if body.quantity == 0 {
+    buy_as(&state, customer, SaleId(id), body.quantity, &key).await
+}
+
+/// Buys `quantity` units of `sale` for `customer` under the idempotency `key`: the
+/// order once durable (the same one again for the same key). The API and the
+/// storefront both buy through here.
+pub async fn buy_as(
+    state: &AppState,
+    customer: CustomerId,
+    sale: SaleId,
+    quantity: u32,
+    key: &str,
+) -> ApiResult<(StatusCode, axum::Json<OrderView>)> {
+    if quantity == 0 {
         return Err(Problem::invalid("quantity must be at least 1"));
     }
     let (order, _replay) = state
         .engine
-        .buy(
-            SaleId(id),
-            customer,
-            body.quantity,
-            &key,
-            Admission::RejectWhenFull,
-        )
+        .buy(sale, customer, quantity, key, Admission::RejectWhenFull)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(order)))
 }

@@ -11,7 +11,7 @@ use super::{cookie, document, same_origin};
 use crate::problem::extract::{Json, Path as ApiPath};
 use crate::problem::Problem;
 use crate::routes::payments;
-use crate::routes::sales::{BuyBody, IdempotencyKey};
+use crate::routes::sales::{self, BuyBody, IdempotencyKey, Registration};
 use crate::AppState;
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 use soldout_core::sale::{to_ms, OrderId, SaleId, SaleStatus};
 use soldout_core::{display_amount, CustomerId, Email, Principal};
-use soldout_engine::{Admission, OrderView, SaleView};
+use soldout_engine::{OrderView, SaleView};
 use soldout_store::StoreError;
 
 /// The buyer's cookie: their customer token.
@@ -301,22 +301,9 @@ pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Response, Problem> {
+) -> Result<(StatusCode, axum::Json<Registration>), Problem> {
     let customer = buyer(&headers, &state)?;
-    let new = state
-        .engine
-        .register(SaleId(id), customer, Admission::RejectWhenFull)
-        .await?;
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        axum::Json(json!({ "sale": id, "registered": true })),
-    )
-        .into_response())
+    sales::register_customer(&state, customer, SaleId(id)).await
 }
 
 pub async fn buy(
@@ -327,20 +314,7 @@ pub async fn buy(
     Json(body): Json<BuyBody>,
 ) -> Result<(StatusCode, axum::Json<OrderView>), Problem> {
     let customer = buyer(&headers, &state)?;
-    if body.quantity == 0 {
-        return Err(Problem::invalid("quantity must be at least 1"));
-    }
-    let (order, _replay) = state
-        .engine
-        .buy(
-            SaleId(id),
-            customer,
-            body.quantity,
-            &key,
-            Admission::RejectWhenFull,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(order)))
+    sales::buy_as(&state, customer, SaleId(id), body.quantity, &key).await
 }
 
 /// Demo mode only: pays the buyer's order as the payment provider would, with a webhook

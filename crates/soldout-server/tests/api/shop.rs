@@ -359,24 +359,7 @@ async fn the_live_page_streams_counters_and_answers_a_few_times_a_second() {
     );
 
     // Only an admin's session sees it.
-    let clerk = app
-        .send(
-            Method::POST,
-            "/v1/locations",
-            json!({"id": "store-in-delhi", "kind": "store", "market": "IN", "name": "Delhi", "city": "Delhi"}),
-            201,
-        )
-        .await;
-    drop(clerk);
-    let clerk = app
-        .send(
-            Method::POST,
-            "/v1/locations/store-in-delhi/clerks",
-            json!({"name": "Arjun"}),
-            201,
-        )
-        .await;
-    let clerk = app.session_for(clerk["token"].as_str().unwrap()).await;
+    let clerk = app.delhi_clerk_session().await;
     for path in [
         format!("/sales/{id}"),
         format!("/sales/{id}/events"),

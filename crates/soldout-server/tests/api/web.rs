@@ -116,27 +116,7 @@ async fn the_overview_needs_a_session_and_shows_the_quarter() {
     }
 
     // A clerk signs in, but the company's overview is not theirs.
-    let clerk = app
-        .send(
-            Method::POST,
-            "/v1/locations",
-            serde_json::json!({"id": "store-in-delhi", "kind": "store", "market": "IN", "name": "Delhi", "city": "Delhi"}),
-            201,
-        )
-        .await;
-    drop(clerk);
-    let clerk = app
-        .send(
-            Method::POST,
-            "/v1/locations/store-in-delhi/clerks",
-            serde_json::json!({"name": "Arjun"}),
-            201,
-        )
-        .await;
-    let clerk_session = app.sign_in(clerk["token"].as_str().unwrap()).await;
-    assert_eq!(clerk_session.status(), 303);
-    let clerk_cookie = clerk_session.headers()[SET_COOKIE].to_str().unwrap();
-    let clerk_cookie = clerk_cookie.split(';').next().unwrap();
+    let clerk_cookie = &app.delhi_clerk_session().await;
     assert_eq!(app.page("/", clerk_cookie).await.0, 403);
 
     // Signing out ends the session in the browser.
@@ -155,6 +135,27 @@ async fn the_overview_needs_a_session_and_shows_the_quarter() {
 }
 
 impl TestApp {
+    /// A store in Delhi (India must exist), a clerk there, and the clerk's session
+    /// cookie.
+    pub async fn delhi_clerk_session(&self) -> String {
+        self.send(
+            Method::POST,
+            "/v1/locations",
+            serde_json::json!({"id": "store-in-delhi", "kind": "store", "market": "IN", "name": "Delhi", "city": "Delhi"}),
+            201,
+        )
+        .await;
+        let clerk = self
+            .send(
+                Method::POST,
+                "/v1/locations/store-in-delhi/clerks",
+                serde_json::json!({"name": "Arjun"}),
+                201,
+            )
+            .await;
+        self.session_for(clerk["token"].as_str().unwrap()).await
+    }
+
     /// A session cookie for `token`.
     pub async fn session_for(&self, token: &str) -> String {
         let response = self.sign_in(token).await;
