@@ -211,6 +211,30 @@ string_id!(
     )
 );
 
+string_id!(
+    /// An OS release's id: lowercase letters, digits and dashes (`miui-9`).
+    ReleaseId,
+    "release id",
+    |v| check_id(
+        "release id",
+        v,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+        "lowercase letters, digits and inner dashes, such as miui-9"
+    )
+);
+
+string_id!(
+    /// A rollout's id: lowercase letters, digits and dashes (`miui-9-in`).
+    RolloutId,
+    "rollout id",
+    |v| check_id(
+        "rollout id",
+        v,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+        "lowercase letters, digits and inner dashes, such as miui-9-in"
+    )
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ pub mod money;
 pub mod order;
 pub mod pos;
 pub mod report;
+pub mod rollout;
 pub mod sale;
 pub mod shipment;
 pub mod stock;
@@ -30,7 +31,9 @@ pub mod version;
 pub use access::{ClerkId, Principal};
 pub use catalog::{Market, NewMarket, NewProduct, NewSku, Product, Sku, Specs};
 pub use customer::{CustomerId, Email};
-pub use ids::{LocationId, MarketCode, ProductId, Serial, SkuCode, TextError};
+pub use ids::{
+    LocationId, MarketCode, ProductId, ReleaseId, RolloutId, Serial, SkuCode, TextError,
+};
 pub use launch::{Launch, LaunchError, LaunchStatus};
 pub use lineup::{Lineup, LineupEntry, LineupProduct, LineupSku};
 pub use money::{display_amount, Amount, Currency, CurrencyError};
