@@ -20,6 +20,7 @@ mod owner;
 pub mod pos;
 pub mod pricing;
 pub mod reports;
+pub mod rollouts;
 mod traffic;
 mod views;
 

@@ -16,7 +16,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use soldout_core::{ClerkId, CustomerId, LocationId, Principal};
+use soldout_core::{ClerkId, CustomerId, LocationId, MarketCode, Principal, ProductId, Serial};
+use soldout_engine::rollouts::DeviceClaim;
 use soldout_store::{Store, StoreError};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -113,6 +114,34 @@ impl Tokens {
         format!("k.{digits}.{store}.{}", hex::encode(signature))
     }
 
+    /// The token of a device handed over: it names the serial, the model and the
+    /// market, so a check-in needs no database read (`d.<serial>.<model>.<market>.<sig>`).
+    pub fn device_token(&self, device: &DeviceClaim) -> String {
+        let fields = [
+            device.serial.as_str(),
+            device.product.as_str(),
+            device.market.as_str(),
+        ];
+        let signature = hex::encode(self.sign(b"device", &fields));
+        format!("d.{}.{}.{}.{signature}", fields[0], fields[1], fields[2])
+    }
+
+    /// The device a device token names, if it is one and its signature holds.
+    pub fn resolve_device(&self, token: &str) -> Option<DeviceClaim> {
+        let mut parts = token.strip_prefix("d.")?.split('.');
+        let (serial, product, market, signature) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !self.signed(b"device", &[serial, product, market], signature)
+        {
+            return None;
+        }
+        Some(DeviceClaim {
+            serial: Serial::parse(serial).ok()?,
+            product: ProductId::parse(product).ok()?,
+            market: MarketCode::parse(market).ok()?,
+        })
+    }
+
     /// Whether `signature` (hex) signs `fields` as a token of `kind`.
     fn signed(&self, kind: &[u8], fields: &[&str], signature: &str) -> bool {
         let mut given = [0u8; SIGNATURE_BYTES];
@@ -156,6 +185,20 @@ fn canonical_id(digits: &str) -> Option<i64> {
     digits.parse().ok().filter(|id| *id > 0)
 }
 
+/// The request's bearer token, or a 401.
+fn bearer(parts: &Parts) -> Result<&str, Problem> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        Problem::unauthorized("this route needs a token: send Authorization: Bearer <token>")
+    })?;
+    header
+        .to_str()
+        .ok()
+        .filter(|h| h.len() <= TOKEN_LEN_MAX)
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| Problem::unauthorized("the Authorization header must be: Bearer <token>"))
+}
+
 /// Any authenticated caller.
 pub struct Caller(pub Principal);
 
@@ -163,18 +206,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            Problem::unauthorized("this route needs a token: send Authorization: Bearer <token>")
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .filter(|h| h.len() <= TOKEN_LEN_MAX)
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                Problem::unauthorized("the Authorization header must be: Bearer <token>")
-            })?;
+        let token = bearer(parts)?;
         state
             .tokens
             .resolve(token)
@@ -262,9 +294,50 @@ impl FromRequestParts<AppState> for CustomerOnly {
     }
 }
 
+/// A device, by its device token (a person's token here is a 403).
+pub struct DeviceOnly(pub DeviceClaim);
+
+impl FromRequestParts<AppState> for DeviceOnly {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = bearer(parts)?;
+        if let Some(device) = state.tokens.resolve_device(token) {
+            return Ok(DeviceOnly(device));
+        }
+        match state.tokens.resolve(token) {
+            Some(other) => Err(wrong_role(&other, "devices (a device token)")),
+            None => Err(Problem::unauthorized("the token is not valid")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_tokens_are_signed_for_one_serial_model_and_market() {
+        let tokens = tokens();
+        let device = DeviceClaim {
+            serial: Serial::parse("865321030012345").unwrap(),
+            product: ProductId::parse("mi-6").unwrap(),
+            market: MarketCode::parse("IN").unwrap(),
+        };
+        let token = tokens.device_token(&device);
+        assert_eq!(tokens.resolve_device(&token), Some(device));
+        for forged in [
+            token.replace("865321030012345", "865321030012346"),
+            token.replace(".mi-6.", ".mi-max-2."),
+            token.replace(".IN.", ".CN."),
+            format!("{token}.x"),
+        ] {
+            assert_eq!(tokens.resolve_device(&forged), None, "{forged}");
+        }
+        assert_eq!(tokens.resolve(&token), None, "a device is no person");
+        let customer = tokens.customer_token(CustomerId(1));
+        assert_eq!(tokens.resolve_device(&customer), None);
+    }
 
     fn tokens() -> Tokens {
         Tokens::new("s3cret".into(), "signing-key")

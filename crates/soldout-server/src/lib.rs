@@ -51,6 +51,8 @@ pub struct Services {
     pub tokens: Tokens,
     pub metrics: Arc<Metrics>,
     pub engine: Engine,
+    /// OS releases and rollouts.
+    pub rollouts: soldout_engine::rollouts::Rollouts,
     /// The secret the payment provider signs its webhooks with.
     pub payment_secret: Arc<[u8]>,
     /// The storefront offers a "pay" button that acts as the provider (demos only).
@@ -99,12 +101,14 @@ impl AppState {
         )
         .await?;
         let engine = Engine::start_with_queue(store.clone(), clock, queue_max).await?;
+        let rollouts = soldout_engine::rollouts::Rollouts::start(store.clone(), clock).await?;
         Ok(AppState(Arc::new(Services {
             store,
             clock,
             tokens: Tokens::new(secrets.admin_token, &token_key),
             metrics: Arc::new(Metrics::new()),
             engine,
+            rollouts,
             payment_secret: payment_secret.into_bytes().into(),
             demo_payments: secrets.demo_payments,
             closing: tokio::sync::watch::Sender::new(false),
@@ -155,8 +159,8 @@ impl App {
     /// The router and the OpenAPI document, built from one list of handlers.
     pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         use routes::{
-            campaigns, catalog, customers, imports, locations, markets, orders, payments, reports,
-            sales, shipments, stores, system, transfers,
+            campaigns, catalog, customers, imports, locations, markets, orders, os, payments,
+            reports, sales, shipments, stores, system, transfers,
         };
         let metrics = state.metrics.clone();
         let state_for_web = state.clone();
@@ -214,6 +218,14 @@ impl App {
                 campaigns::create_campaign,
                 campaigns::list_campaigns
             ))
+            .routes(routes!(os::create_release, os::list_releases))
+            .routes(routes!(os::create_rollout))
+            .routes(routes!(os::get_rollout))
+            .routes(routes!(os::act))
+            .routes(routes!(os::check_in))
+            .routes(routes!(os::report))
+            .routes(routes!(os::reissue_token))
+            .routes(routes!(os::import_devices))
             .with_state(state)
             .split_for_parts();
         let json = serde_json::to_string(&doc).expect("the OpenAPI document serializes");

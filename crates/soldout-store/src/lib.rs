@@ -13,8 +13,9 @@ mod store;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 pub use store::{
-    ImportChunk, ImportKind, MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, PricedLine,
-    ReturnRecord, Store, MOVEMENTS_PAGE_MAX,
+    DeviceVersion, ImportChunk, ImportKind, ImportedDevice, MovementPage, NewOnlineOrder,
+    PosOutcome, PosSaleRecord, PricedLine, RegisteredDevice, ReturnRecord, Store,
+    MOVEMENTS_PAGE_MAX,
 };
 
 use std::sync::Arc;

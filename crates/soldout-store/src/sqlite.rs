@@ -7,13 +7,14 @@
 //! and never wait for the writer.
 
 mod orders;
+mod rollouts;
 mod shipment_blocks;
 mod shipments;
 mod stores;
 
 use crate::{
-    ImportChunk, ImportKind, MovementPage, NewOnlineOrder, PosOutcome, PosSaleRecord, ReturnRecord,
-    Store, StoreError,
+    DeviceVersion, ImportChunk, ImportKind, ImportedDevice, MovementPage, NewOnlineOrder,
+    PosOutcome, PosSaleRecord, RegisteredDevice, ReturnRecord, Store, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,14 +24,15 @@ use soldout_core::discrepancy::Discrepancy;
 use soldout_core::order::{HandedOver, OnlineOrder};
 use soldout_core::pos::Receipt;
 use soldout_core::report::TotalRow;
+use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{self, Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind,
-    Market, MarketCode, Movement, MovementKind, NewMovement, OsVersion, Product, ProductId, Serial,
-    Sku, SkuCode, Specs, StockLevels, StockLine,
+    Market, MarketCode, Movement, MovementKind, NewMovement, OsVersion, Product, ProductId,
+    RolloutId, Serial, Sku, SkuCode, Specs, StockLevels, StockLine,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -1034,6 +1036,61 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get("year")?, r.try_get("units")?)))
             .collect()
+    }
+
+    async fn create_release(&self, release: &Release, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.insert_release(release, at).await
+    }
+
+    async fn releases(&self) -> Result<Vec<Release>, StoreError> {
+        self.select_releases().await
+    }
+
+    async fn create_rollout(
+        &self,
+        terms: &RolloutTerms,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.insert_rollout(terms, at).await
+    }
+
+    async fn rollouts(&self) -> Result<Vec<RolloutTerms>, StoreError> {
+        self.select_rollouts().await
+    }
+
+    async fn rollout_journal(&self, rollout: &RolloutId) -> Result<Vec<RolloutEvent>, StoreError> {
+        self.select_rollout_journal(rollout).await
+    }
+
+    async fn record_rollout_progress(
+        &self,
+        events: &[(RolloutId, Vec<RolloutEvent>)],
+        versions: &[DeviceVersion],
+    ) -> Result<(), StoreError> {
+        self.append_rollout_progress(events, versions).await
+    }
+
+    async fn import_devices(
+        &self,
+        devices: &[ImportedDevice],
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.insert_installed_base(devices, at).await
+    }
+
+    async fn registered_device(
+        &self,
+        serial: &Serial,
+    ) -> Result<Option<RegisteredDevice>, StoreError> {
+        self.select_registered_device(serial).await
+    }
+
+    async fn registered_devices(
+        &self,
+        markets: &[MarketCode],
+        products: &[ProductId],
+    ) -> Result<Vec<RegisteredDevice>, StoreError> {
+        self.select_registered_devices(markets, products).await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

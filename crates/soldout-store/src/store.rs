@@ -11,15 +11,45 @@ use soldout_core::fx::FxRate;
 use soldout_core::order::{Fulfillment, HandedOver, OnlineOrder, OrderLine};
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
+use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
 use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
     Amount, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
-    Market, MarketCode, Movement, NewMovement, OsVersion, Product, ProductId, Serial, Sku, SkuCode,
-    StockLine,
+    Market, MarketCode, Movement, NewMovement, OsVersion, Product, ProductId, RolloutId, Serial,
+    Sku, SkuCode, StockLine,
 };
+
+/// A device as rollouts see it: what it is, where it is, and what it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredDevice {
+    pub serial: Serial,
+    pub product: ProductId,
+    pub market: MarketCode,
+    pub os_version: OsVersion,
+    pub os_base: Option<String>,
+}
+
+/// One device of the installed base to import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedDevice {
+    pub serial: Serial,
+    pub sku: SkuCode,
+    pub market: MarketCode,
+    pub os_version: OsVersion,
+    pub sold_at: DateTime<Utc>,
+}
+
+/// What a device runs now: the version it checked in with, or a build it installed
+/// (with that build's Android base).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceVersion {
+    pub serial: Serial,
+    pub os_version: OsVersion,
+    pub os_base: Option<String>,
+}
 
 /// Most movements one page of the ledger holds.
 pub const MOVEMENTS_PAGE_MAX: u32 = 1_000;
@@ -380,6 +410,48 @@ pub trait Store: Send + Sync + 'static {
     async fn targets(&self) -> Result<std::collections::BTreeMap<i32, i64>, StoreError>;
 
     // Settings and markers.
+    // OS rollouts.
+    /// Records a release; a second with its id is `AlreadyExists`.
+    async fn create_release(&self, release: &Release, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Every release, oldest first.
+    async fn releases(&self) -> Result<Vec<Release>, StoreError>;
+    /// Records a rollout of an existing release.
+    async fn create_rollout(
+        &self,
+        terms: &RolloutTerms,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Every rollout, oldest first.
+    async fn rollouts(&self) -> Result<Vec<RolloutTerms>, StoreError>;
+    /// A rollout's events, in order.
+    async fn rollout_journal(&self, rollout: &RolloutId) -> Result<Vec<RolloutEvent>, StoreError>;
+    /// One group commit of the rollouts: their new events and the devices' new
+    /// versions, in one durable transaction.
+    async fn record_rollout_progress(
+        &self,
+        events: &[(RolloutId, Vec<RolloutEvent>)],
+        versions: &[DeviceVersion],
+    ) -> Result<(), StoreError>;
+    /// Imports the installed base, all or nothing: every SKU and market must exist, and
+    /// no serial may be registered already. Returns the devices imported.
+    async fn import_devices(
+        &self,
+        devices: &[ImportedDevice],
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+    /// A device with a buyer (sold and not returned, or imported).
+    async fn registered_device(
+        &self,
+        serial: &Serial,
+    ) -> Result<Option<RegisteredDevice>, StoreError>;
+    /// Every device with a buyer in one of `markets` whose product is one of
+    /// `products`.
+    async fn registered_devices(
+        &self,
+        markets: &[MarketCode],
+        products: &[ProductId],
+    ) -> Result<Vec<RegisteredDevice>, StoreError>;
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
 }

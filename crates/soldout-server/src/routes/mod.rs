@@ -9,6 +9,7 @@ pub mod imports;
 pub mod locations;
 pub mod markets;
 pub mod orders;
+pub mod os;
 pub mod payments;
 pub mod reports;
 pub mod sales;

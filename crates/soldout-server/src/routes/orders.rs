@@ -61,7 +61,7 @@ pub struct FulfilBody {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Order id")),
     responses(
-        (status = 200, description = "Fulfilled", body = OrderView),
+        (status = 200, description = "Fulfilled, with a device token per serial", body = FulfilledOrder),
         (status = 403, description = "Not the pickup store's clerk", body = Problem),
         (status = 404, description = "Unknown order", body = Problem),
         (status = 409, description = "not-fulfillable (not paid) or serial-sold", body = Problem),
@@ -71,7 +71,7 @@ pub async fn fulfil_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(body): Json<FulfilBody>,
-) -> ApiResult<axum::Json<OrderView>> {
+) -> ApiResult<axum::Json<FulfilledOrder>> {
     let order_id = parse_order(&id)?;
     let order = state.engine.order(order_id).await?;
     if let Principal::Clerk { store, .. } = &staff.0 {
@@ -81,7 +81,21 @@ pub async fn fulfil_order(
             )));
         }
     }
-    Ok(axum::Json(state.engine.fulfil(order_id, body.lines).await?))
+    let serials: Vec<_> = body.lines.iter().flat_map(|l| l.serials.clone()).collect();
+    let order = state.engine.fulfil(order_id, body.lines).await?;
+    let device_tokens = super::os::device_tokens(&state, &serials).await?;
+    Ok(axum::Json(FulfilledOrder {
+        order,
+        device_tokens,
+    }))
+}
+
+/// A fulfilled order, and the token each unit handed over checks in with.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FulfilledOrder {
+    #[serde(flatten)]
+    pub order: OrderView,
+    pub device_tokens: Vec<super::os::DeviceToken>,
 }
 
 fn parse_order(id: &str) -> ApiResult<OrderId> {

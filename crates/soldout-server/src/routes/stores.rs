@@ -115,8 +115,8 @@ async fn record_sale(
     request_body = NewPosSale, security(("bearer" = [])),
     params(("store" = String, Path, description = "Store id")),
     responses(
-        (status = 201, description = "Recorded: the receipt", body = Receipt),
-        (status = 200, description = "This client_id was recorded before: its receipt", body = Receipt),
+        (status = 201, description = "Recorded: the receipt, with a device token per serial", body = ReceiptWithDevices),
+        (status = 200, description = "This client_id was recorded before: its receipt", body = ReceiptWithDevices),
         (status = 403, description = "Another store's clerk", body = Problem),
         (status = 409, description = "insufficient-stock, serial-sold, not-launched or no-price", body = Problem),
         (status = 422, description = "Serials do not match quantities, or a bad field", body = Problem)))]
@@ -125,13 +125,35 @@ pub async fn sell(
     State(state): State<AppState>,
     Path(store): Path<LocationId>,
     Json(body): Json<NewPosSale>,
-) -> ApiResult<(StatusCode, axum::Json<Receipt>)> {
+) -> ApiResult<(StatusCode, axum::Json<ReceiptWithDevices>)> {
     staff.check_at(&store)?;
     let (location, market) = existing_store(&state, &store).await?;
-    match record_sale(&state, &staff, (&location, &market), body, false).await? {
-        PosOutcome::Recorded(receipt) => Ok((StatusCode::CREATED, axum::Json(receipt))),
-        PosOutcome::Duplicate(receipt) => Ok((StatusCode::OK, axum::Json(receipt))),
-    }
+    let (status, receipt) =
+        match record_sale(&state, &staff, (&location, &market), body, false).await? {
+            PosOutcome::Recorded(receipt) => (StatusCode::CREATED, receipt),
+            PosOutcome::Duplicate(receipt) => (StatusCode::OK, receipt),
+        };
+    let serials: Vec<_> = receipt
+        .lines
+        .iter()
+        .flat_map(|l| l.serials.clone())
+        .collect();
+    let device_tokens = super::os::device_tokens(&state, &serials).await?;
+    Ok((
+        status,
+        axum::Json(ReceiptWithDevices {
+            receipt,
+            device_tokens,
+        }),
+    ))
+}
+
+/// A receipt, and the token each unit it handed over checks in with.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReceiptWithDevices {
+    #[serde(flatten)]
+    pub receipt: Receipt,
+    pub device_tokens: Vec<super::os::DeviceToken>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,6 +9,7 @@ mod catalog;
 mod flash_sales;
 mod imports;
 mod orders;
+mod os;
 mod payments;
 mod shop;
 mod stock;

@@ -1,0 +1,247 @@
+//! OS releases, rollouts and their journals, and the device registry as rollouts see
+//! it: devices sold through soldout (`devices`) and the imported installed base
+//! (`installed_base`), one serial in one of them only.
+
+use super::{column, corrupt, taken, SqliteStore};
+use crate::store::{DeviceVersion, ImportedDevice, RegisteredDevice};
+use crate::StoreError;
+use chrono::{DateTime, Utc};
+use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
+use soldout_core::{MarketCode, OsVersion, ProductId, RolloutId, Serial};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+/// Both kinds of registered device, with one set of columns.
+const REGISTRY: &str = "(SELECT serial, product, market, os_version, os_base FROM devices
+        WHERE returned_at IS NULL
+      UNION ALL
+      SELECT serial, product, market, os_version, os_base FROM installed_base)";
+
+fn registered(row: &SqliteRow) -> Result<RegisteredDevice, StoreError> {
+    Ok(RegisteredDevice {
+        serial: column(row, "serial", |s| Serial::parse(s).ok())?,
+        product: column(row, "product", |s| ProductId::parse(s).ok())?,
+        market: column(row, "market", |s| MarketCode::parse(s).ok())?,
+        os_version: column(row, "os_version", |s| OsVersion::parse(s).ok())?,
+        os_base: row.try_get("os_base")?,
+    })
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &SqliteRow, name: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(name)?;
+    serde_json::from_str(&text).map_err(|_| corrupt(name, &text))
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_release(
+        &self,
+        release: &Release,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(release).expect("a release serializes");
+        sqlx::query("INSERT INTO os_releases (id, body, created_at) VALUES (?, ?, ?)")
+            .bind(release.id.as_str())
+            .bind(body)
+            .bind(at)
+            .execute(&self.writer)
+            .await
+            .map_err(taken("release", &release.id))?;
+        Ok(())
+    }
+
+    pub(super) async fn select_releases(&self) -> Result<Vec<Release>, StoreError> {
+        sqlx::query("SELECT body FROM os_releases ORDER BY created_at, id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| json(row, "body"))
+            .collect()
+    }
+
+    pub(super) async fn insert_rollout(
+        &self,
+        terms: &RolloutTerms,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let release = sqlx::query("SELECT 1 FROM os_releases WHERE id = ?")
+            .bind(terms.release.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if release.is_none() {
+            return Err(StoreError::NotFound {
+                what: "release",
+                id: terms.release.to_string(),
+            });
+        }
+        let body = serde_json::to_string(terms).expect("terms serialize");
+        sqlx::query("INSERT INTO os_rollouts (id, release, terms, created_at) VALUES (?, ?, ?, ?)")
+            .bind(terms.id.as_str())
+            .bind(terms.release.as_str())
+            .bind(body)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(taken("rollout", &terms.id))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn select_rollouts(&self) -> Result<Vec<RolloutTerms>, StoreError> {
+        sqlx::query("SELECT terms FROM os_rollouts ORDER BY created_at, id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| json(row, "terms"))
+            .collect()
+    }
+
+    pub(super) async fn select_rollout_journal(
+        &self,
+        rollout: &RolloutId,
+    ) -> Result<Vec<RolloutEvent>, StoreError> {
+        let rows = sqlx::query("SELECT events FROM rollout_journal WHERE rollout = ? ORDER BY id")
+            .bind(rollout.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        let mut events = Vec::new();
+        for row in rows {
+            let bytes: Vec<u8> = row.try_get("events")?;
+            let group: Vec<RolloutEvent> = postcard::from_bytes(&bytes)
+                .map_err(|_| corrupt("rollout events of", rollout.as_str()))?;
+            events.extend(group);
+        }
+        Ok(events)
+    }
+
+    pub(super) async fn append_rollout_progress(
+        &self,
+        events: &[(RolloutId, Vec<RolloutEvent>)],
+        versions: &[DeviceVersion],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for (rollout, group) in events.iter().filter(|(_, g)| !g.is_empty()) {
+            let bytes = postcard::to_allocvec(group).expect("events encode");
+            sqlx::query("INSERT INTO rollout_journal (rollout, events) VALUES (?, ?)")
+                .bind(rollout.as_str())
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for v in versions {
+            for table in ["devices", "installed_base"] {
+                // A check-in without a build keeps the base the device had.
+                sqlx::query(&format!(
+                    "UPDATE {table} SET os_version = ?, os_base = COALESCE(?, os_base)
+                     WHERE serial = ?"
+                ))
+                .bind(v.os_version.to_string())
+                .bind(v.os_base.as_deref())
+                .bind(v.serial.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_installed_base(
+        &self,
+        devices: &[ImportedDevice],
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.begin_write().await?;
+        for d in devices {
+            let sold = sqlx::query("SELECT 1 FROM devices WHERE serial = ?")
+                .bind(d.serial.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if sold.is_some() {
+                return Err(StoreError::Conflict {
+                    slug: "serial-registered",
+                    detail: format!("serial {} was sold through soldout already", d.serial),
+                });
+            }
+            let product: Option<String> =
+                sqlx::query_scalar("SELECT product FROM skus WHERE sku = ?")
+                    .bind(d.sku.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let product = product.ok_or_else(|| StoreError::NotFound {
+                what: "sku",
+                id: d.sku.to_string(),
+            })?;
+            sqlx::query(
+                "INSERT INTO installed_base (serial, sku, product, market, sold_at, os_version,
+                   os_base, imported_at)
+                 VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            )
+            .bind(d.serial.as_str())
+            .bind(d.sku.as_str())
+            .bind(product)
+            .bind(d.market.as_str())
+            .bind(d.sold_at)
+            .bind(d.os_version.to_string())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation())
+                {
+                    StoreError::NotFound {
+                        what: "market",
+                        id: d.market.to_string(),
+                    }
+                } else {
+                    taken("device", &d.serial)(e)
+                }
+            })?;
+        }
+        tx.commit().await?;
+        Ok(devices.len())
+    }
+
+    pub(super) async fn select_registered_device(
+        &self,
+        serial: &Serial,
+    ) -> Result<Option<RegisteredDevice>, StoreError> {
+        sqlx::query(&format!("SELECT * FROM {REGISTRY} WHERE serial = ?"))
+            .bind(serial.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(registered)
+            .transpose()
+    }
+
+    pub(super) async fn select_registered_devices(
+        &self,
+        markets: &[MarketCode],
+        products: &[ProductId],
+    ) -> Result<Vec<RegisteredDevice>, StoreError> {
+        if markets.is_empty() || products.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = |n: usize| vec!["?"; n].join(", ");
+        let sql = format!(
+            "SELECT * FROM {REGISTRY} WHERE market IN ({}) AND product IN ({})",
+            marks(markets.len()),
+            marks(products.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for m in markets {
+            query = query.bind(m.as_str());
+        }
+        for p in products {
+            query = query.bind(p.as_str());
+        }
+        query
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(registered)
+            .collect()
+    }
+}
