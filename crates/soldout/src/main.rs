@@ -7,6 +7,8 @@ mod import_cli;
 mod local;
 mod remote;
 mod report_cli;
+mod rollout_cli;
+mod rollout_demo;
 mod rush;
 mod sale_cli;
 mod store_cli;
@@ -61,6 +63,8 @@ enum Command {
     Target(company_cli::TargetArgs),
     /// The company's settings (our brand's name in market trackers).
     Settings(company_cli::SettingsArgs),
+    /// OS releases and staged rollouts on a running server; `simulate` rehearses one.
+    Rollout(rollout_cli::RolloutArgs),
 }
 
 #[derive(Args)]
@@ -144,6 +148,7 @@ fn main() -> anyhow::Result<()> {
                 demo::load(&state.store, clock.now()).await?;
                 store_demo::run(&state).await?;
                 rush::run(&state).await?;
+                rollout_demo::run(&state).await?;
                 if args.no_serve {
                     return Ok(());
                 }
@@ -156,6 +161,7 @@ fn main() -> anyhow::Result<()> {
             Command::Report(args) => report_cli::run(args).await,
             Command::Target(args) => company_cli::run_target(args).await,
             Command::Settings(args) => company_cli::run_settings(args).await,
+            Command::Rollout(args) => rollout_cli::run(args).await,
         }
     })
 }

@@ -53,6 +53,11 @@ fn the_demo_loads_the_reference_data_once() {
     assert_eq!(first.matches("counter sale").count(), 4, "{first}");
     assert!(first.contains("transfer 1 in transit"), "{first}");
     assert!(first.contains("pickup order"), "{first}");
+    // The OS rollout: scheduled, and rehearsed twice.
+    assert!(first.contains("OS rollout: MIUI 9"), "{first}");
+    assert!(first.contains("20000 devices imported"), "{first}");
+    assert!(first.contains("reached every device"), "{first}");
+    assert!(first.contains("HALTED after"), "{first}");
 
     let second = run(soldout().args(["demo", "--no-serve", "--database", &database]));
     assert!(second.contains("already loaded; nothing added"), "{second}");
@@ -63,6 +68,7 @@ fn the_demo_loads_the_reference_data_once() {
     );
     assert!(!second.contains("counter sale"), "{second}");
     assert!(!second.contains("units sold"), "{second}");
+    assert!(second.contains("MIUI 9 already scheduled"), "{second}");
     // Run again: the same summary, so the same stock: nothing was added twice.
     let summary = |out: &str| {
         out.lines()
