@@ -54,7 +54,7 @@ pub struct Args {
 }
 
 /// What one target did under the load.
-pub struct Report {
+pub(crate) struct Report {
     name: String,
     requests: u64,
     elapsed: Duration,
@@ -64,11 +64,11 @@ pub struct Report {
 }
 
 impl Report {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn print(&self) {
+    pub(crate) fn print(&self) {
         let q = |p: f64| {
             format!(
                 "{:.2}ms",
@@ -100,13 +100,13 @@ impl Report {
 type RouterFuture = Pin<Box<dyn Future<Output = anyhow::Result<Router>> + Send>>;
 
 /// A server on its own runtime and thread, until `stop` is sent.
-struct Target {
-    addr: SocketAddr,
+pub(crate) struct Target {
+    pub(crate) addr: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
-fn start_target(
+pub(crate) fn start_target(
     threads: usize,
     make: impl FnOnce() -> RouterFuture + Send + 'static,
 ) -> anyhow::Result<Target> {
@@ -141,24 +141,50 @@ fn start_target(
 }
 
 impl Target {
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.thread.join();
     }
 }
 
-struct Load {
-    connections: usize,
-    requests: u64,
-    limit: Duration,
-    tokens: Arc<Vec<String>>,
-    client: tokio::runtime::Runtime,
+pub(crate) struct Load {
+    pub(crate) connections: usize,
+    pub(crate) requests: u64,
+    pub(crate) limit: Duration,
+    pub(crate) tokens: Arc<Vec<String>>,
+    pub(crate) client: tokio::runtime::Runtime,
+}
+
+/// The request every connection sends: a path, a JSON body, and whether each
+/// request carries its own `Idempotency-Key`.
+#[derive(Clone)]
+pub(crate) struct Shot {
+    pub(crate) path: Arc<str>,
+    pub(crate) body: Bytes,
+    pub(crate) idempotency: bool,
+}
+
+impl Shot {
+    /// A buy of one unit in `sale`.
+    fn buy(sale: i64) -> Shot {
+        Shot {
+            path: format!("/v1/sales/{sale}/orders").into(),
+            body: Bytes::from_static(br#"{"quantity":1}"#),
+            idempotency: true,
+        }
+    }
 }
 
 impl Load {
     /// Drives `requests` buys (or `limit` of time) at `addr` over keep-alive
     /// connections: one request in flight per connection.
     fn run(&self, name: &str, addr: SocketAddr, sale: i64) -> Report {
+        self.shoot(name, addr, &Shot::buy(sale))
+    }
+
+    /// Drives `requests` of `shot` (or `limit` of time) at `addr` over keep-alive
+    /// connections, one request in flight per connection, the tokens rotating.
+    pub(crate) fn shoot(&self, name: &str, addr: SocketAddr, shot: &Shot) -> Report {
         let next = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
         let results = self.client.block_on(async {
@@ -166,9 +192,10 @@ impl Load {
                 .map(|_| {
                     let next = next.clone();
                     let tokens = self.tokens.clone();
+                    let shot = shot.clone();
                     let (requests, limit) = (self.requests, self.limit);
                     tokio::spawn(async move {
-                        worker(addr, sale, next, tokens, requests, started, limit).await
+                        worker(addr, shot, next, tokens, requests, started, limit).await
                     })
                 })
                 .collect();
@@ -197,7 +224,7 @@ impl Load {
 
 async fn worker(
     addr: SocketAddr,
-    sale: i64,
+    shot: Shot,
     next: Arc<AtomicU64>,
     tokens: Arc<Vec<String>>,
     requests: u64,
@@ -207,8 +234,6 @@ async fn worker(
     let mut statuses = BTreeMap::new();
     let mut errors = 0;
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 2).expect("histogram");
-    let path = format!("/v1/sales/{sale}/orders");
-    let body = Bytes::from_static(br#"{"quantity":1}"#);
     let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
         return (statuses, 1, histogram);
     };
@@ -225,13 +250,14 @@ async fn worker(
             break;
         }
         let token = &tokens[(n % tokens.len() as u64) as usize];
-        let request = hyper::Request::post(path.as_str())
+        let mut request = hyper::Request::post(&*shot.path)
             .header("host", "127.0.0.1")
             .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .header("idempotency-key", format!("bench-{n}"))
-            .body(Full::new(body.clone()))
-            .expect("request");
+            .header("authorization", format!("Bearer {token}"));
+        if shot.idempotency {
+            request = request.header("idempotency-key", format!("bench-{n}"));
+        }
+        let request = request.body(Full::new(shot.body.clone())).expect("request");
         let sent = Instant::now();
         if sender.ready().await.is_err() {
             errors += 1;

@@ -7,11 +7,14 @@
 //!   with a Lua check-and-decrement, axum + PostgreSQL `UPDATE ... WHERE n > 0`.
 //! - `engine`: the engine alone, in process, without HTTP: durable decisions/s.
 //! - `rush`: 1,000,000 registered customers and 100,000 units, all buying at once.
+//! - `check-ins`: 1,000,000 registered devices asking for their OS update over HTTP,
+//!   beside the same ceiling; and the rollout state's heap per device.
 //!
 //! Every run is bounded in requests and in time, targets loopback only, and stops
 //! by itself.
 
 mod alloc;
+mod checkins;
 mod fixture;
 mod http_load;
 mod in_process;
@@ -40,6 +43,9 @@ enum Command {
     Engine(in_process::EngineArgs),
     /// The opening rush in process: registered customers all buying a batch at once.
     Rush(in_process::RushArgs),
+    /// OS update check-ins over HTTP from a million registered devices, beside the
+    /// bare-axum ceiling; and the rollout state's memory per device.
+    CheckIns(checkins::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,5 +53,6 @@ fn main() -> anyhow::Result<()> {
         Command::Http(args) => http_load::run(args),
         Command::Engine(args) => in_process::engine(args),
         Command::Rush(args) => in_process::rush(args),
+        Command::CheckIns(args) => checkins::run(args),
     }
 }

@@ -491,6 +491,34 @@ impl RolloutBook {
         Some((build, Some(event)))
     }
 
+    /// Where a device's update stands, if the build was offered to it.
+    pub fn progress_of(&self, serial: &Serial) -> Option<DeviceStatus> {
+        self.devices.get(&device_key(serial)).map(|p| p.status)
+    }
+
+    /// The offer a device must have had when it reports on a build the book does not
+    /// know it was offered (the offer was decided but not yet durable when the server
+    /// stopped): its market, model and wave must fit, whatever the state now.
+    pub fn decide_missed_offer(
+        &self,
+        release: &Release,
+        serial: &Serial,
+        model: &ProductId,
+        market: &MarketCode,
+        now: DateTime<Utc>,
+    ) -> Option<RolloutEvent> {
+        let fits = now >= self.terms.starts_at
+            && self.terms.markets.contains(market)
+            && release.build_for(model).is_some()
+            && !self.devices.contains_key(&device_key(serial));
+        let wave = self.terms.wave_of(bucket(&self.terms.id, serial));
+        (fits && wave <= self.wave).then(|| RolloutEvent::Offered {
+            serial: serial.clone(),
+            wave: wave as u8,
+            at_ms: now.timestamp_millis(),
+        })
+    }
+
     /// A device's progress report: the events it makes (none when it says nothing
     /// new: reports are idempotent), and the automatic halt when this report takes the
     /// failure rate over the threshold with at least `min_reports` results.
@@ -511,8 +539,13 @@ impl RolloutBook {
                 .ok_or_else(|| RolloutError::NotOffered {
                     rollout: self.terms.id.clone(),
                 })?;
-        // Installed is final; the same status again changes nothing.
-        if progress.status == status || progress.status == DeviceStatus::Installed {
+        // Installed is final; the same status again changes nothing; a failed device
+        // stays counted as failed until it reports installed (a retry's `downloading`
+        // does not hide the failure from the threshold).
+        if progress.status == status
+            || progress.status == DeviceStatus::Installed
+            || (progress.status == DeviceStatus::Failed && status == DeviceStatus::Downloading)
+        {
             return Ok(Vec::new());
         }
         let at_ms = now.timestamp_millis();
@@ -525,7 +558,10 @@ impl RolloutBook {
         after[progress.status.index()] -= 1;
         after[status.index()] += 1;
         let mut events = vec![report];
-        if self.status == RolloutStatus::Running {
+        // A failure halts a running or paused rollout once the rate is over the
+        // threshold; after an operator resumes it, the next failure halts it again
+        // while the rate stays over, an install does not.
+        if status == DeviceStatus::Failed && self.status != RolloutStatus::Halted {
             let installed = after[DeviceStatus::Installed.index()];
             let failed = after[DeviceStatus::Failed.index()];
             let reports = installed + failed;
@@ -562,9 +598,9 @@ impl RolloutBook {
             return None;
         }
         let soak = Duration::hours(i64::from(self.terms.waves[self.wave].min_hours));
-        let healthy = self
-            .failure_rate()
-            .is_none_or(|rate| rate < self.terms.error_threshold);
+        // Not over the threshold (the halt's own test), or no result yet.
+        let (failed, reports) = (self.total(DeviceStatus::Failed), self.reports());
+        let healthy = failed as f64 <= self.terms.error_threshold * reports as f64;
         (now >= self.wave_since + soak && healthy).then(|| RolloutEvent::Advanced {
             wave: (self.wave + 1) as u8,
             automatic: true,
@@ -650,7 +686,10 @@ impl RolloutBook {
                     wave: wave as u8,
                     status: DeviceStatus::Offered,
                 };
-                if self.devices.insert(device_key(serial), new).is_none() {
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    self.devices.entry(device_key(serial))
+                {
+                    entry.insert(new);
                     self.tally[wave][DeviceStatus::Offered.index()] += 1;
                 }
             }
@@ -667,9 +706,11 @@ impl RolloutBook {
                 self.wave_since = crate::sale::from_ms(*at_ms);
             }
             RolloutEvent::Paused { .. } => self.status = RolloutStatus::Paused,
-            RolloutEvent::Resumed { .. } => {
+            RolloutEvent::Resumed { at_ms } => {
+                // The soak starts again: time spent paused or halted is no soak.
                 self.status = RolloutStatus::Running;
                 self.halt_reason = None;
+                self.wave_since = crate::sale::from_ms(*at_ms);
             }
             RolloutEvent::Halted { reason, .. } => {
                 self.status = RolloutStatus::Halted;
@@ -1134,6 +1175,12 @@ mod tests {
         );
         assert_eq!(report(&mut book, 1, DeviceStatus::Failed, t(1)), 1);
         assert_eq!(
+            report(&mut book, 1, DeviceStatus::Downloading, t(1)),
+            0,
+            "a retry keeps the failure counted"
+        );
+        assert_eq!(book.waves()[0].failed, 1);
+        assert_eq!(
             report(&mut book, 1, DeviceStatus::Installed, t(2)),
             1,
             "a retry that worked"
@@ -1185,6 +1232,71 @@ mod tests {
         assert!(book.decide_halt(t(4)).is_err());
         book.apply(&book.decide_resume(t(5)).unwrap());
         assert_eq!(book.halt_reason(), None);
+
+        // Time paused is no soak: the wave soaks again from the resume.
+        let mut book = RolloutBook::new(terms(&[(10, 24), (100, 0)], Advance::Auto));
+        book.apply(&book.decide_pause(t(1)).unwrap());
+        book.apply(&book.decide_resume(t(48)).unwrap());
+        assert_eq!(book.decide_tick(t(49)), None, "not soaked since the resume");
+        assert!(book.decide_tick(t(72)).is_some());
+    }
+
+    #[test]
+    fn after_a_resume_the_next_failure_halts_again_and_an_install_does_not() {
+        let mut book = RolloutBook::new(terms(&[(100, 0)], Advance::Auto));
+        check_in(&mut book, 0..100, t(1));
+        for i in 0..50 {
+            report(&mut book, i, DeviceStatus::Failed, t(1));
+        }
+        assert_eq!(book.status(), RolloutStatus::Halted);
+        book.apply(&book.decide_resume(t(2)).unwrap());
+        assert_eq!(report(&mut book, 60, DeviceStatus::Installed, t(2)), 1);
+        assert_eq!(
+            book.status(),
+            RolloutStatus::Running,
+            "an install does not halt it"
+        );
+        assert_eq!(report(&mut book, 61, DeviceStatus::Failed, t(2)), 2);
+        assert_eq!(
+            book.status(),
+            RolloutStatus::Halted,
+            "a failure does, while over"
+        );
+        // A paused rollout halts too when a failure takes it over.
+        let mut paused = RolloutBook::new(terms(&[(100, 0)], Advance::Auto));
+        check_in(&mut paused, 0..100, t(1));
+        paused.apply(&paused.decide_pause(t(1)).unwrap());
+        for i in 0..50 {
+            report(&mut paused, i, DeviceStatus::Failed, t(1));
+        }
+        assert_eq!(paused.status(), RolloutStatus::Halted);
+    }
+
+    #[test]
+    fn a_journal_replayed_twice_over_counts_nothing_twice() {
+        let mut book = RolloutBook::new(terms(&[(100, 0)], Advance::Auto));
+        let offer = book
+            .decide_offer(&miui_9(), &serial(1), &p("mi-6"), &india(), &v("8.5"), t(1))
+            .unwrap()
+            .1
+            .unwrap();
+        book.apply(&offer);
+        report(&mut book, 1, DeviceStatus::Installed, t(1));
+        book.apply(&offer); // the same group written twice
+        let w = &book.waves()[0];
+        assert_eq!((w.offered, w.installed), (1, 1));
+        assert_eq!(book.progress_of(&serial(1)), Some(DeviceStatus::Installed));
+        assert_eq!(
+            book.decide_missed_offer(&miui_9(), &serial(1), &p("mi-6"), &india(), t(2)),
+            None,
+            "known already"
+        );
+        assert!(book
+            .decide_missed_offer(&miui_9(), &serial(2), &p("mi-6"), &india(), t(2))
+            .is_some());
+        assert!(book
+            .decide_missed_offer(&miui_9(), &serial(2), &p("mi-mix"), &india(), t(2))
+            .is_none());
     }
 
     #[test]

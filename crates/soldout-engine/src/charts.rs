@@ -210,23 +210,47 @@ pub fn vendor_share(title: &str, vendors: &[VendorBar]) -> String {
 /// Units over time for a live sale: (seconds since start, cumulative units) as a step
 /// chart, in time order, the time axis in seconds, minutes or hours as the span needs.
 pub fn units_over_time(title: &str, points: &[(f64, i64)]) -> String {
-    let mut points: Vec<(f64, f64)> = (points.iter().filter(|(t, _)| t.is_finite()))
-        .map(|&(t, units)| (t.clamp(-MAX_SECONDS, MAX_SECONDS), units as f64))
+    steps_over_time(title, "Units sold", &[("units sold", BAR, points)])
+}
+
+/// A rollout's devices over time: (seconds since its start, devices installed) and
+/// (seconds since its start, devices failed), as two step lines with a legend.
+pub fn devices_over_time(title: &str, installed: &[(f64, i64)], failed: &[(f64, i64)]) -> String {
+    steps_over_time(
+        title,
+        "Devices",
+        &[("installed", BAR, installed), ("failed", LINE, failed)],
+    )
+}
+
+/// One line of a step chart: its label, its colour, and (seconds, count) points.
+type Series<'a> = (&'a str, RGBColor, &'a [(f64, i64)]);
+/// A series' points as drawn: finite, clamped, in time order.
+type Cleaned<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+
+/// Step lines of (seconds, count) series, each with its label and colour; a legend
+/// when there is more than one.
+fn steps_over_time(title: &str, y_desc: &str, series: &[Series]) -> String {
+    let cleaned: Vec<Cleaned> = series
+        .iter()
+        .map(|(label, color, points)| {
+            let mut points: Vec<(f64, f64)> = (points.iter().filter(|(t, _)| t.is_finite()))
+                .map(|&(t, n)| (t.clamp(-MAX_SECONDS, MAX_SECONDS), n as f64))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (*label, *color, points)
+        })
         .collect();
-    if points.is_empty() {
+    let all = || cleaned.iter().flat_map(|(_, _, p)| p.iter().copied());
+    if all().next().is_none() {
         return message(title, "No data");
     }
-    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let steps: Vec<(f64, f64)> = std::iter::once(points[0])
-        .chain(points.windows(2).flat_map(|w| [(w[1].0, w[0].1), w[1]]))
-        .collect();
-    let span = padded(points.iter().map(|p| p.0));
+    let span = padded(all().map(|p| p.0));
     let (scale, unit) = match span.end - span.start {
         s if s < 120.0 => (1.0, "s"),
         s if s < 7200.0 => (60.0, "min"),
         _ => (3600.0, "h"),
     };
-    let steps = steps.iter().map(|&(t, units)| (t / scale, units));
     canvas(title, |root| {
         let x = span.start / scale..span.end / scale;
         let mut chart = ChartBuilder::on(root)
@@ -234,7 +258,7 @@ pub fn units_over_time(title: &str, points: &[(f64, i64)]) -> String {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(72)
-            .build_cartesian_2d(x, padded(points.iter().map(|p| p.1)))?;
+            .build_cartesian_2d(x, padded(all().map(|p| p.1)))?;
         chart
             .configure_mesh()
             .x_labels(10)
@@ -245,11 +269,31 @@ pub fn units_over_time(title: &str, points: &[(f64, i64)]) -> String {
             .x_label_formatter(&|t| format!("{} {unit}", trim(*t, 1)))
             .y_label_formatter(&|v| human_units(*v))
             .x_desc("Time since start")
-            .y_desc("Units sold")
+            .y_desc(y_desc)
             .draw()?;
-        chart.draw_series(LineSeries::new(steps, BAR.stroke_width(2)))?;
-        let (t, units) = points[points.len() - 1]; // the latest count, visible even alone
-        chart.draw_series([Circle::new((t / scale, units), 4, BAR.filled())])?;
+        for (label, color, points) in cleaned.iter().filter(|(_, _, p)| !p.is_empty()) {
+            let steps: Vec<(f64, f64)> = std::iter::once(points[0])
+                .chain(points.windows(2).flat_map(|w| [(w[1].0, w[0].1), w[1]]))
+                .map(|(t, n)| (t / scale, n))
+                .collect();
+            let color = *color;
+            chart
+                .draw_series(LineSeries::new(steps, color.stroke_width(2)))?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+            let (t, n) = points[points.len() - 1]; // the latest count, visible even alone
+            chart.draw_series([Circle::new((t / scale, n), 4, color.filled())])?;
+        }
+        if cleaned.len() > 1 {
+            chart
+                .configure_series_labels()
+                .label_font((FONT, LABEL))
+                .background_style(WHITE.mix(0.8))
+                .border_style(MUTED)
+                .draw()?;
+        }
         Ok(())
     })
 }

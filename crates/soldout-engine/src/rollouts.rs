@@ -25,6 +25,11 @@ use utoipa::ToSchema;
 const FLUSH_EVERY: Duration = Duration::from_millis(5);
 /// How often automatic rollouts are looked at.
 const TICK_EVERY: Duration = Duration::from_secs(1);
+/// Longest a report or an action waits for its commit before it is told to retry.
+const DURABLE_WITHIN: Duration = Duration::from_secs(10);
+/// Decisions waiting for the writer beyond which check-ins are refused (a 503): the
+/// writer is stuck or far behind, and memory must not grow without bound.
+const PENDING_MAX: usize = 2_000_000;
 
 /// What a device's token says it is: checked by signature, no database read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +124,9 @@ struct Inner {
     store: Arc<dyn Store>,
     clock: Clock,
     desk: Mutex<Desk>,
+    /// Held while a rollout is created or resumed, so two cannot both pass the
+    /// overlap check.
+    starting: tokio::sync::Mutex<()>,
     wake: Notify,
     /// The number of the last decision made durable.
     flushed: watch::Sender<u64>,
@@ -145,8 +153,39 @@ fn rollout_error(e: RolloutError) -> EngineError {
     }
 }
 
+fn overlap(other: &RolloutId) -> EngineError {
+    EngineError::Store(StoreError::Conflict {
+        slug: "rollout-overlap",
+        detail: format!(
+            "rollout {other} covers a model in one of these markets and is not halted; halt it first"
+        ),
+    })
+}
+
+/// `scheduled` (before the start), `running`, `paused`, `halted`, or `complete`
+/// (running at its last wave).
+fn state_of(book: &RolloutBook, now: DateTime<Utc>) -> &'static str {
+    match book.status() {
+        _ if now < book.terms().starts_at => "scheduled",
+        RolloutStatus::Running if book.complete() => "complete",
+        RolloutStatus::Running => "running",
+        RolloutStatus::Paused => "paused",
+        RolloutStatus::Halted => "halted",
+    }
+}
+
 fn unknown_rollout(id: &RolloutId) -> EngineError {
     crate::not_found("rollout", id)
+}
+
+impl Inner {
+    /// The desk. A panic elsewhere while it was held leaves its data whole (each
+    /// change to it is one apply), so a poisoned lock is taken as it is.
+    fn desk(&self) -> std::sync::MutexGuard<'_, Desk> {
+        self.desk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl Desk {
@@ -196,6 +235,7 @@ impl Rollouts {
                     books,
                     pending: Pending::default(),
                 }),
+                starting: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 flushed: watch::Sender::new(0),
             }),
@@ -206,18 +246,50 @@ impl Rollouts {
     }
 
     fn desk(&self) -> std::sync::MutexGuard<'_, Desk> {
-        self.inner.desk.lock().expect("rollout desk poisoned")
+        self.inner.desk()
     }
 
-    /// Waits until decision `number` is durable.
+    /// Makes everything decided so far durable: call it when the server stops.
+    pub async fn flush(&self) -> Result<(), EngineError> {
+        let number = {
+            let mut desk = self.desk();
+            desk.pending.queued += 1;
+            desk.pending.queued
+        };
+        self.durable(number).await
+    }
+
+    /// A rollout that is not halted and would offer a build to a device `terms` also
+    /// covers, other than `terms` itself.
+    fn overlapping(desk: &Desk, terms: &RolloutTerms) -> Option<RolloutId> {
+        let release = desk.releases.get(&terms.release)?;
+        desk.books
+            .values()
+            .find(|b| {
+                b.terms().id != terms.id
+                    && b.status() != RolloutStatus::Halted
+                    && desk
+                        .releases
+                        .get(&b.terms().release)
+                        .is_some_and(|r| terms.overlaps(release, b.terms(), r))
+            })
+            .map(|b| b.terms().id.clone())
+    }
+
+    /// Waits until decision `number` is durable; a 503 after [`DURABLE_WITHIN`].
     async fn durable(&self, number: u64) -> Result<(), EngineError> {
         self.inner.wake.notify_one();
         let mut flushed = self.inner.flushed.subscribe();
-        flushed
-            .wait_for(|&done| done >= number)
+        let done = tokio::time::timeout(DURABLE_WITHIN, flushed.wait_for(|&done| done >= number))
             .await
-            .map(|_| ())
-            .map_err(|_| EngineError::Unavailable("the rollout writer stopped".into()))
+            .is_ok_and(|waited| waited.is_ok());
+        if done {
+            Ok(())
+        } else {
+            Err(EngineError::Unavailable(
+                "the rollout's journal could not be written in time; retry".into(),
+            ))
+        }
     }
 
     pub async fn create_release(&self, release: Release) -> Result<Release, EngineError> {
@@ -244,26 +316,14 @@ impl Rollouts {
     /// know which build to take.
     pub async fn create_rollout(&self, terms: RolloutTerms) -> Result<RolloutView, EngineError> {
         let terms = terms.validate().map_err(rollout_error)?;
+        let _starting = self.inner.starting.lock().await;
         {
             let desk = self.desk();
-            let release = desk
-                .releases
-                .get(&terms.release)
-                .ok_or_else(|| crate::not_found("release", &terms.release))?;
-            if let Some(other) = desk.books.values().find(|b| {
-                b.status() != RolloutStatus::Halted
-                    && desk
-                        .releases
-                        .get(&b.terms().release)
-                        .is_some_and(|r| terms.overlaps(release, b.terms(), r))
-            }) {
-                return Err(EngineError::Store(StoreError::Conflict {
-                    slug: "rollout-overlap",
-                    detail: format!(
-                        "rollout {} already covers a model in one of these markets; halt it first",
-                        other.terms().id
-                    ),
-                }));
+            if !desk.releases.contains_key(&terms.release) {
+                return Err(crate::not_found("release", &terms.release));
+            }
+            if let Some(other) = Self::overlapping(&desk, &terms) {
+                return Err(overlap(&other));
             }
         }
         self.inner
@@ -306,7 +366,10 @@ impl Rollouts {
                 .registered_devices(&terms.markets, &models)
                 .await?
             {
-                if device.os_version >= release.min_version {
+                let can_take =
+                    device.os_version >= release.min_version && device.os_version < release.version;
+                let took = book.progress_of(&device.serial) == Some(DeviceStatus::Installed);
+                if can_take || took {
                     eligible[terms.wave_of(bucket(&terms.id, &device.serial))] += 1;
                 }
             }
@@ -324,15 +387,8 @@ impl Rollouts {
                 }
             })
             .collect();
-        let state = match book.status() {
-            _ if now < terms.starts_at => "scheduled",
-            RolloutStatus::Running if book.complete() => "complete",
-            RolloutStatus::Running => "running",
-            RolloutStatus::Paused => "paused",
-            RolloutStatus::Halted => "halted",
-        };
         Ok(RolloutView {
-            state,
+            state: state_of(&book, now),
             halt_reason: book.halt_reason().map(str::to_owned),
             wave: book.wave() + 1,
             percent: terms.waves[book.wave()].percent,
@@ -351,9 +407,19 @@ impl Rollouts {
         action: RolloutAction,
     ) -> Result<RolloutView, EngineError> {
         let now = self.inner.clock.now();
+        // A resumed rollout must not overlap one created while it was halted.
+        let _starting = match action {
+            RolloutAction::Resume => Some(self.inner.starting.lock().await),
+            _ => None,
+        };
         let number = {
             let mut desk = self.desk();
             let book = desk.book(id)?;
+            if action == RolloutAction::Resume {
+                if let Some(other) = Self::overlapping(&desk, book.terms()) {
+                    return Err(overlap(&other));
+                }
+            }
             let event = match action {
                 RolloutAction::Advance => book.decide_advance(now),
                 RolloutAction::Pause => book.decide_pause(now),
@@ -369,10 +435,17 @@ impl Rollouts {
 
     /// A device checks in with the version it runs: the build to install, if a
     /// rollout offers it one. Its version goes to the registry with the next commit.
-    pub fn check_in(&self, device: &DeviceClaim, version: OsVersion) -> Option<Offer> {
+    pub fn check_in(
+        &self,
+        device: &DeviceClaim,
+        version: OsVersion,
+    ) -> Result<Option<Offer>, EngineError> {
         let now = self.inner.clock.now();
         let mut desk = self.desk();
         let desk = &mut *desk;
+        if desk.pending.events.len() + desk.pending.versions.len() > PENDING_MAX {
+            return Err(EngineError::Overloaded);
+        }
         let mut answer = None;
         let mut decided = None;
         for (id, book) in &desk.books {
@@ -411,7 +484,7 @@ impl Rollouts {
                 os_base: None,
             },
         );
-        answer
+        Ok(answer)
     }
 
     /// A device reports progress on a rollout's build, answered once durable. An
@@ -421,10 +494,37 @@ impl Rollouts {
         device: &DeviceClaim,
         rollout: &RolloutId,
         status: DeviceStatus,
-    ) -> Result<RolloutView, EngineError> {
+    ) -> Result<&'static str, EngineError> {
         let now = self.inner.clock.now();
+        // A device the book does not know: its offer may have been decided and lost
+        // with a stop before its commit. The registry says whether it could take the
+        // build (read only in this rare case).
+        let unknown = self
+            .desk()
+            .book(rollout)?
+            .progress_of(&device.serial)
+            .is_none();
+        let registered = match unknown {
+            true => self.inner.store.registered_device(&device.serial).await?,
+            false => None,
+        };
         let number = {
             let mut desk = self.desk();
+            let book = desk.book(rollout)?;
+            let missed = registered.as_ref().and_then(|r| {
+                let release = desk.releases.get(&book.terms().release)?;
+                release.offers(&device.product, &r.os_version)?;
+                book.decide_missed_offer(
+                    release,
+                    &device.serial,
+                    &device.product,
+                    &device.market,
+                    now,
+                )
+            });
+            if let Some(offer) = missed {
+                desk.record(rollout, vec![offer]);
+            }
             let book = desk.book(rollout)?;
             let events = book
                 .decide_report(&device.serial, status, now)
@@ -458,7 +558,8 @@ impl Rollouts {
             desk.record(rollout, events)
         };
         self.durable(number).await?;
-        self.view(rollout).await
+        let desk = self.desk();
+        Ok(state_of(desk.book(rollout)?, now))
     }
 }
 
@@ -468,6 +569,46 @@ struct Flush {
     events: Vec<(RolloutId, RolloutEvent)>,
     versions: Vec<DeviceVersion>,
     upto: u64,
+}
+
+/// Devices installed and failed over a rollout's time, from its journal:
+/// `(seconds since starts_at, count)` after each change, at most one point a minute.
+pub type Progress = (Vec<(f64, i64)>, Vec<(f64, i64)>);
+
+impl Rollouts {
+    pub async fn history(&self, id: &RolloutId) -> Result<Progress, EngineError> {
+        let starts_at = self.desk().book(id)?.terms().starts_at.timestamp_millis();
+        let mut statuses: HashMap<Serial, DeviceStatus> = HashMap::new();
+        let (mut installed, mut failed) = (0i64, 0i64);
+        let (mut installed_line, mut failed_line): Progress = (Vec::new(), Vec::new());
+        let push = |line: &mut Vec<(f64, i64)>, at_ms: i64, n: i64| {
+            let t = (at_ms - starts_at) as f64 / 1000.0;
+            match line.last_mut() {
+                Some(last) if t - last.0 < 60.0 => last.1 = n,
+                _ => line.push((t, n)),
+            }
+        };
+        for event in self.inner.store.rollout_journal(id).await? {
+            if let RolloutEvent::Reported {
+                serial,
+                status,
+                at_ms,
+            } = event
+            {
+                let before = statuses.insert(serial, status);
+                for (s, delta) in [(before, -1), (Some(status), 1)] {
+                    match s {
+                        Some(DeviceStatus::Installed) => installed += delta,
+                        Some(DeviceStatus::Failed) => failed += delta,
+                        _ => {}
+                    }
+                }
+                push(&mut installed_line, at_ms, installed);
+                push(&mut failed_line, at_ms, failed);
+            }
+        }
+        Ok((installed_line, failed_line))
+    }
 }
 
 /// Commits what decisions queued, every [`FLUSH_EVERY`] at most, until the rollouts
@@ -481,7 +622,7 @@ async fn write_forever(inner: std::sync::Weak<Inner>) {
         let flush = match carried.take() {
             Some(work) => work,
             None => {
-                let mut desk = strong.desk.lock().expect("rollout desk poisoned");
+                let mut desk = strong.desk();
                 let pending = std::mem::take(&mut desk.pending);
                 desk.pending.queued = pending.queued;
                 Flush {
@@ -536,7 +677,7 @@ async fn tick_forever(inner: std::sync::Weak<Inner>) {
             return;
         };
         let now = strong.clock.now();
-        let mut desk = strong.desk.lock().expect("rollout desk poisoned");
+        let mut desk = strong.desk();
         let due: Vec<(RolloutId, RolloutEvent)> = desk
             .books
             .iter()

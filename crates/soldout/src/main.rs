@@ -216,12 +216,18 @@ async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
         println!("  Storefront:   http://{addr}/shop/sales/{}", sale.id);
     }
     let closing = state.clone();
+    let rollouts = state.rollouts.clone();
     soldout_server::serve(listener, App::router(state), async move {
         soldout_server::shutdown_signal().await;
         closing.close_streams();
     })
     .await
     .context("serving HTTP")?;
+    // What check-ins decided in the last milliseconds is written before the exit.
+    rollouts
+        .flush()
+        .await
+        .context("writing the rollouts' last decisions")?;
     println!("soldout stopped");
     Ok(())
 }

@@ -115,11 +115,13 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
         println!("OS rollout: MIUI 9 already scheduled (rehearse it with `soldout rollout simulate miui-9-global`)");
         return Ok(());
     }
-    let release = state
-        .rollouts
-        .create_release(miui_9()?)
-        .await
-        .context("the demo's MIUI 9 release")?;
+    // A run stopped half-way left the release: take it as it is.
+    let release = match state.rollouts.create_release(miui_9()?).await {
+        Err(soldout_engine::EngineError::Store(soldout_store::StoreError::AlreadyExists {
+            ..
+        })) => miui_9()?,
+        created => created.context("the demo's MIUI 9 release")?,
+    };
     let devices = installed_base()?;
     let imported = state
         .store

@@ -232,6 +232,8 @@ async fn the_pages_in_a_real_browser() {
         ("store", "/stores/store-in-delhi", "Delhi"),
         ("sales", "/sales", "Flash sales"),
         ("demo-sale", "/sales/1", "Sale #1"),
+        ("rollouts", "/rollouts", "miui-9-global"),
+        ("rollout", "/rollouts/miui-9-global", "Waves"),
     ] {
         browser.open(&demo, path).await;
         let main = browser.text_of("main").await;

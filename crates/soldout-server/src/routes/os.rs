@@ -122,15 +122,16 @@ pub struct CheckInAnswer {
     responses(
         (status = 200, description = "The update to install, or null", body = CheckInAnswer),
         (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not a device token", body = Problem)))]
+        (status = 403, description = "Not a device token", body = Problem),
+        (status = 503, description = "overloaded: the rollouts' writer is far behind; retry", body = Problem)))]
 pub async fn check_in(
     DeviceOnly(device): DeviceOnly,
     State(state): State<AppState>,
     Json(body): Json<CheckIn>,
-) -> axum::Json<CheckInAnswer> {
-    axum::Json(CheckInAnswer {
-        update: state.rollouts.check_in(&device, body.version),
-    })
+) -> ApiResult<axum::Json<CheckInAnswer>> {
+    Ok(axum::Json(CheckInAnswer {
+        update: state.rollouts.check_in(&device, body.version)?,
+    }))
 }
 
 /// Body of `POST /v1/devices/updates`.
@@ -176,14 +177,14 @@ pub async fn report(
         let error: String = error.chars().take(200).collect();
         tracing::info!(serial = %device.serial, rollout = %body.rollout, %error, "device update failed");
     }
-    let view = state
+    let rollout_state = state
         .rollouts
         .report(&device, &body.rollout, body.status)
         .await?;
     Ok(axum::Json(UpdateAck {
         rollout: body.rollout,
         status: body.status,
-        rollout_state: view.state,
+        rollout_state,
     }))
 }
 

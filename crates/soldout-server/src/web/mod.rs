@@ -7,6 +7,7 @@
 
 mod catalog;
 mod overview;
+mod rollouts;
 mod sales;
 mod shop;
 mod stores;
@@ -32,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sales", get(sales::list))
         .route("/sales/{id}", get(sales::show))
         .route("/sales/{id}/events", get(sales::events))
+        .route("/rollouts", get(rollouts::list))
+        .route("/rollouts/{id}", get(rollouts::show))
         .route("/stores", get(stores::list))
         .route("/stores/{id}", get(stores::show))
         .route("/shop/sales/{id}", get(shop::page))
@@ -54,7 +57,8 @@ pub fn page(title: &str, signed_in: bool, body: Markup) -> Html<String> {
             a href="/" { strong { "soldout" } } " "
             a href="/sales" { "Sales" } " "
             a href="/stores" { "Stores" } " "
-            a href="/catalog" { "Catalog" }
+            a href="/catalog" { "Catalog" } " "
+            a href="/rollouts" { "Rollouts" }
         }
         @if signed_in {
             form method="post" action="/logout" class="inline" {
@@ -105,6 +109,8 @@ svg{max-width:100%;height:auto}
 .empty{padding:1rem;background:#fafafa;border:1px dashed #bbb;border-radius:6px}
 .error{color:#a00}
 tr.low td,td.low{background:#fff3cd}
+tr.pending td{color:#888}
+progress{width:100%}
 label{margin-right:.5rem}
 input,button{font:inherit;padding:.35rem .6rem;margin:.2rem 0;max-width:100%;box-sizing:border-box}
 button:not([disabled]){cursor:pointer}

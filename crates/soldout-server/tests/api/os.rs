@@ -253,8 +253,7 @@ async fn devices_check_in_for_themselves_and_a_bad_build_halts_the_rollout() {
     assert_eq!(none["update"], Value::Null);
 
     // A device reports only on what it was offered; reports are idempotent.
-    let never_offered = app.device_token(&serials[1]).await;
-    let refused = app.report(&never_offered, "miui-9-in", "installed").await;
+    let refused = app.report(&old, "miui-9-in", "installed").await;
     assert_eq!(
         problem_slug(&expect(refused, 409, "not offered").await),
         "not-offered"
@@ -274,8 +273,7 @@ async fn devices_check_in_for_themselves_and_a_bad_build_halts_the_rollout() {
     )
     .await;
     assert_eq!(installed["rollout_state"], "complete");
-    // Installed: the registry says 9.0 now, so a check-in without a version change
-    // still gets nothing new... and the device says 9.0 from now on.
+    // Installed: the device runs 9.0 from now on, and is offered nothing more.
     let after = expect(app.check_in(&token, "9.0").await, 200, "after").await;
     assert_eq!(after["update"], Value::Null);
 
@@ -440,10 +438,98 @@ async fn a_unit_sold_over_the_counter_comes_with_its_device_token() {
     assert_eq!(tokens.len(), 1, "{receipt}");
     assert_eq!(tokens[0]["serial"], "865321030012345");
     let token = tokens[0]["token"].as_str().unwrap();
-    // The demo catalog's Redmi Note 4 ships with an OS older than MIUI 9's minimum or
-    // in range; either way the token is a device's, and the admin reissues the same.
-    assert_eq!(app.check_in(token, "8.2").await.status(), 200);
+    // The admin reissues the same token; the device checks in with it.
     assert_eq!(app.device_token("865321030012345").await, token);
     let offer = expect(app.check_in(token, "8.2").await, 200, "offer").await;
     assert_eq!(offer["update"]["release"], "miui-9");
+    // The check-in's version reaches the registry, then the installed build's.
+    let registry = |app: &TestApp| {
+        let app_url = app.url("/v1/devices/865321030012345");
+        let admin = app.admin_token.clone();
+        async move {
+            let device: Value = reqwest::Client::new()
+                .get(app_url)
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            device["os_version"].as_str().unwrap().to_owned()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while registry(&app).await != "8.2" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check-in's version never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    expect(
+        app.report(token, "counter", "installed").await,
+        200,
+        "installed",
+    )
+    .await;
+    assert_eq!(registry(&app).await, "9.0", "durable when answered");
+}
+
+#[tokio::test]
+async fn the_rollout_page_shows_each_wave_and_the_devices_over_time() {
+    let app = spawn_app().await;
+    let admin = app.session_for(&app.admin_token).await;
+    let (status, empty) = app.page("/rollouts", &admin).await;
+    assert_eq!(status, 200);
+    assert!(empty.contains("No rollout yet"), "{empty}");
+
+    let serials = app.installed_base(20).await;
+    app.send(Method::POST, "/v1/os/releases", miui_9(), 201)
+        .await;
+    let now = app.now().await;
+    app.send(
+        Method::POST,
+        "/v1/os/rollouts",
+        rollout(
+            "paged",
+            now,
+            json!([{"percent": 50, "min_hours": 24}, {"percent": 100}]),
+        ),
+        201,
+    )
+    .await;
+    let (_, page) = app.page("/rollouts/paged", &admin).await;
+    assert!(page.contains("No device has reported yet."), "{page}");
+    let mut reported = 0;
+    for serial in &serials {
+        let token = app.device_token(serial).await;
+        let answer = expect(app.check_in(&token, "8.2").await, 200, "check-in").await;
+        if answer["update"].is_object() {
+            expect(
+                app.report(&token, "paged", "installed").await,
+                200,
+                "installed",
+            )
+            .await;
+            reported += 1;
+        }
+    }
+    assert!(reported > 0);
+    let (status, page) = app.page("/rollouts/paged", &admin).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("1 (current)"), "{page}");
+    assert!(
+        page.contains(&format!("<td class=\"n\">{reported}</td>")),
+        "installed: {page}"
+    );
+    assert!(page.contains("<svg"), "the chart: {page}");
+    assert!(page.contains("<progress"), "{page}");
+    let (_, list) = app.page("/rollouts", &admin).await;
+    assert!(list.contains(r#"href="/rollouts/paged""#), "{list}");
+
+    let clerk = app.delhi_clerk_session().await;
+    assert_eq!(app.page("/rollouts/paged", &clerk).await.0, 403);
+    assert_eq!(app.page("/rollouts", "").await.0, 303);
+    assert_eq!(app.page("/rollouts/nope", &admin).await.0, 404);
 }

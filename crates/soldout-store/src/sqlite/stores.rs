@@ -76,6 +76,16 @@ pub(super) async fn serials_free(
                 format!("serial {serial} was sold on {sold_on} and has not been returned"),
             ));
         }
+        let imported = sqlx::query("SELECT 1 FROM installed_base WHERE serial = ?")
+            .bind(serial.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if imported.is_some() {
+            return Err(StoreError::conflict(
+                "serial-sold",
+                format!("serial {serial} is in the imported installed base: it has a buyer"),
+            ));
+        }
     }
     Ok(())
 }
