@@ -15,8 +15,7 @@ use soldout_engine::rollouts::DeviceClaim;
 use soldout_server::auth::Tokens;
 use soldout_server::{App, AppState, Secrets};
 use soldout_store::ImportedDevice;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -120,16 +119,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let load = Load {
-        connections: args.connections,
-        requests: args.requests,
-        limit: Duration::from_secs(args.seconds),
-        tokens: Arc::new(tokens),
-        client: tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()?,
-    };
+    let load = Load::new(
+        args.connections,
+        args.requests,
+        args.seconds,
+        tokens,
+        args.threads,
+    )?;
     let shot = Shot {
         path: "/v1/devices/check-in".into(),
         body: Bytes::from_static(br#"{"version":"8.2"}"#),

@@ -148,11 +148,11 @@ impl Target {
 }
 
 pub(crate) struct Load {
-    pub(crate) connections: usize,
-    pub(crate) requests: u64,
-    pub(crate) limit: Duration,
-    pub(crate) tokens: Arc<Vec<String>>,
-    pub(crate) client: tokio::runtime::Runtime,
+    connections: usize,
+    requests: u64,
+    limit: Duration,
+    tokens: Arc<Vec<String>>,
+    client: tokio::runtime::Runtime,
 }
 
 /// The request every connection sends: a path, a JSON body, and whether each
@@ -176,6 +176,27 @@ impl Shot {
 }
 
 impl Load {
+    /// A load of `requests` (or `seconds`) over `connections`, the tokens rotating,
+    /// from a client runtime of `threads` threads.
+    pub(crate) fn new(
+        connections: usize,
+        requests: u64,
+        seconds: u64,
+        tokens: Vec<String>,
+        threads: usize,
+    ) -> anyhow::Result<Load> {
+        Ok(Load {
+            connections,
+            requests,
+            limit: Duration::from_secs(seconds),
+            tokens: Arc::new(tokens),
+            client: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()?,
+        })
+    }
+
     /// Drives `requests` buys (or `limit` of time) at `addr` over keep-alive
     /// connections: one request in flight per connection.
     fn run(&self, name: &str, addr: SocketAddr, sale: i64) -> Report {
@@ -349,16 +370,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let tokens: Vec<String> = (1..=args.customers as i64)
         .map(|i| key.customer_token(CustomerId(i)))
         .collect();
-    let load = Load {
-        connections: args.connections,
-        requests: args.requests,
-        limit: Duration::from_secs(args.seconds),
-        tokens: Arc::new(tokens),
-        client: tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()?,
-    };
+    let load = Load::new(
+        args.connections,
+        args.requests,
+        args.seconds,
+        tokens,
+        args.threads,
+    )?;
     println!(
         "load: {} keep-alive connections, up to {} requests or {}s per target, tokens rotating over {} customers, a unique Idempotency-Key per request; servers and load generator on {} threads each, loopback",
         args.connections, args.requests, args.seconds, args.customers, args.threads

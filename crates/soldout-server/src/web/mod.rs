@@ -180,6 +180,16 @@ fn respond(title: &str, result: PageResult, after_error: Markup) -> Response {
     }
 }
 
+/// Nothing for the admin's session; for anyone else, the response that turns them
+/// away: to the sign-in without a session, a 403 saying `why` for a clerk.
+fn turn_away_unless_admin(headers: &HeaderMap, state: &AppState, why: &str) -> Option<Response> {
+    match session(headers, state) {
+        None => Some(Redirect::to("/login").into_response()),
+        Some(Principal::Admin) => None,
+        Some(_) => Some(forbidden(true, why)),
+    }
+}
+
 fn forbidden(signed_in: bool, why: &str) -> Response {
     (
         StatusCode::FORBIDDEN,

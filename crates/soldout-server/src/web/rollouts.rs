@@ -2,27 +2,15 @@
 //! wave, each wave's progress (eligible, offered, installed, failed), and devices
 //! installed and failed over time.
 
-use super::{forbidden, respond, session, PageResult};
+use super::{respond, turn_away_unless_admin, PageResult};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{html, PreEscaped};
-use soldout_core::{Principal, RolloutId};
+use soldout_core::RolloutId;
 use soldout_engine::charts;
 use soldout_engine::rollouts::RolloutView;
-
-/// Nothing for the admin's session; for anyone else, the response that turns them away.
-fn turn_away_unless_admin(headers: &HeaderMap, state: &AppState) -> Option<Response> {
-    match session(headers, state) {
-        None => Some(Redirect::to("/login").into_response()),
-        Some(Principal::Admin) => None,
-        Some(_) => Some(forbidden(
-            true,
-            "OS rollouts are the company's; a clerk sees their store's pages.",
-        )),
-    }
-}
 
 fn rate(view: &RolloutView) -> String {
     view.failure_rate
@@ -31,7 +19,11 @@ fn rate(view: &RolloutView) -> String {
 }
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state) {
+    if let Some(response) = turn_away_unless_admin(
+        &headers,
+        &state,
+        "OS rollouts are the company's; a clerk sees their store's pages.",
+    ) {
         return response;
     }
     let mut views = Vec::new();
@@ -72,7 +64,11 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state) {
+    if let Some(response) = turn_away_unless_admin(
+        &headers,
+        &state,
+        "OS rollouts are the company's; a clerk sees their store's pages.",
+    ) {
         return response;
     }
     let title = format!("Rollout {id}");

@@ -4,17 +4,16 @@
 //! events) then refreshes it at most [`UPDATES_PER_SECOND`] times a second however
 //! busy the sale, and sends the chart again only when the curve moved.
 
-use super::{forbidden, respond, session, PageResult};
+use super::{respond, turn_away_unless_admin, PageResult};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
 use maud::{html, Markup, PreEscaped};
 use serde::Serialize;
 use soldout_core::sale::{to_ms, SaleId};
-use soldout_core::Principal;
 use soldout_engine::{charts, Answers, LiveSale, SaleView};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,20 +22,12 @@ use std::time::{Duration, Instant};
 /// Most updates the live page gets a second.
 pub const UPDATES_PER_SECOND: u32 = 2;
 
-/// Nothing for the admin's session; for anyone else, the response that turns them away.
-fn turn_away_unless_admin(headers: &HeaderMap, state: &AppState) -> Option<Response> {
-    match session(headers, state) {
-        None => Some(Redirect::to("/login").into_response()),
-        Some(Principal::Admin) => None,
-        Some(_) => Some(forbidden(
-            true,
-            "Flash sales are the company's; a clerk sees their store's pages.",
-        )),
-    }
-}
-
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state) {
+    if let Some(response) = turn_away_unless_admin(
+        &headers,
+        &state,
+        "Flash sales are the company's; a clerk sees their store's pages.",
+    ) {
         return response;
     }
     let sales = state.engine.sales();
@@ -70,7 +61,11 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state) {
+    if let Some(response) = turn_away_unless_admin(
+        &headers,
+        &state,
+        "Flash sales are the company's; a clerk sees their store's pages.",
+    ) {
         return response;
     }
     let title = format!("Sale #{id}");
@@ -225,7 +220,11 @@ pub async fn events(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state) {
+    if let Some(response) = turn_away_unless_admin(
+        &headers,
+        &state,
+        "Flash sales are the company's; a clerk sees their store's pages.",
+    ) {
         return response;
     }
     let id = SaleId(id);

@@ -2,7 +2,11 @@
 //! it: devices sold through soldout (`devices`) and the imported installed base
 //! (`installed_base`), one serial in one of them only.
 
-use super::{column, corrupt, taken, SqliteStore};
+use super::{column, corrupt, is_unique_violation as is_unique, taken, SqliteStore};
+use std::collections::HashMap;
+
+/// Rows one statement writes: under SQLite's 32,766 bound parameters at 7 a row.
+const ROWS_PER_STATEMENT: usize = 500;
 use crate::store::{DeviceVersion, ImportedDevice, RegisteredDevice};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
@@ -128,18 +132,25 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for v in versions {
+        // Many devices per statement: one round trip to SQLite per chunk, not per
+        // device. A check-in without a build keeps the base the device had.
+        for chunk in versions.chunks(ROWS_PER_STATEMENT) {
+            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
             for table in ["devices", "installed_base"] {
-                // A check-in without a build keeps the base the device had.
-                sqlx::query(&format!(
-                    "UPDATE {table} SET os_version = ?, os_base = COALESCE(?, os_base)
-                     WHERE serial = ?"
-                ))
-                .bind(v.os_version.to_string())
-                .bind(v.os_base.as_deref())
-                .bind(v.serial.as_str())
-                .execute(&mut *tx)
-                .await?;
+                let sql = format!(
+                    "WITH v (serial, os_version, os_base) AS (VALUES {values})
+                     UPDATE {table} SET os_version = v.os_version,
+                       os_base = COALESCE(v.os_base, {table}.os_base)
+                     FROM v WHERE {table}.serial = v.serial"
+                );
+                let mut query = sqlx::query(&sql);
+                for v in chunk {
+                    query = query
+                        .bind(v.serial.as_str())
+                        .bind(v.os_version.to_string())
+                        .bind(v.os_base.as_deref());
+                }
+                query.execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
@@ -152,16 +163,10 @@ impl SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
+        let mut products: HashMap<&str, String> = HashMap::new();
         for d in devices {
-            let sold = sqlx::query("SELECT 1 FROM devices WHERE serial = ?")
-                .bind(d.serial.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if sold.is_some() {
-                return Err(StoreError::Conflict {
-                    slug: "serial-registered",
-                    detail: format!("serial {} was sold through soldout already", d.serial),
-                });
+            if products.contains_key(d.sku.as_str()) {
+                continue;
             }
             let product: Option<String> =
                 sqlx::query_scalar("SELECT product FROM skus WHERE sku = ?")
@@ -172,32 +177,62 @@ impl SqliteStore {
                 what: "sku",
                 id: d.sku.to_string(),
             })?;
-            sqlx::query(
+            products.insert(d.sku.as_str(), product);
+        }
+        for chunk in devices.chunks(ROWS_PER_STATEMENT) {
+            let values = vec!["(?, ?, ?, ?, ?, ?, NULL, ?)"; chunk.len()].join(", ");
+            let sql = format!(
                 "INSERT INTO installed_base (serial, sku, product, market, sold_at, os_version,
-                   os_base, imported_at)
-                 VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-            )
-            .bind(d.serial.as_str())
-            .bind(d.sku.as_str())
-            .bind(product)
-            .bind(d.market.as_str())
-            .bind(d.sold_at)
-            .bind(d.os_version.to_string())
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| {
+                   os_base, imported_at) VALUES {values}"
+            );
+            let mut query = sqlx::query(&sql);
+            for d in chunk {
+                query = query
+                    .bind(d.serial.as_str())
+                    .bind(d.sku.as_str())
+                    .bind(&products[d.sku.as_str()])
+                    .bind(d.market.as_str())
+                    .bind(d.sold_at)
+                    .bind(d.os_version.to_string())
+                    .bind(at);
+            }
+            query.execute(&mut *tx).await.map_err(|e| {
                 if e.as_database_error()
                     .is_some_and(|d| d.is_foreign_key_violation())
                 {
                     StoreError::NotFound {
                         what: "market",
-                        id: d.market.to_string(),
+                        id: chunk
+                            .iter()
+                            .map(|d| d.market.as_str())
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                    }
+                } else if is_unique(&e) {
+                    StoreError::Conflict {
+                        slug: "serial-registered",
+                        detail: "a serial of the file is in the installed base already, or twice in the file".into(),
                     }
                 } else {
-                    taken("device", &d.serial)(e)
+                    e.into()
                 }
             })?;
+        }
+        // One look for serials sold through soldout, for the whole file.
+        let sold: Option<String> = sqlx::query_scalar(
+            "SELECT i.serial FROM installed_base i JOIN devices d ON d.serial = i.serial
+             WHERE i.imported_at = ? LIMIT 1",
+        )
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(serial) = sold {
+            return Err(StoreError::Conflict {
+                slug: "serial-registered",
+                detail: format!("serial {serial} was sold through soldout already"),
+            });
         }
         tx.commit().await?;
         Ok(devices.len())
