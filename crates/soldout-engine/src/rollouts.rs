@@ -722,7 +722,12 @@ pub fn parse_devices(
     let mut errors = Vec::new();
     let mut bad_rows = 0u64;
     for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
+        // The record's own line (quoted fields may span lines), else its ordinal.
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i as u64 + 2, |p| p.line());
         let row = record
             .map_err(|e| RowError::new(line, "", e.to_string()))
             .and_then(|r| {

@@ -133,14 +133,18 @@ impl SqliteStore {
                 .await?;
         }
         // Many devices per statement: one round trip to SQLite per chunk, not per
-        // device. A check-in without a build keeps the base the device had.
+        // device. A check-in on the same version keeps the base the device had; on
+        // another version (a downgrade, an update from elsewhere) the base is unknown.
         for chunk in versions.chunks(ROWS_PER_STATEMENT) {
             let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
             for table in ["devices", "installed_base"] {
                 let sql = format!(
                     "WITH v (serial, os_version, os_base) AS (VALUES {values})
                      UPDATE {table} SET os_version = v.os_version,
-                       os_base = COALESCE(v.os_base, {table}.os_base)
+                       os_base = CASE
+                         WHEN v.os_base IS NOT NULL THEN v.os_base
+                         WHEN {table}.os_version = v.os_version THEN {table}.os_base
+                       END
                      FROM v WHERE {table}.serial = v.serial"
                 );
                 let mut query = sqlx::query(&sql);
@@ -278,5 +282,96 @@ impl SqliteStore {
             .iter()
             .map(registered)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{DeviceVersion, ImportedDevice};
+    use crate::Store;
+    use soldout_core::catalog::{NewMarket, NewProduct, NewSku, Specs};
+    use soldout_core::{Currency, MarketCode, OsVersion, ProductId, Serial, SkuCode};
+
+    fn version(serial: &Serial, v: &str, base: Option<&str>) -> DeviceVersion {
+        DeviceVersion {
+            serial: serial.clone(),
+            os_version: OsVersion::parse(v).unwrap(),
+            os_base: base.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_device_keeps_its_base_only_while_its_version_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = crate::open(&url).await.unwrap();
+        let market = NewMarket {
+            code: MarketCode::parse("IN").unwrap(),
+            name: "India".into(),
+            currency: Currency::parse("INR").unwrap(),
+            return_window_days: None,
+        }
+        .validate()
+        .unwrap();
+        store.create_market(&market).await.unwrap();
+        let product = NewProduct {
+            id: ProductId::parse("redmi-note-4").unwrap(),
+            name: "Redmi Note 4".into(),
+            specs: Specs {
+                soc: "Snapdragon 625".into(),
+                battery_mah: 4100,
+                fast_charging: false,
+                main_camera_mp: 13,
+                port: "Micro-USB".into(),
+                os_name: "MIUI".into(),
+                os_base: "Android 6.0".into(),
+                os_version: OsVersion::parse("8.1").unwrap(),
+            },
+            skus: vec![NewSku {
+                sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
+                colour: "Gold".into(),
+                ram_gb: 3,
+                storage_gb: 32,
+            }],
+        }
+        .validate()
+        .unwrap();
+        store.create_product(&product).await.unwrap();
+        let serial = Serial::parse("RN4IN1").unwrap();
+        let now = chrono::Utc::now();
+        let device = ImportedDevice {
+            serial: serial.clone(),
+            sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
+            market: market.code.clone(),
+            os_version: OsVersion::parse("8.2").unwrap(),
+            sold_at: now,
+        };
+        assert_eq!(
+            store.import_devices(&[device.clone()], now).await.unwrap(),
+            1
+        );
+        assert!(store.import_devices(&[device], now).await.is_err(), "once");
+        let base = |store: std::sync::Arc<dyn Store>, serial: Serial| async move {
+            let d = store.registered_device(&serial).await.unwrap().unwrap();
+            (d.os_version.to_string(), d.os_base)
+        };
+        let installed = [version(&serial, "9.0", Some("Android 7.0"))];
+        store
+            .record_rollout_progress(&[], &installed)
+            .await
+            .unwrap();
+        let same = [version(&serial, "9.0", None)];
+        store.record_rollout_progress(&[], &same).await.unwrap();
+        assert_eq!(
+            base(store.clone(), serial.clone()).await,
+            ("9.0".into(), Some("Android 7.0".into())),
+            "a check-in on the installed version keeps the base"
+        );
+        let downgraded = [version(&serial, "8.2", None)];
+        store
+            .record_rollout_progress(&[], &downgraded)
+            .await
+            .unwrap();
+        assert_eq!(base(store, serial).await, ("8.2".into(), None));
     }
 }
