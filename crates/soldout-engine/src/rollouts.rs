@@ -109,13 +109,16 @@ impl RolloutAction {
 #[derive(Default)]
 struct Pending {
     events: Vec<(RolloutId, RolloutEvent)>,
-    versions: HashMap<Serial, DeviceVersion>,
+    /// Per device, its newest version and (for an installed build) its base.
+    versions: HashMap<Serial, (OsVersion, Option<String>)>,
     /// Decisions queued so far (a decision's number, to wait for its flush).
     queued: u64,
 }
 
 struct Desk {
     releases: HashMap<ReleaseId, Arc<Release>>,
+    /// Each rollout's answers, one per build of its release, made once and shared.
+    offers: HashMap<RolloutId, Vec<Arc<Offer>>>,
     books: BTreeMap<RolloutId, RolloutBook>,
     pending: Pending,
 }
@@ -232,6 +235,7 @@ impl Rollouts {
                 clock,
                 desk: Mutex::new(Desk {
                     releases,
+                    offers: HashMap::new(),
                     books,
                     pending: Pending::default(),
                 }),
@@ -439,15 +443,14 @@ impl Rollouts {
         &self,
         device: &DeviceClaim,
         version: OsVersion,
-    ) -> Result<Option<Offer>, EngineError> {
+    ) -> Result<Option<Arc<Offer>>, EngineError> {
         let now = self.inner.clock.now();
         let mut desk = self.desk();
         let desk = &mut *desk;
         if desk.pending.events.len() + desk.pending.versions.len() > PENDING_MAX {
             return Err(EngineError::Overloaded);
         }
-        let mut answer = None;
-        let mut decided = None;
+        let mut offered = None;
         for (id, book) in &desk.books {
             let Some(release) = desk.releases.get(&book.terms().release) else {
                 continue;
@@ -460,30 +463,47 @@ impl Rollouts {
                 &version,
                 now,
             ) {
-                answer = Some(Offer {
-                    rollout: id.clone(),
-                    release: release.id.clone(),
-                    version: release.version.clone(),
-                    base: build.base.clone(),
-                    url: build.url.clone(),
-                    sha256: build.sha256.clone(),
-                    size: build.size,
-                });
-                decided = event.map(|e| (id.clone(), e));
+                let index = release
+                    .builds
+                    .iter()
+                    .position(|b| std::ptr::eq(b, build))
+                    .unwrap_or(0);
+                offered = Some((id.clone(), release.clone(), index, event));
                 break;
             }
         }
-        if let Some((id, event)) = decided {
-            desk.record(&id, vec![event]);
-        }
-        desk.pending.versions.insert(
-            device.serial.clone(),
-            DeviceVersion {
-                serial: device.serial.clone(),
-                os_version: version,
-                os_base: None,
-            },
-        );
+        let answer = offered.map(|(id, release, index, event)| {
+            let offer = match desk.offers.get(&id) {
+                Some(offers) => offers[index].clone(),
+                None => {
+                    let offers: Vec<Arc<Offer>> = release
+                        .builds
+                        .iter()
+                        .map(|build| {
+                            Arc::new(Offer {
+                                rollout: id.clone(),
+                                release: release.id.clone(),
+                                version: release.version.clone(),
+                                base: build.base.clone(),
+                                url: build.url.clone(),
+                                sha256: build.sha256.clone(),
+                                size: build.size,
+                            })
+                        })
+                        .collect();
+                    let offer = offers[index].clone();
+                    desk.offers.insert(id.clone(), offers);
+                    offer
+                }
+            };
+            if let Some(event) = event {
+                desk.record(&id, vec![event]);
+            }
+            offer
+        });
+        desk.pending
+            .versions
+            .insert(device.serial.clone(), (version, None));
         Ok(answer)
     }
 
@@ -547,11 +567,7 @@ impl Rollouts {
                     let (release, build) = build;
                     desk.pending.versions.insert(
                         device.serial.clone(),
-                        DeviceVersion {
-                            serial: device.serial.clone(),
-                            os_version: release.version.clone(),
-                            os_base: Some(build.base.clone()),
-                        },
+                        (release.version.clone(), Some(build.base.clone())),
                     );
                 }
             }
@@ -566,9 +582,43 @@ impl Rollouts {
 /// One commit's worth of work: the events and versions decisions queued, up to
 /// decision number `upto`.
 struct Flush {
-    events: Vec<(RolloutId, RolloutEvent)>,
+    /// The events in groups of one rollout, in the order decided.
+    grouped: Vec<(RolloutId, Vec<RolloutEvent>)>,
     versions: Vec<DeviceVersion>,
     upto: u64,
+}
+
+impl Flush {
+    /// Takes what decisions queued, leaving room for as many again.
+    fn take(pending: &mut Pending) -> Flush {
+        let fresh = Pending {
+            events: Vec::with_capacity(pending.events.len()),
+            versions: HashMap::with_capacity(pending.versions.len()),
+            queued: pending.queued,
+        };
+        let pending = std::mem::replace(pending, fresh);
+        let mut grouped: Vec<(RolloutId, Vec<RolloutEvent>)> = Vec::new();
+        for (id, event) in pending.events {
+            match grouped.last_mut() {
+                Some((last, group)) if *last == id => group.push(event),
+                _ => grouped.push((id, vec![event])),
+            }
+        }
+        let versions = pending
+            .versions
+            .into_iter()
+            .map(|(serial, (os_version, os_base))| DeviceVersion {
+                serial,
+                os_version,
+                os_base,
+            })
+            .collect();
+        Flush {
+            grouped,
+            versions,
+            upto: pending.queued,
+        }
+    }
 }
 
 /// Devices installed and failed over a rollout's time, from its journal:
@@ -621,18 +671,9 @@ async fn write_forever(inner: std::sync::Weak<Inner>) {
         };
         let flush = match carried.take() {
             Some(work) => work,
-            None => {
-                let mut desk = strong.desk();
-                let pending = std::mem::take(&mut desk.pending);
-                desk.pending.queued = pending.queued;
-                Flush {
-                    events: pending.events,
-                    versions: pending.versions.into_values().collect(),
-                    upto: pending.queued,
-                }
-            }
+            None => Flush::take(&mut strong.desk().pending),
         };
-        if flush.events.is_empty() && flush.versions.is_empty() {
+        if flush.grouped.is_empty() && flush.versions.is_empty() {
             strong.flushed.send_if_modified(|done| {
                 let moved = *done < flush.upto;
                 *done = (*done).max(flush.upto);
@@ -641,16 +682,9 @@ async fn write_forever(inner: std::sync::Weak<Inner>) {
             let _ = tokio::time::timeout(Duration::from_millis(250), strong.wake.notified()).await;
             continue;
         }
-        let mut grouped: Vec<(RolloutId, Vec<RolloutEvent>)> = Vec::new();
-        for (id, event) in &flush.events {
-            match grouped.last_mut() {
-                Some((last, group)) if last == id => group.push(event.clone()),
-                _ => grouped.push((id.clone(), vec![event.clone()])),
-            }
-        }
         match strong
             .store
-            .record_rollout_progress(&grouped, &flush.versions)
+            .record_rollout_progress(&flush.grouped, &flush.versions)
             .await
         {
             Ok(()) => {

@@ -113,7 +113,8 @@ pub struct CheckIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckInAnswer {
     /// The build to install, or `null`.
-    pub update: Option<Offer>,
+    #[schema(value_type = Option<Offer>)]
+    pub update: Option<std::sync::Arc<Offer>>,
 }
 
 /// A device checks in (device token): the build to install, if any.
