@@ -347,7 +347,10 @@ mod tests {
             sold_at: now,
         };
         assert_eq!(
-            store.import_devices(std::slice::from_ref(&device), now).await.unwrap(),
+            store
+                .import_devices(std::slice::from_ref(&device), now)
+                .await
+                .unwrap(),
             1
         );
         assert!(store.import_devices(&[device], now).await.is_err(), "once");
