@@ -215,6 +215,9 @@ pub struct SyncResult {
     /// The receipt's id, when there is one.
     pub sale: Option<i64>,
     pub reason: Option<String>,
+    /// The token each unit of the receipt checks in with for OS updates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_tokens: Vec<super::os::DeviceToken>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -258,6 +261,7 @@ pub async fn sync(
             status: SyncStatus::Rejected,
             sale: None,
             reason: Some(reason),
+            device_tokens: Vec::new(),
         };
         let sale: NewPosSale = match serde_json::from_value(value) {
             Ok(sale) => sale,
@@ -267,24 +271,30 @@ pub async fn sync(
             }
         };
         let result = match record_sale(&state, &staff, (&location, &market), sale, true).await {
-            Ok(PosOutcome::Recorded(r)) => SyncResult {
-                client_id: Some(r.client_id),
-                status: SyncStatus::Applied,
-                sale: Some(r.id),
-                reason: None,
-            },
-            Ok(PosOutcome::Duplicate(r)) => SyncResult {
-                client_id: Some(r.client_id),
-                status: SyncStatus::Duplicate,
-                sale: Some(r.id),
-                reason: None,
-            },
+            Ok(PosOutcome::Recorded(r)) => applied(&state, r, SyncStatus::Applied).await?,
+            Ok(PosOutcome::Duplicate(r)) => applied(&state, r, SyncStatus::Duplicate).await?,
             Err(problem) if problem.status < 500 => rejected(problem.detail),
             Err(problem) => return Err(problem),
         };
         results.push(result);
     }
     Ok(axum::Json(SyncAnswer { results }))
+}
+
+/// A synced sale that has a receipt, with its units' device tokens.
+async fn applied(state: &AppState, receipt: Receipt, status: SyncStatus) -> ApiResult<SyncResult> {
+    let serials: Vec<_> = receipt
+        .lines
+        .iter()
+        .flat_map(|l| l.serials.clone())
+        .collect();
+    Ok(SyncResult {
+        device_tokens: super::os::device_tokens(state, &serials).await?,
+        client_id: Some(receipt.client_id),
+        status,
+        sale: Some(receipt.id),
+        reason: None,
+    })
 }
 
 /// Takes a unit back within the market's return window and refunds what was paid:

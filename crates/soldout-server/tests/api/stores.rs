@@ -451,6 +451,14 @@ async fn offline_sales_apply_exactly_once_in_any_order_however_often_resent() {
         .map(|(c, s)| (c.to_owned(), s.to_owned()))
     );
     assert!(first[4]["reason"].as_str().unwrap().contains("30 days"));
+    // Each applied sale's units come with their device tokens; a refusal has none.
+    let tokens = first[2]["device_tokens"].as_array().unwrap();
+    let serials: Vec<_> = tokens.iter().map(|t| t["serial"].clone()).collect();
+    assert_eq!(serials, [json!("OS-3"), json!("OS-4")]);
+    assert!(tokens
+        .iter()
+        .all(|t| t["token"].as_str().unwrap().starts_with("d.")));
+    assert!(first[4].get("device_tokens").is_none());
     // 3 on hand: the online sale took 1, the sync 1 + 2 + 1 = 4 units, so the ledger
     // gave 2 and raised a discrepancy for the rest; on_hand stops at 0.
     assert_eq!(app.level(BLR, "on_hand").await, 0);
