@@ -18,12 +18,11 @@ fn rate(view: &RolloutView) -> String {
         .unwrap_or_else(|| "no result yet".into())
 }
 
+/// Why a clerk may not open these pages.
+const NOT_A_CLERKS: &str = "OS rollouts are the company's; a clerk sees their store's pages.";
+
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(response) = turn_away_unless_admin(
-        &headers,
-        &state,
-        "OS rollouts are the company's; a clerk sees their store's pages.",
-    ) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
         return response;
     }
     let mut views = Vec::new();
@@ -64,11 +63,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(
-        &headers,
-        &state,
-        "OS rollouts are the company's; a clerk sees their store's pages.",
-    ) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
         return response;
     }
     let title = format!("Rollout {id}");

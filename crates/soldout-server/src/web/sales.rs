@@ -22,12 +22,11 @@ use std::time::{Duration, Instant};
 /// Most updates the live page gets a second.
 pub const UPDATES_PER_SECOND: u32 = 2;
 
+/// Why a clerk may not open these pages.
+const NOT_A_CLERKS: &str = "Flash sales are the company's; a clerk sees their store's pages.";
+
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(response) = turn_away_unless_admin(
-        &headers,
-        &state,
-        "Flash sales are the company's; a clerk sees their store's pages.",
-    ) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
         return response;
     }
     let sales = state.engine.sales();
@@ -61,11 +60,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(
-        &headers,
-        &state,
-        "Flash sales are the company's; a clerk sees their store's pages.",
-    ) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
         return response;
     }
     let title = format!("Sale #{id}");
@@ -220,11 +215,7 @@ pub async fn events(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(
-        &headers,
-        &state,
-        "Flash sales are the company's; a clerk sees their store's pages.",
-    ) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
         return response;
     }
     let id = SaleId(id);

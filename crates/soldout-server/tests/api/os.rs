@@ -47,6 +47,21 @@ impl TestApp {
         serials
     }
 
+    /// Releases MIUI 9 and rolls it out as `id` in India from `delay` after the
+    /// server's clock, in `waves`; the rollout's view.
+    async fn roll_out_miui_9(&self, id: &str, delay: chrono::Duration, waves: Value) -> Value {
+        self.send(Method::POST, "/v1/os/releases", miui_9(), 201)
+            .await;
+        let starts_at = self.now().await + delay;
+        self.send(
+            Method::POST,
+            "/v1/os/rollouts",
+            rollout(id, starts_at, waves),
+            201,
+        )
+        .await
+    }
+
     async fn device_token(&self, serial: &str) -> String {
         let body = self
             .send(
@@ -211,18 +226,10 @@ async fn the_installed_base_imports_all_or_nothing() {
 async fn devices_check_in_for_themselves_and_a_bad_build_halts_the_rollout() {
     let app = spawn_app().await;
     let serials = app.installed_base(12).await;
-    app.send(Method::POST, "/v1/os/releases", miui_9(), 201)
-        .await;
-    let now = app.now().await;
-    app.send(
-        Method::POST,
-        "/v1/os/rollouts",
-        rollout(
-            "miui-9-in",
-            now + chrono::Duration::seconds(1),
-            json!([{"percent": 100}]),
-        ),
-        201,
+    app.roll_out_miui_9(
+        "miui-9-in",
+        chrono::Duration::seconds(1),
+        json!([{"percent": 100}]),
     )
     .await;
     let token = app.device_token(&serials[0]).await;
@@ -335,18 +342,10 @@ async fn devices_check_in_for_themselves_and_a_bad_build_halts_the_rollout() {
 async fn an_operator_pauses_resumes_and_advances_a_rollout() {
     let app = spawn_app().await;
     let serials = app.installed_base(400).await;
-    app.send(Method::POST, "/v1/os/releases", miui_9(), 201)
-        .await;
-    let now = app.now().await;
-    app.send(
-        Method::POST,
-        "/v1/os/rollouts",
-        rollout(
-            "staged",
-            now,
-            json!([{"percent": 10, "min_hours": 24}, {"percent": 100}]),
-        ),
-        201,
+    app.roll_out_miui_9(
+        "staged",
+        chrono::Duration::zero(),
+        json!([{"percent": 10, "min_hours": 24}, {"percent": 100}]),
     )
     .await;
     let mut offered = 0;
@@ -415,14 +414,10 @@ async fn a_unit_sold_over_the_counter_comes_with_its_device_token() {
     use crate::stores::{sale_body, BLR};
     let app = spawn_app().await;
     let (clerk, _) = app.seed_stores(5).await;
-    app.send(Method::POST, "/v1/os/releases", miui_9(), 201)
-        .await;
-    let now = app.now().await;
-    app.send(
-        Method::POST,
-        "/v1/os/rollouts",
-        rollout("counter", now, json!([{"percent": 100}])),
-        201,
+    app.roll_out_miui_9(
+        "counter",
+        chrono::Duration::zero(),
+        json!([{"percent": 100}]),
     )
     .await;
     let sold = app
@@ -485,18 +480,10 @@ async fn the_rollout_page_shows_each_wave_and_the_devices_over_time() {
     assert!(empty.contains("No rollout yet"), "{empty}");
 
     let serials = app.installed_base(20).await;
-    app.send(Method::POST, "/v1/os/releases", miui_9(), 201)
-        .await;
-    let now = app.now().await;
-    app.send(
-        Method::POST,
-        "/v1/os/rollouts",
-        rollout(
-            "paged",
-            now,
-            json!([{"percent": 50, "min_hours": 24}, {"percent": 100}]),
-        ),
-        201,
+    app.roll_out_miui_9(
+        "paged",
+        chrono::Duration::zero(),
+        json!([{"percent": 50, "min_hours": 24}, {"percent": 100}]),
     )
     .await;
     let (_, page) = app.page("/rollouts/paged", &admin).await;
