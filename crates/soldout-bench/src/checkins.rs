@@ -13,7 +13,7 @@ use soldout_core::rollout::{Advance, Build, Release, RolloutBook, RolloutTerms, 
 use soldout_core::{MarketCode, OsVersion, ProductId, ReleaseId, RolloutId, Serial, SkuCode};
 use soldout_engine::rollouts::DeviceClaim;
 use soldout_server::auth::Tokens;
-use soldout_server::{App, AppState, Secrets};
+use soldout_server::{App, AppState, Settings};
 use soldout_store::ImportedDevice;
 use std::time::Instant;
 
@@ -171,11 +171,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 store.import_devices(&chunk, sold_at).await?;
             }
             let clock = soldout_engine::Clock::starting_at(Some(fixture::clock_start()));
-            let secrets = Secrets {
+            let secrets = Settings {
                 admin_token: fixture::ADMIN_TOKEN.into(),
                 token_key: Some(fixture::TOKEN_KEY.into()),
                 payment_secret: Some("bench".into()),
-                demo_payments: false,
+                ..Settings::default()
             };
             let state = AppState::start(store, clock, secrets).await?;
             state.rollouts.create_release(release()?).await?;

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use soldout_core::CustomerId;
 use soldout_server::auth::Tokens;
-use soldout_server::{App, AppState, Secrets};
+use soldout_server::{App, AppState, Settings};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -316,11 +316,11 @@ fn soldout_target(
         Box::pin(async move {
             let store = fixture::store(&path, i64::from(quantity)).await?;
             let clock = soldout_engine::Clock::starting_at(Some(fixture::clock_start()));
-            let secrets = Secrets {
+            let secrets = Settings {
                 admin_token: fixture::ADMIN_TOKEN.into(),
                 token_key: Some(fixture::TOKEN_KEY.into()),
                 payment_secret: Some("bench".into()),
-                demo_payments: false,
+                ..Settings::default()
             };
             let state = AppState::start(store, clock, secrets).await?;
             let limit = soldout_core::sale::PER_CUSTOMER_LIMIT_MAX;
@@ -368,7 +368,7 @@ fn ratio(label: &str, ours: &Report, theirs: Option<&Report>, target: f64) {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = Tokens::new(fixture::ADMIN_TOKEN.into(), fixture::TOKEN_KEY);
     let tokens: Vec<String> = (1..=args.customers as i64)
-        .map(|i| key.customer_token(CustomerId(i)))
+        .map(|i| key.customer_token(CustomerId(i), fixture::clock_start()))
         .collect();
     let load = Load::new(
         args.connections,

@@ -80,6 +80,71 @@ pub struct FxRate {
     pub per_usd: PerUsd,
 }
 
+/// Most rows one exchange-rate file may have: one rate per quarter and currency, and
+/// the file is checked for repeated keys with one entry per row ([`FxKeys`], about 40
+/// bytes each), so the count is bounded; a century of quarters for every currency in
+/// use stays far below it.
+pub const FX_ROWS_MAX: u64 = 100_000;
+
+impl PerUsd {
+    /// Whether two rates are the same number (`64.46` and `64.460` are).
+    pub fn same_rate(self, other: PerUsd) -> bool {
+        let scaled = |rate: PerUsd, by: u32| i128::from(rate.mantissa) * 10_i128.pow(by);
+        scaled(self, other.scale) == scaled(other, self.scale)
+    }
+}
+
+/// The (quarter, currency) pairs of one exchange-rate file seen so far, with the line
+/// and rate of each: a file gives one rate per quarter and currency.
+///
+/// Two different rates for one pair are refused (which one is right?), and so is the
+/// same rate repeated: a repeated row is a duplicate, refused like a repeated tracker
+/// row rather than silently collapsed, so what a file imports is row for row what it
+/// says.
+#[derive(Debug, Default)]
+pub struct FxKeys {
+    first: rustc_hash::FxHashMap<(Quarter, Currency), (u64, PerUsd)>,
+}
+
+impl FxKeys {
+    /// Records `rate` of `line`; a pair an earlier line had is refused, and the error
+    /// names both lines.
+    pub fn check(&mut self, line: u64, rate: &FxRate) -> Result<(), RowError> {
+        let key = (rate.period, rate.currency);
+        match self.first.get(&key) {
+            None => {
+                self.first.insert(key, (line, rate.per_usd));
+                Ok(())
+            }
+            Some(&(first, per_usd)) if per_usd.same_rate(rate.per_usd) => Err(RowError::new(
+                line,
+                "*",
+                format!(
+                    "line {line} repeats line {first} ({} {} at {per_usd}): give each quarter and currency once",
+                    rate.period, rate.currency
+                ),
+            )),
+            Some(&(first, per_usd)) => Err(RowError::new(
+                line,
+                "per_usd",
+                format!(
+                    "{} {} has two rates: {per_usd} on line {first} and {} on line {line}; give one rate per quarter and currency",
+                    rate.period, rate.currency, rate.per_usd
+                ),
+            )),
+        }
+    }
+
+    /// Rows recorded.
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+}
+
 /// Rates by quarter and currency.
 pub type FxTable = BTreeMap<(Quarter, Currency), PerUsd>;
 
@@ -250,6 +315,46 @@ mod tests {
             ("CNY".to_owned(), 0),
         ]);
         assert_eq!(revenue_in_usd(q, &only_inr, &rates), Ok(10_000_005));
+    }
+
+    #[test]
+    fn one_rate_per_quarter_and_currency_naming_both_lines() {
+        let rate = |period: &str, currency: &str, per_usd: &str| FxRate {
+            period: period.parse().unwrap(),
+            currency: Currency::parse(currency).unwrap(),
+            per_usd: PerUsd::parse(per_usd).unwrap(),
+        };
+        let mut keys = FxKeys::default();
+        assert!(keys.check(2, &rate("2017Q2", "INR", "64.46")).is_ok());
+        assert!(keys.check(3, &rate("2017Q3", "INR", "64.46")).is_ok());
+        assert!(keys.check(4, &rate("2017Q2", "CNY", "6.8")).is_ok());
+        let two = keys.check(5, &rate("2017Q2", "INR", "64.5")).unwrap_err();
+        assert_eq!((two.line, two.column.as_str()), (5, "per_usd"));
+        assert!(
+            two.message
+                .contains("2017Q2 INR has two rates: 64.46 on line 2 and 64.5 on line 5"),
+            "{}",
+            two.message
+        );
+        // The same rate again, however it is written, is a duplicate row.
+        for (line, again) in [(6, "64.46"), (7, "64.460")] {
+            let duplicate = keys.check(line, &rate("2017Q2", "INR", again)).unwrap_err();
+            assert_eq!(duplicate.column, "*");
+            assert!(
+                duplicate
+                    .message
+                    .contains(&format!("line {line} repeats line 2")),
+                "{}",
+                duplicate.message
+            );
+        }
+        assert_eq!(keys.len(), 3);
+        assert!(PerUsd::parse("6.8")
+            .unwrap()
+            .same_rate(PerUsd::parse("6.800000000").unwrap()));
+        assert!(!PerUsd::parse("6.8")
+            .unwrap()
+            .same_rate(PerUsd::parse("68").unwrap()));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod tracker;
 pub mod transfer;
 pub mod version;
 
-pub use access::{ClerkId, Principal};
+pub use access::{Clerk, ClerkId, Principal, SessionPolicy};
 pub use catalog::{Market, NewMarket, NewProduct, NewSku, Product, Sku, Specs};
 pub use customer::{CustomerId, Email};
 pub use ids::{

@@ -52,16 +52,56 @@ impl OrderStatus {
     }
 }
 
-/// The status after the provider reports `outcome`: a success pays a reserved order
-/// and makes an expired or cancelled one `refund_due`; a failure changes nothing
-/// (the buyer may retry until `pay_by`).
-pub fn after_payment(status: OrderStatus, outcome: PaymentOutcome) -> OrderStatus {
-    match (outcome, status) {
-        (PaymentOutcome::Succeeded, OrderStatus::Reserved) => OrderStatus::Paid,
+/// What a provider's report does to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentEffect {
+    pub status: OrderStatus,
+    /// The report is a payment the buyer must get back (the order was paid already,
+    /// or will never be handed over).
+    pub refund_due: bool,
+}
+
+/// What the provider's report `outcome` does to an order in `status`: a success pays
+/// a reserved order; a success for an order that is expired or cancelled makes it
+/// `refund_due`; a second success for an order paid already (or handed over, or owed
+/// back) is owed back too. A failure changes nothing (the buyer may retry until
+/// `pay_by`).
+pub fn after_payment(status: OrderStatus, outcome: PaymentOutcome) -> PaymentEffect {
+    let (status, refund_due) = match (outcome, status) {
+        (PaymentOutcome::Failed, status) => (status, false),
+        (PaymentOutcome::Succeeded, OrderStatus::Reserved) => (OrderStatus::Paid, false),
         (PaymentOutcome::Succeeded, OrderStatus::Expired | OrderStatus::Cancelled) => {
-            OrderStatus::RefundDue
+            (OrderStatus::RefundDue, true)
         }
-        (_, status) => status,
+        (
+            PaymentOutcome::Succeeded,
+            status @ (OrderStatus::Paid | OrderStatus::Fulfilled | OrderStatus::RefundDue),
+        ) => (status, true),
+    };
+    PaymentEffect { status, refund_due }
+}
+
+/// A payment provider's event as it was first received: an event id names one
+/// report, so the same id again must say the same thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReport {
+    pub event_id: String,
+    pub order: OrderId,
+    pub outcome: PaymentOutcome,
+    pub amount: Amount,
+    pub currency: Currency,
+}
+
+impl PaymentReport {
+    /// Refuses a report that reuses the event id of `first` with anything else.
+    pub fn check_replay_of(&self, first: &PaymentReport) -> Result<(), Rejection> {
+        if self == first {
+            return Ok(());
+        }
+        Err(Rejection::EventIdReused {
+            event_id: self.event_id.clone(),
+            order: first.order,
+        })
     }
 }
 
@@ -105,15 +145,112 @@ mod tests {
     fn payments_move_orders_the_same_way_in_every_channel() {
         use OrderStatus::*;
         use PaymentOutcome::*;
-        assert_eq!(after_payment(Reserved, Succeeded), Paid);
-        assert_eq!(after_payment(Reserved, Failed), Reserved);
-        assert_eq!(after_payment(Expired, Succeeded), RefundDue);
-        assert_eq!(after_payment(Cancelled, Succeeded), RefundDue);
-        assert_eq!(after_payment(Paid, Succeeded), Paid);
-        assert_eq!(after_payment(Fulfilled, Succeeded), Fulfilled);
+        let effect = |status, outcome| {
+            let e = after_payment(status, outcome);
+            (e.status, e.refund_due)
+        };
+        assert_eq!(effect(Reserved, Succeeded), (Paid, false));
+        assert_eq!(effect(Reserved, Failed), (Reserved, false));
+        assert_eq!(effect(Expired, Succeeded), (RefundDue, true));
+        assert_eq!(effect(Cancelled, Succeeded), (RefundDue, true));
+        assert_eq!(
+            effect(Paid, Succeeded),
+            (Paid, true),
+            "a second payment is owed back"
+        );
+        assert_eq!(effect(Fulfilled, Succeeded), (Fulfilled, true));
+        assert_eq!(effect(RefundDue, Succeeded), (RefundDue, true));
+        assert_eq!(effect(Paid, Failed), (Paid, false));
         for status in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
+    }
+
+    #[test]
+    fn one_customer_holds_no_more_than_the_caps() {
+        let sku = |s: &str| crate::SkuCode::parse(s).unwrap();
+        let (a, b, c) = (sku("A-1"), sku("B-1"), sku("C-1"));
+        let policy = HoldPolicy {
+            units_per_sku_max: 3,
+            units_max: 4,
+            open_orders_max: 2,
+            ..HoldPolicy::default()
+        };
+        let mut held = Held::default();
+        assert!(policy.check(&held, &[(&a, 3)]).is_ok());
+        assert!(matches!(
+            policy.check(&held, &[(&a, 4)]),
+            Err(HoldLimit::UnitsPerSku { max: 3, .. })
+        ));
+        held.open_orders = 1;
+        held.units.insert(sku("A-1"), 2);
+        assert!(policy.check(&held, &[(&a, 1)]).is_ok());
+        assert!(matches!(
+            policy.check(&held, &[(&a, 2)]),
+            Err(HoldLimit::UnitsPerSku {
+                held: 2,
+                asked: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            policy.check(&held, &[(&b, 2), (&c, 1)]),
+            Err(HoldLimit::Units {
+                held: 2,
+                asked: 3,
+                max: 4
+            })
+        ));
+        assert!(policy.check(&held, &[(&b, 2)]).is_ok());
+        held.open_orders = 2;
+        let refused = policy.check(&held, &[(&b, 1)]).unwrap_err();
+        assert_eq!(refused.slug(), "unpaid-orders-limit");
+        assert!(refused.to_string().contains("at most 2"), "{refused}");
+    }
+
+    #[test]
+    fn pickup_holds_its_units_for_less_time_than_shipping() {
+        let policy = HoldPolicy::default();
+        let store = crate::LocationId::parse("store-in-delhi").unwrap();
+        assert!(
+            policy.hold_secs(&Fulfillment::Pickup { store }) < policy.hold_secs(&Fulfillment::Ship)
+        );
+        assert!(policy.validate().is_ok());
+        let zero = HoldPolicy {
+            open_orders_max: 0,
+            ..policy
+        };
+        assert!(zero.validate().is_err());
+    }
+
+    #[test]
+    fn an_event_id_names_one_report() {
+        let first = PaymentReport {
+            event_id: "evt_1".into(),
+            order: OrderId::new(1, 1),
+            outcome: PaymentOutcome::Succeeded,
+            amount: 100,
+            currency: Currency::parse("INR").unwrap(),
+        };
+        assert!(first.clone().check_replay_of(&first).is_ok());
+        let other_amount = PaymentReport {
+            amount: 101,
+            ..first.clone()
+        };
+        assert!(matches!(
+            other_amount.check_replay_of(&first),
+            Err(Rejection::EventIdReused { .. })
+        ));
+        let other_order = PaymentReport {
+            order: OrderId::new(1, 2),
+            ..first.clone()
+        };
+        assert!(other_order.check_replay_of(&first).is_err());
+        let other_outcome = PaymentReport {
+            outcome: PaymentOutcome::Failed,
+            ..first.clone()
+        };
+        assert!(other_outcome.check_replay_of(&first).is_err());
     }
 
     #[test]
@@ -151,8 +288,129 @@ mod tests {
 /// Most lines on one online order, and most units of one SKU on it.
 pub const ORDER_LINES_MAX: usize = 20;
 pub const ORDER_LINE_QUANTITY_MAX: u32 = 100;
-/// How long a regular online order holds its units waiting for payment.
-pub const ONLINE_PAYMENT_WINDOW_SECS: i64 = 30 * 60;
+/// What one customer may hold unpaid in regular online orders, so that one account
+/// cannot take a location's stock off sale (flash sales keep their own per-sale
+/// limit), and how long an order holds its units waiting for payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldPolicy {
+    /// Units of one SKU held unpaid across the customer's online orders.
+    pub units_per_sku_max: u32,
+    /// Units held unpaid across the customer's online orders.
+    pub units_max: u32,
+    /// Online orders the customer has open and unpaid.
+    pub open_orders_max: u32,
+    /// How long a shipped order holds its units waiting for payment.
+    pub ship_hold_secs: i64,
+    /// How long a pickup order holds the store's units: shorter, since a store's
+    /// shelf is small and its counter sells from it too.
+    pub pickup_hold_secs: i64,
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        HoldPolicy {
+            units_per_sku_max: 5,
+            units_max: 10,
+            open_orders_max: 3,
+            ship_hold_secs: 30 * 60,
+            pickup_hold_secs: 15 * 60,
+        }
+    }
+}
+
+/// What a customer holds unpaid in online orders right now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    pub open_orders: u32,
+    /// Units held unpaid, per SKU.
+    pub units: std::collections::BTreeMap<crate::SkuCode, u32>,
+}
+
+/// Which cap an online order would pass.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HoldLimit {
+    #[error("you hold {held} unpaid units of {sku} and asked for {asked}; at most {max} units of one SKU may be held unpaid: pay for or cancel an order first")]
+    UnitsPerSku {
+        sku: crate::SkuCode,
+        held: u32,
+        asked: u32,
+        max: u32,
+    },
+    #[error("you hold {held} unpaid units and asked for {asked}; at most {max} may be held unpaid: pay for or cancel an order first")]
+    Units { held: u32, asked: u32, max: u32 },
+    #[error("you have {held} unpaid orders open; at most {max} may be open: pay for or cancel one first")]
+    OpenOrders { held: u32, max: u32 },
+}
+
+impl HoldLimit {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            HoldLimit::UnitsPerSku { .. } => "unpaid-units-per-sku-limit",
+            HoldLimit::Units { .. } => "unpaid-units-limit",
+            HoldLimit::OpenOrders { .. } => "unpaid-orders-limit",
+        }
+    }
+}
+
+impl HoldPolicy {
+    /// Refuses a new order of `lines` (SKU and units) from a customer who holds
+    /// `held` when it would pass a cap.
+    pub fn check(&self, held: &Held, lines: &[(&crate::SkuCode, u32)]) -> Result<(), HoldLimit> {
+        if held.open_orders >= self.open_orders_max {
+            return Err(HoldLimit::OpenOrders {
+                held: held.open_orders,
+                max: self.open_orders_max,
+            });
+        }
+        for &(sku, quantity) in lines {
+            let held_here = held.units.get(sku).copied().unwrap_or(0);
+            if held_here.saturating_add(quantity) > self.units_per_sku_max {
+                return Err(HoldLimit::UnitsPerSku {
+                    sku: sku.clone(),
+                    held: held_here,
+                    asked: quantity,
+                    max: self.units_per_sku_max,
+                });
+            }
+        }
+        let held_units: u32 = held.units.values().sum();
+        let asked: u32 = lines.iter().map(|&(_, quantity)| quantity).sum();
+        if held_units.saturating_add(asked) > self.units_max {
+            return Err(HoldLimit::Units {
+                held: held_units,
+                asked,
+                max: self.units_max,
+            });
+        }
+        Ok(())
+    }
+
+    /// How long an order fulfilled this way holds its units.
+    pub fn hold_secs(&self, fulfillment: &Fulfillment) -> i64 {
+        match fulfillment {
+            Fulfillment::Ship => self.ship_hold_secs,
+            Fulfillment::Pickup { .. } => self.pickup_hold_secs,
+        }
+    }
+
+    /// Checks the settings make sense.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.units_per_sku_max == 0 || self.units_max == 0 || self.open_orders_max == 0 {
+            return Err("the unpaid-hold caps must be at least 1".into());
+        }
+        for (name, secs) in [
+            ("ship hold", self.ship_hold_secs),
+            ("pickup hold", self.pickup_hold_secs),
+        ] {
+            if !(60..=7 * 24 * 3600).contains(&secs) {
+                return Err(format!(
+                    "the {name} is {secs} s; it must be between a minute and a week"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// How an online order reaches its buyer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
@@ -249,6 +507,8 @@ pub struct OnlineOrder {
     pub currency: Currency,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub pay_by: chrono::DateTime<chrono::Utc>,
+    /// Successful payments the buyer must get back.
+    pub refunds_due: u32,
 }
 
 impl OnlineOrder {

@@ -268,6 +268,32 @@ impl RowError {
     }
 }
 
+/// Why a row's units and revenue do not go together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// Units one way and revenue the other (units 5 with revenue -100, or a return
+    /// of -5 units with revenue 100).
+    #[error("units and revenue have opposite signs: a sale has units and revenue of 0 or more, a return negative units and revenue of 0 or less")]
+    Opposite,
+    /// Revenue on a row of no units.
+    #[error("revenue without units: a row with revenue ships (or takes back) at least one unit")]
+    RevenueWithoutUnits,
+}
+
+/// The sign rule of a ledger row, the one every import row is checked by: units and
+/// revenue go the same way. A sale has both positive, a return both negative, and
+/// zero revenue goes with any units (a free unit, or a return refunded nothing);
+/// revenue without units is refused. (Zero units are refused on their own by the
+/// units rule of [`parse_shipment_row`]; here only revenue beside them is.)
+pub fn check_signs(units: i64, revenue: Amount) -> Result<(), SignError> {
+    match (units.signum(), revenue.signum()) {
+        (_, 0) => Ok(()),
+        (0, _) => Err(SignError::RevenueWithoutUnits),
+        (u, r) if u == r => Ok(()),
+        _ => Err(SignError::Opposite),
+    }
+}
+
 /// What the catalog knows that an imported shipment row is checked against.
 #[derive(Debug, Clone, Default)]
 pub struct ImportCatalog {
@@ -394,6 +420,14 @@ pub fn parse_shipment_row(
             None
         }
     });
+    if let (Some(units), Some(revenue)) = (units, revenue) {
+        if let Err(e) = check_signs(units, revenue) {
+            fail(
+                "revenue",
+                format!("revenue {:?} with units {:?}: {e}", field(6), field(5)),
+            );
+        }
+    }
     match (date, market, channel, product, units, revenue, currency) {
         (
             Some(date),
@@ -530,6 +564,63 @@ mod tests {
             parse_shipment_row(6, &huge, &catalog, "x").unwrap_err()[0].column,
             "revenue"
         );
+    }
+
+    #[test]
+    fn units_and_revenue_go_the_same_way() {
+        assert_eq!(check_signs(5, 10_000), Ok(()), "a sale");
+        assert_eq!(check_signs(-5, -10_000), Ok(()), "a return");
+        assert_eq!(check_signs(5, 0), Ok(()), "free units");
+        assert_eq!(check_signs(-5, 0), Ok(()), "a return refunded nothing");
+        assert_eq!(check_signs(5, -10_000), Err(SignError::Opposite));
+        assert_eq!(check_signs(-5, 10_000), Err(SignError::Opposite));
+        assert_eq!(check_signs(0, 10_000), Err(SignError::RevenueWithoutUnits));
+        assert_eq!(check_signs(0, -10_000), Err(SignError::RevenueWithoutUnits));
+        assert_eq!(check_signs(i64::MIN, i64::MIN), Ok(()));
+    }
+
+    #[test]
+    fn an_imported_row_with_opposite_signs_is_a_bad_revenue() {
+        let mut catalog = ImportCatalog::default();
+        catalog
+            .markets
+            .insert(MarketCode::parse("IN").unwrap(), currency("INR"));
+        catalog
+            .products
+            .insert(ProductId::parse("redmi-note-4").unwrap(), Vec::new());
+        let row = |units: &'static str, revenue: &'static str| {
+            [
+                "2017-06-30",
+                "IN",
+                "partner",
+                "redmi-note-4",
+                "",
+                units,
+                revenue,
+                "INR",
+            ]
+        };
+        for (units, revenue) in [("5", "-100.00"), ("-5", "100"), ("1", "-0.01")] {
+            let errors = parse_shipment_row(9, &row(units, revenue), &catalog, "x").unwrap_err();
+            assert_eq!(errors.len(), 1, "{units} {revenue}: {errors:?}");
+            assert_eq!((errors[0].line, errors[0].column.as_str()), (9, "revenue"));
+            assert!(
+                errors[0].message.contains("opposite signs"),
+                "{}",
+                errors[0].message
+            );
+        }
+        for (units, revenue) in [("5", "100"), ("-5", "-100"), ("5", "0"), ("-5", "0.00")] {
+            assert!(
+                parse_shipment_row(9, &row(units, revenue), &catalog, "x").is_ok(),
+                "{units} {revenue}"
+            );
+        }
+        // Zero units are refused, with or without revenue.
+        for revenue in ["100", "0"] {
+            let errors = parse_shipment_row(9, &row("0", revenue), &catalog, "x").unwrap_err();
+            assert_eq!(errors[0].column, "units", "{revenue}");
+        }
     }
 
     #[test]

@@ -81,6 +81,76 @@ pub fn parse_tracker_row(
     }
 }
 
+/// Most rows one tracker file may have. A file is checked for repeated rows with one
+/// entry per row kept for the whole file ([`TrackerKeys`]), so the count is bounded:
+/// a tracker gives a few vendors and models per market and quarter, so even years of
+/// many markets stay far below this. A larger file is refused (split it by period).
+pub const TRACKER_ROWS_MAX: u64 = 200_000;
+
+/// The rows of one tracker file seen so far, to refuse the same period, market,
+/// vendor and model twice (two rows of one key would count its units twice).
+///
+/// It keeps a 128-bit hash of each key with the line it was first on, 24 bytes a row
+/// whatever the names' lengths: at [`TRACKER_ROWS_MAX`] rows a few megabytes. Two
+/// different keys sharing a hash at that count is a chance of about 10^-28.
+#[derive(Debug, Default)]
+pub struct TrackerKeys {
+    first_line: rustc_hash::FxHashMap<u128, u64>,
+}
+
+impl TrackerKeys {
+    /// Records `row` of `line`; a row whose key an earlier line had is refused, and
+    /// the error names both lines.
+    pub fn check(&mut self, line: u64, row: &TrackerRow) -> Result<(), RowError> {
+        match self.first_line.entry(Self::key(row)) {
+            std::collections::hash_map::Entry::Occupied(first) => Err(RowError::new(
+                line,
+                "*",
+                format!(
+                    "line {line} repeats line {} (period {}, market {}, vendor {:?}, {}): give each period, market, vendor and model once",
+                    first.get(),
+                    row.period,
+                    row.market,
+                    row.vendor,
+                    match &row.model {
+                        Some(model) => format!("model {model:?}"),
+                        None => "no model".to_owned(),
+                    }
+                ),
+            )),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(line);
+                Ok(())
+            }
+        }
+    }
+
+    /// Rows recorded.
+    pub fn len(&self) -> usize {
+        self.first_line.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first_line.is_empty()
+    }
+
+    /// The key's hash: each text length-prefixed, so no two keys run together.
+    fn key(row: &TrackerRow) -> u128 {
+        let mut hash = xxhash_rust::xxh3::Xxh3::new();
+        let mut text = |text: &str| {
+            hash.update(&(text.len() as u64).to_le_bytes());
+            hash.update(text.as_bytes());
+        };
+        text(row.market.as_str());
+        text(&row.vendor);
+        // No model and an empty one are apart: a model is never empty.
+        text(row.model.as_deref().unwrap_or_default());
+        hash.update(&row.period.year.to_le_bytes());
+        hash.update(&[row.period.q]);
+        hash.digest128()
+    }
+}
+
 /// A vendor's place in a market in a quarter.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct VendorShare {
@@ -243,6 +313,39 @@ mod tests {
         assert!((view.share - 250.0 / 1_950.0).abs() < 1e-12);
         assert!(view.top_models.is_empty());
         assert!(market_view(&[], "Xiaomi", 250, &[]).is_none());
+    }
+
+    #[test]
+    fn a_repeated_row_names_both_lines_and_models_tell_rows_apart() {
+        let mut keys = TrackerKeys::default();
+        assert!(keys
+            .check(2, &row("Samsung", Some("Galaxy J2"), 300))
+            .is_ok());
+        assert!(keys
+            .check(3, &row("Samsung", Some("Galaxy J7"), 300))
+            .is_ok());
+        assert!(keys.check(4, &row("Samsung", None, 300)).is_ok());
+        assert!(keys.check(5, &row("Vivo", None, 300)).is_ok());
+        let mut other_quarter = row("Samsung", None, 300);
+        other_quarter.period = "2017Q3".parse().unwrap();
+        assert!(keys.check(6, &other_quarter).is_ok());
+        // The same key with other units is still the same row twice.
+        let error = keys
+            .check(7, &row("Samsung", Some("Galaxy J2"), 1))
+            .unwrap_err();
+        assert_eq!((error.line, error.column.as_str()), (7, "*"));
+        assert!(
+            error.message.contains("line 7 repeats line 2"),
+            "{}",
+            error.message
+        );
+        let error = keys.check(8, &row("Samsung", None, 300)).unwrap_err();
+        assert!(
+            error.message.contains("repeats line 4"),
+            "{}",
+            error.message
+        );
+        assert_eq!(keys.len(), 5);
     }
 
     #[test]

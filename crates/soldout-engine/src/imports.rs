@@ -8,11 +8,13 @@
 //! An explicit batch name replaces that batch.
 
 use crate::{Clock, EngineError};
-use soldout_core::fx::{parse_fx_row, FxRate, FX_HEADER};
+use soldout_core::fx::{parse_fx_row, FxKeys, FxRate, FX_HEADER, FX_ROWS_MAX};
 use soldout_core::shipment::{
     parse_shipment_row, ImportCatalog, RowError, Shipment, SHIPMENTS_HEADER,
 };
-use soldout_core::tracker::{parse_tracker_row, TrackerRow, TRACKER_HEADER};
+use soldout_core::tracker::{
+    parse_tracker_row, TrackerKeys, TrackerRow, TRACKER_HEADER, TRACKER_ROWS_MAX,
+};
 pub use soldout_store::ImportKind;
 use soldout_store::{ImportChunk, Store, StoreError};
 use std::io::Read;
@@ -54,6 +56,10 @@ pub enum ImportError {
         errors: Vec<RowError>,
         bad_rows: u64,
     },
+    #[error("the file has a header and no rows: nothing to import")]
+    NoRows,
+    #[error("the file has more than {0} rows: split it (by period, say) and import each part")]
+    TooManyRows(u64),
     #[error("batch name {0:?}: 1 to 100 letters, digits, dots, dashes or underscores")]
     BatchName(String),
     #[error("reading the file: {0}")]
@@ -147,19 +153,56 @@ enum Parsed {
     Fx(FxRate),
 }
 
-fn parse(
-    kind: ImportKind,
-    line: u64,
-    fields: &[&str],
-    catalog: &ImportCatalog,
-) -> Result<Parsed, Vec<RowError>> {
-    match kind {
-        // The store names the batch as the rows' source.
-        ImportKind::Shipments => {
-            parse_shipment_row(line, fields, catalog, "").map(Parsed::Shipment)
+/// The rows of one file read so far, for the kinds where a key may appear once per
+/// file: a tracker row per period, market, vendor and model; a rate per quarter and
+/// currency. Shipments have no such key (two sales on one day are two rows).
+enum SeenKeys {
+    Shipments,
+    Tracker(TrackerKeys),
+    Fx(FxKeys),
+}
+
+impl SeenKeys {
+    fn new(kind: ImportKind) -> Self {
+        match kind {
+            ImportKind::Shipments => SeenKeys::Shipments,
+            ImportKind::Tracker => SeenKeys::Tracker(TrackerKeys::default()),
+            ImportKind::Fx => SeenKeys::Fx(FxKeys::default()),
         }
-        ImportKind::Tracker => parse_tracker_row(line, fields, catalog).map(Parsed::Tracker),
-        ImportKind::Fx => parse_fx_row(line, fields, catalog).map(Parsed::Fx),
+    }
+
+    /// Most rows a file of this kind may have: the keys seen are kept for the whole
+    /// file, so their count is bounded.
+    fn rows_max(&self) -> Option<u64> {
+        match self {
+            SeenKeys::Shipments => None,
+            SeenKeys::Tracker(_) => Some(TRACKER_ROWS_MAX),
+            SeenKeys::Fx(_) => Some(FX_ROWS_MAX),
+        }
+    }
+
+    fn parse(
+        &mut self,
+        line: u64,
+        fields: &[&str],
+        catalog: &ImportCatalog,
+    ) -> Result<Parsed, Vec<RowError>> {
+        match self {
+            // The store names the batch as the rows' source.
+            SeenKeys::Shipments => {
+                parse_shipment_row(line, fields, catalog, "").map(Parsed::Shipment)
+            }
+            SeenKeys::Tracker(keys) => {
+                let row = parse_tracker_row(line, fields, catalog)?;
+                keys.check(line, &row).map_err(|e| vec![e])?;
+                Ok(Parsed::Tracker(row))
+            }
+            SeenKeys::Fx(keys) => {
+                let rate = parse_fx_row(line, fields, catalog)?;
+                keys.check(line, &rate).map_err(|e| vec![e])?;
+                Ok(Parsed::Fx(rate))
+            }
+        }
     }
 }
 
@@ -225,18 +268,25 @@ fn read_rows(
     check_header(kind, &mut reader)?;
     let mut record = csv::StringRecord::new();
     let mut rows = 0u64;
+    let mut seen = SeenKeys::new(kind);
     while reader
         .read_record(&mut record)
         .map_err(|e| read_error(&e))?
     {
         rows += 1;
+        if let Some(max) = seen.rows_max().filter(|&max| rows > max) {
+            return Err(ImportError::TooManyRows(max));
+        }
         let line = record.position().map_or(rows + 1, |p| p.line());
         let fields: Vec<&str> = record.iter().collect();
-        if !each(rows, parse(kind, line, &fields, catalog))? {
+        if !each(rows, seen.parse(line, &fields, catalog))? {
             return Ok(None);
         }
     }
     drop(reader);
+    if rows == 0 {
+        return Err(ImportError::NoRows);
+    }
     // Whatever the CSV reader left unread still counts towards the hash.
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| read_error(&e))?;
     Ok(Some(Checked {

@@ -30,7 +30,7 @@ pub use views::{OrderView, SaleView};
 
 pub use owner::Buy;
 use owner::{Command, Reply, SaleOwner, Snapshot};
-use soldout_core::order::{HandedOver, NewOrder};
+use soldout_core::order::{HandedOver, HoldPolicy, NewOrder, PaymentReport};
 use soldout_core::sale::{NewSale, OrderId, PaymentOutcome, Rejection, SaleId, SaleTerms};
 use soldout_core::{Currency, CustomerId};
 use soldout_store::{Store, StoreError};
@@ -120,6 +120,24 @@ pub struct LiveSale {
     pub sold_curve: Arc<Vec<(i64, u32)>>,
 }
 
+/// What an engine is started with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Requests each sale's queue holds.
+    pub queue_max: usize,
+    /// What one customer may hold unpaid in regular online orders, and for how long.
+    pub holds: HoldPolicy,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            queue_max: QUEUE_MAX,
+            holds: HoldPolicy::default(),
+        }
+    }
+}
+
 /// Every open sale's owner, and the way to reach it.
 #[derive(Clone)]
 pub struct Engine {
@@ -127,6 +145,8 @@ pub struct Engine {
     clock: Clock,
     /// Requests each sale's queue holds.
     queue_max: usize,
+    /// What one customer may hold unpaid in regular online orders.
+    holds: HoldPolicy,
     sales: Arc<RwLock<HashMap<SaleId, SaleHandle>>>,
     /// Pokes the online orders' expiry timer when a new order is placed.
     online_wake: Arc<Notify>,
@@ -144,11 +164,26 @@ impl Engine {
         clock: Clock,
         queue_max: usize,
     ) -> Result<Engine, EngineError> {
-        assert!(queue_max > 0, "a queue holds at least one request");
+        let options = EngineOptions {
+            queue_max,
+            ..EngineOptions::default()
+        };
+        Self::start_with(store, clock, options).await
+    }
+
+    /// As [`Engine::start`], with `options`.
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        options: EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        assert!(options.queue_max > 0, "a queue holds at least one request");
+        options.holds.validate().map_err(EngineError::Invalid)?;
         let engine = Engine {
             store: store.clone(),
             clock,
-            queue_max,
+            queue_max: options.queue_max,
+            holds: options.holds,
             sales: Arc::new(RwLock::new(HashMap::new())),
             online_wake: Arc::new(Notify::new()),
         };
@@ -402,7 +437,11 @@ impl Engine {
         .await
     }
 
-    /// Applies a payment provider's report; answers once it is durable.
+    /// Applies a payment provider's report; answers once it is durable. The event id
+    /// is claimed first, for every channel at once: the same id with another report
+    /// (another order, outcome or amount) is refused and nothing is applied; the same
+    /// report again is applied at most once (the order keeps the event ids it
+    /// applied) and answers with the order as it stands.
     pub async fn record_payment(
         &self,
         order: OrderId,
@@ -411,6 +450,16 @@ impl Engine {
         amount: i64,
         currency: Currency,
     ) -> Result<OrderView, EngineError> {
+        let report = PaymentReport {
+            event_id: event_id.clone(),
+            order,
+            outcome,
+            amount,
+            currency,
+        };
+        self.store
+            .claim_payment_event(&report, self.clock.now())
+            .await?;
         if is_online(order) {
             let paid = self
                 .store
@@ -482,8 +531,16 @@ impl Engine {
     ) -> Result<(OrderView, bool), EngineError> {
         let key = soldout_core::sale::idempotency_fingerprint(customer, idempotency_key);
         let id = owner::new_order_id(ONLINE_ORDERS, self.clock.now());
-        let order =
-            online::prepare(self.store.as_ref(), self.clock, id, customer, key, request).await?;
+        let order = online::prepare(
+            self.store.as_ref(),
+            self.clock,
+            id,
+            customer,
+            key,
+            request,
+            self.holds,
+        )
+        .await?;
         let (placed, replay) = self.store.place_online_order(&order).await?;
         if !replay {
             self.online_wake.notify_one();

@@ -5,7 +5,7 @@
 
 use crate::pricing;
 use crate::{not_found, Clock, EngineError};
-use soldout_core::order::{NewOrder, OrderLine, ONLINE_PAYMENT_WINDOW_SECS};
+use soldout_core::order::{HoldPolicy, NewOrder, OrderLine};
 use soldout_core::pos::Channel;
 use soldout_core::sale::{OrderId, Rejection};
 use soldout_core::{CustomerId, LocationKind};
@@ -27,6 +27,7 @@ pub(crate) async fn prepare(
     customer: CustomerId,
     key: u128,
     request: &NewOrder,
+    caps: HoldPolicy,
 ) -> Result<NewOnlineOrder, EngineError> {
     request.validate().map_err(EngineError::Invalid)?;
     let now = clock.now();
@@ -92,7 +93,8 @@ pub(crate) async fn prepare(
         candidates,
         lines,
         created_at: now,
-        pay_by: now + chrono::Duration::seconds(ONLINE_PAYMENT_WINDOW_SECS),
+        pay_by: now + chrono::Duration::seconds(caps.hold_secs(&request.fulfillment)),
+        caps,
     })
 }
 

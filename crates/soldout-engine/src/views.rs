@@ -99,6 +99,9 @@ pub struct OrderView {
     pub created_at: DateTime<Utc>,
     /// Pay before this instant or the reservation expires.
     pub pay_by: DateTime<Utc>,
+    /// Successful payments the buyer must get back: a payment after the order
+    /// expired or was cancelled, or a second payment of a paid order.
+    pub refunds_due: u32,
     /// An online order's lines (a flash-sale order is one unit price of the sale's SKU).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<OrderLine>>,
@@ -124,6 +127,7 @@ impl OrderView {
             currency: terms.currency,
             created_at: from_ms(order.created_at_ms),
             pay_by: from_ms(order.pay_by_ms),
+            refunds_due: order.refunds_due,
             lines: None,
             fulfillment: None,
             location: None,
@@ -142,6 +146,7 @@ impl OrderView {
             currency: order.currency,
             created_at: order.created_at,
             pay_by: order.pay_by,
+            refunds_due: order.refunds_due,
             lines: Some(order.lines),
             fulfillment: Some(order.fulfillment),
             location: Some(order.location),

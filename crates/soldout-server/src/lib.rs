@@ -6,6 +6,7 @@
 //! same server; [`serve`] runs it until a shutdown signal.
 
 pub mod auth;
+pub mod connections;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -18,11 +19,11 @@ use crate::routes::system::OpenApiJson;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::Router;
+use soldout_core::SessionPolicy;
 use soldout_engine::{Clock, Engine};
 use soldout_store::Store;
 use std::future::Future;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -57,60 +58,95 @@ pub struct Services {
     pub payment_secret: Arc<[u8]>,
     /// The storefront offers a "pay" button that acts as the provider (demos only).
     pub demo_payments: bool,
+    /// How long a dashboard session lives.
+    pub sessions: SessionPolicy,
+    /// Cookies carry `Secure`.
+    pub secure_cookies: bool,
     /// Turns true when the server shuts down: endless responses (the live pages'
     /// event streams) end, so a graceful shutdown does not wait for them.
     closing: tokio::sync::watch::Sender<bool>,
 }
 
-/// Secrets and settings the server starts with; `None` means "persisted in the
-/// database, or generated there on first start".
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
+/// Secrets and settings the server starts with. A secret left `None` is persisted in
+/// the database (or generated there on first start).
+#[derive(Debug, Clone)]
+pub struct Settings {
     pub admin_token: String,
     pub token_key: Option<String>,
     pub payment_secret: Option<String>,
     /// The storefront's "pay" button calls the payment webhook as the provider would,
     /// signed with the shared secret: for `soldout demo`, never for real money.
     pub demo_payments: bool,
+    /// How long a customer token lives; each use in its second half renews it.
+    pub customer_token_ttl_secs: i64,
+    /// How long a dashboard session lives.
+    pub sessions: SessionPolicy,
+    /// Each sale's queue, and what one customer may hold unpaid in online orders.
+    pub engine: soldout_engine::EngineOptions,
+    /// Cookies are marked `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            admin_token: String::new(),
+            token_key: None,
+            payment_secret: None,
+            demo_payments: false,
+            customer_token_ttl_secs: auth::CUSTOMER_TOKEN_TTL_SECS,
+            sessions: SessionPolicy::default(),
+            engine: soldout_engine::EngineOptions::default(),
+            secure_cookies: false,
+        }
+    }
 }
 
 impl AppState {
     /// Everything a server needs: the engine rebuilt from the store (every sale
-    /// recovered from its journal), the token signing key and the payment secret.
+    /// recovered from its journal), the token signing key, the revoked clerks and the
+    /// payment secret.
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Clock,
-        secrets: Secrets,
+        settings: Settings,
     ) -> anyhow::Result<AppState> {
-        Self::start_with_queue(store, clock, secrets, soldout_engine::QUEUE_MAX).await
-    }
-
-    /// As [`AppState::start`], with each sale's queue holding `queue_max` requests.
-    pub async fn start_with_queue(
-        store: Arc<dyn Store>,
-        clock: Clock,
-        secrets: Secrets,
-        queue_max: usize,
-    ) -> anyhow::Result<AppState> {
+        settings
+            .sessions
+            .validate()
+            .map_err(|e| anyhow::anyhow!("session settings: {e}"))?;
+        anyhow::ensure!(
+            settings.customer_token_ttl_secs >= 3600,
+            "customer tokens must live at least an hour"
+        );
         let token_key =
-            auth::persistent_secret(store.as_ref(), "auth.token_key", secrets.token_key).await?;
+            auth::persistent_secret(store.as_ref(), "auth.token_key", settings.token_key).await?;
         let payment_secret = auth::persistent_secret(
             store.as_ref(),
             "payments.webhook_secret",
-            secrets.payment_secret,
+            settings.payment_secret,
         )
         .await?;
-        let engine = Engine::start_with_queue(store.clone(), clock, queue_max).await?;
+        let tokens = Tokens::new(settings.admin_token, &token_key)
+            .with_customer_ttl(settings.customer_token_ttl_secs);
+        for clerk in store.clerks(None).await? {
+            if clerk.revoked_at.is_some() {
+                tokens.revoke_clerk(clerk.id);
+            }
+        }
+        let engine = Engine::start_with(store.clone(), clock, settings.engine).await?;
         let rollouts = soldout_engine::rollouts::Rollouts::start(store.clone(), clock).await?;
         Ok(AppState(Arc::new(Services {
             store,
             clock,
-            tokens: Tokens::new(secrets.admin_token, &token_key),
+            tokens,
             metrics: Arc::new(Metrics::new()),
             engine,
             rollouts,
             payment_secret: payment_secret.into_bytes().into(),
-            demo_payments: secrets.demo_payments,
+            demo_payments: settings.demo_payments,
+            sessions: settings.sessions,
+            secure_cookies: settings.secure_cookies,
             closing: tokio::sync::watch::Sender::new(false),
         })))
     }
@@ -159,11 +195,12 @@ impl App {
     /// The router and the OpenAPI document, built from one list of handlers.
     pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         use routes::{
-            campaigns, catalog, customers, imports, locations, markets, orders, os, payments,
-            reports, sales, shipments, stores, system, transfers,
+            campaigns, catalog, clerks, customers, imports, locations, markets, orders, os,
+            payments, reports, sales, shipments, stores, system, transfers,
         };
         let metrics = state.metrics.clone();
         let state_for_web = state.clone();
+        let state_for_gate = state.clone();
         let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
             .routes(routes!(system::healthz))
             .routes(routes!(system::metrics))
@@ -184,6 +221,7 @@ impl App {
             .routes(routes!(locations::stock))
             .routes(routes!(locations::movements))
             .routes(routes!(customers::sign_up))
+            .routes(routes!(customers::reissue_token))
             .routes(routes!(sales::create_sale, sales::list_sales))
             .routes(routes!(sales::get_sale))
             .routes(routes!(sales::register))
@@ -193,7 +231,8 @@ impl App {
             .routes(routes!(orders::fulfil_order))
             .routes(routes!(orders::cancel_order))
             .routes(routes!(payments::webhook))
-            .routes(routes!(stores::create_clerk))
+            .routes(routes!(clerks::create_clerk, clerks::list_clerks))
+            .routes(routes!(clerks::revoke_clerk))
             .routes(routes!(stores::sell, stores::list_sales))
             .routes(routes!(stores::sync))
             .routes(routes!(stores::take_return))
@@ -247,6 +286,14 @@ impl App {
                 metrics,
                 metrics::track,
             ))
+            .layer(axum::middleware::from_fn_with_state(
+                state_for_gate.clone(),
+                auth::renew_customer_tokens,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state_for_gate,
+                operators_only_in_reserve,
+            ))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("a handler panicked");
@@ -261,18 +308,40 @@ impl App {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns. (A server with an [`AppState`] also calls
-/// [`AppState::close_streams`] when `shutdown` completes, or open event streams keep
-/// it waiting.)
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+pub use connections::{serve, serve_with, ConnectionLimits};
+
+/// On a connection admitted into the operators' reserve (the server is at its
+/// connection cap), answers only `/healthz`, `/metrics` and admin-token requests; the
+/// rest get a 503 that says to retry.
+async fn operators_only_in_reserve(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let in_reserve = request
+        .extensions()
+        .get::<connections::ClientConnection>()
+        .is_some_and(|c| c.admission == connections::Admission::Reserve);
+    if in_reserve {
+        let operator = matches!(request.uri().path(), "/healthz" | "/metrics")
+            || auth::bearer_token(request.headers()).is_ok_and(|token| {
+                state.tokens.resolve(token, state.clock.now())
+                    == Some(soldout_core::Principal::Admin)
+            });
+        if !operator {
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "connection-limit",
+                "Too many connections",
+                "the server is at its connection limit; retry in a moment",
+            )
+            .with_header(axum::http::header::RETRY_AFTER, "1")
+            .with_header(axum::http::header::CONNECTION, "close")
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

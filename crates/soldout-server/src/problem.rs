@@ -89,6 +89,47 @@ impl Problem {
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
     }
+    /// The request body did not arrive in time: the connection is closed after this
+    /// answer, since the rest of the body may still be on its way.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request timeout",
+            "the request body did not arrive in time; send it whole, promptly",
+        )
+        .with_header(header::CONNECTION, "close")
+    }
+
+    /// A body larger than the limit.
+    pub fn payload_too_large(hint: &str) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!(
+                "the body is larger than the limit of {} bytes{hint}",
+                crate::BODY_LIMIT_BYTES
+            ),
+        )
+    }
+
+    /// Reading the body failed: too large, too slow, or broken off.
+    fn unreadable_body(
+        rejection: &(dyn std::error::Error + 'static),
+        status: StatusCode,
+        hint: &str,
+        detail: String,
+    ) -> Self {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::payload_too_large(hint)
+        } else if crate::connections::BodyReadTimeout::caused(rejection) {
+            Self::request_timeout()
+        } else {
+            Self::bad_request(detail)
+        }
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,6 +211,8 @@ impl From<Rejection> for Problem {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Payment does not match the order",
             ),
+            Rejection::EventIdReused { .. } => (StatusCode::CONFLICT, "Event id reused"),
+            Rejection::HoldLimit(_) => (StatusCode::CONFLICT, "Too much held unpaid"),
         };
         Problem::new(status, r.slug(), title, r.to_string())
     }
@@ -222,15 +265,9 @@ impl From<JsonRejection> for Problem {
                 "Unsupported media type",
                 "send the body as JSON with the header Content-Type: application/json",
             ),
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-                status,
-                "payload-too-large",
-                "Payload too large",
-                format!(
-                    "the body is larger than the limit of {} bytes",
-                    crate::BODY_LIMIT_BYTES
-                ),
-            ),
+            JsonRejection::BytesRejection(_) => {
+                Problem::unreadable_body(&rejection, status, "", detail)
+            }
             _ => Problem::new(status, "malformed-request", "Malformed request", detail),
         }
     }
@@ -266,20 +303,42 @@ pub mod extract {
                 .await
                 .map(Body)
                 .map_err(|rejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        Problem::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "payload-too-large",
-                            "Payload too large",
-                            format!(
-                                "the body is larger than the limit of {} bytes; import larger files with the command line",
-                                crate::BODY_LIMIT_BYTES
-                            ),
-                        )
-                    } else {
-                        Problem::bad_request(rejection.body_text())
-                    }
+                    Problem::unreadable_body(
+                        &rejection,
+                        rejection.status(),
+                        "; import larger files with the command line",
+                        rejection.body_text(),
+                    )
                 })
+        }
+    }
+
+    /// A CSV file as the body: `Content-Type: text/csv` (or `application/csv`), within
+    /// the body limit. Any other content type is a 415.
+    pub struct Csv(pub axum::body::Bytes);
+
+    impl<S: Send + Sync> FromRequest<S> for Csv {
+        type Rejection = Problem;
+
+        async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+            let content_type = req
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase());
+            if !matches!(
+                content_type.as_deref(),
+                Some("text/csv" | "application/csv")
+            ) {
+                return Err(Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    "send the file as CSV with the header Content-Type: text/csv",
+                ));
+            }
+            Body::from_request(req, state).await.map(|Body(b)| Csv(b))
         }
     }
 

@@ -6,7 +6,9 @@
 //! CHECK constraints hold the same rule inside the database. Reads use their own pool
 //! and never wait for the writer.
 
+mod access;
 mod orders;
+mod payments;
 mod rollouts;
 mod shipment_blocks;
 mod shipments;
@@ -21,7 +23,7 @@ use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
 use soldout_core::device::{Device, Refund};
 use soldout_core::discrepancy::Discrepancy;
-use soldout_core::order::{HandedOver, OnlineOrder};
+use soldout_core::order::{HandedOver, OnlineOrder, PaymentReport};
 use soldout_core::pos::Receipt;
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
@@ -30,9 +32,10 @@ use soldout_core::shipment::{self, Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
-    ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId, LocationKind,
-    Market, MarketCode, Movement, MovementKind, NewMovement, OsVersion, Product, ProductId,
-    RolloutId, Serial, Sku, SkuCode, Specs, StockLevels, StockLine,
+    Clerk, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
+    LocationKind, Market, MarketCode, Movement, MovementKind, NewMovement, OsVersion, Principal,
+    Product, ProductId, RolloutId, Serial, SessionPolicy, Sku, SkuCode, Specs, StockLevels,
+    StockLine,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -692,6 +695,16 @@ impl Store for SqliteStore {
         Ok(ids[0])
     }
 
+    async fn customer(&self, id: CustomerId) -> Result<Option<Email>, StoreError> {
+        let email: Option<String> = sqlx::query_scalar("SELECT email FROM customers WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?;
+        email
+            .map(|e| Email::parse(&e).map_err(|_| corrupt("email", &e)))
+            .transpose()
+    }
+
     async fn create_customers(
         &self,
         emails: &[Email],
@@ -839,6 +852,45 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| Ok((row.try_get("batch")?, row.try_get("body")?)))
             .collect()
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        clerk: Option<ClerkId>,
+        now: DateTime<Utc>,
+        policy: SessionPolicy,
+    ) -> Result<(), StoreError> {
+        self.insert_session(id_hash, clerk, now, policy).await
+    }
+
+    async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        policy: SessionPolicy,
+    ) -> Result<Option<Principal>, StoreError> {
+        self.select_session(id_hash, now, policy).await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.delete_session(id_hash).await
+    }
+
+    async fn revoke_clerk(&self, clerk: ClerkId, at: DateTime<Utc>) -> Result<Clerk, StoreError> {
+        self.mark_clerk_revoked(clerk, at).await
+    }
+
+    async fn clerks(&self, store: Option<&LocationId>) -> Result<Vec<Clerk>, StoreError> {
+        self.select_clerks(store).await
+    }
+
+    async fn claim_payment_event(
+        &self,
+        report: &PaymentReport,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.insert_payment_event(report, at).await
     }
 
     async fn create_clerk(

@@ -8,7 +8,9 @@ use soldout_core::campaign::Campaign;
 use soldout_core::device::{Device, Refund, ReturnCondition};
 use soldout_core::discrepancy::Discrepancy;
 use soldout_core::fx::FxRate;
-use soldout_core::order::{Fulfillment, HandedOver, OnlineOrder, OrderLine};
+use soldout_core::order::{
+    Fulfillment, HandedOver, HoldPolicy, OnlineOrder, OrderLine, PaymentReport,
+};
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
@@ -17,9 +19,9 @@ use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
-    Amount, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
-    Market, MarketCode, Movement, NewMovement, OsVersion, Product, ProductId, RolloutId, Serial,
-    Sku, SkuCode, StockLine,
+    Amount, Clerk, ClerkId, Currency, CustomerId, Email, Launch, LineupEntry, Location, LocationId,
+    Market, MarketCode, Movement, NewMovement, OsVersion, Principal, Product, ProductId, RolloutId,
+    Serial, SessionPolicy, Sku, SkuCode, StockLine,
 };
 
 /// A device as rollouts see it: what it is, where it is, and what it runs.
@@ -121,6 +123,9 @@ pub struct NewOnlineOrder {
     pub lines: Vec<OrderLine>,
     pub created_at: DateTime<Utc>,
     pub pay_by: DateTime<Utc>,
+    /// What one customer may hold unpaid: checked against what they hold in the
+    /// order's own transaction.
+    pub caps: HoldPolicy,
 }
 
 /// What an import brings in.
@@ -238,6 +243,8 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<CustomerId, StoreError>;
 
+    /// A signed-up customer's email.
+    async fn customer(&self, id: CustomerId) -> Result<Option<Email>, StoreError>;
     /// Signs many customers up in one transaction, all or none; for imports and the
     /// demo's simulated buyers.
     async fn create_customers(
@@ -268,6 +275,42 @@ pub trait Store: Send + Sync + 'static {
     async fn check_serials_free(&self, serials: &[Serial]) -> Result<(), StoreError>;
     /// A sale's journal, in order: `(batch, body)`.
     async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+
+    // Who may act.
+    /// Starts a dashboard session for the admin (`clerk` is `None`) or a clerk; only
+    /// the hash of its id is kept. Sessions that can no longer be live are removed.
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        clerk: Option<ClerkId>,
+        now: DateTime<Utc>,
+        policy: SessionPolicy,
+    ) -> Result<(), StoreError>;
+    /// Who a session is, if it is live at `now` (and its clerk not revoked); a use
+    /// keeps it from going idle.
+    async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        policy: SessionPolicy,
+    ) -> Result<Option<Principal>, StoreError>;
+    /// Ends a session (signing out).
+    async fn end_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Revokes a clerk (once: a second revocation keeps the first instant) and ends
+    /// their sessions.
+    async fn revoke_clerk(&self, clerk: ClerkId, at: DateTime<Utc>) -> Result<Clerk, StoreError>;
+    /// Clerks, of one store when given, by id.
+    async fn clerks(&self, store: Option<&LocationId>) -> Result<Vec<Clerk>, StoreError>;
+
+    // Payments.
+    /// Records a payment provider's event the first time its id is seen (`true`);
+    /// the same id again is a replay (`false`) only if it carries the same report,
+    /// and is refused (`event-id-reused`) otherwise.
+    async fn claim_payment_event(
+        &self,
+        report: &PaymentReport,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     // Signature stores.
     /// Creates a clerk of a store.

@@ -11,6 +11,7 @@ mod rollout_cli;
 mod rollout_demo;
 mod rush;
 mod sale_cli;
+mod server_args;
 mod store_cli;
 mod store_demo;
 
@@ -20,11 +21,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use server_args::ServerArgs;
 use soldout_engine::Clock;
 use soldout_server::auth::Tokens;
-use soldout_server::{App, AppState, Secrets};
+use soldout_server::{App, AppState};
 use soldout_store::Store;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -65,24 +66,6 @@ enum Command {
     Settings(company_cli::SettingsArgs),
     /// OS releases and staged rollouts on a running server; `simulate` rehearses one.
     Rollout(rollout_cli::RolloutArgs),
-}
-
-#[derive(Args)]
-struct ServerArgs {
-    /// Address to listen on (loopback by default).
-    #[arg(long, env = "SOLDOUT_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Admin bearer token; when left out a random one is generated and printed once.
-    #[arg(long, env = "SOLDOUT_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: Option<String>,
-    /// Key that signs customer tokens; when left out one is generated and kept in the
-    /// database, so tokens stay valid across restarts.
-    #[arg(long, env = "SOLDOUT_TOKEN_KEY", hide_env_values = true)]
-    token_key: Option<String>,
-    /// Secret the payment provider signs its webhooks with; when left out one is
-    /// generated and kept in the database.
-    #[arg(long, env = "SOLDOUT_PAYMENT_SECRET", hide_env_values = true)]
-    payment_secret: Option<String>,
 }
 
 #[derive(Args)]
@@ -166,14 +149,6 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-/// The configured admin token, if one was given.
-fn configured_admin_token(args: &ServerArgs) -> Option<&str> {
-    args.admin_token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
 /// The server's state; `demo` turns on the storefront's "pay" button.
 async fn start_state(
     store: Arc<dyn Store>,
@@ -181,26 +156,22 @@ async fn start_state(
     args: &ServerArgs,
     demo: bool,
 ) -> anyhow::Result<AppState> {
-    let secrets = Secrets {
-        admin_token: configured_admin_token(args)
-            .map(str::to_owned)
-            .unwrap_or_else(Tokens::generate_admin_token),
-        token_key: args.token_key.clone(),
-        payment_secret: args.payment_secret.clone(),
-        demo_payments: demo,
-    };
-    AppState::start(store, clock, secrets).await
+    let admin_token = args
+        .configured_admin_token()
+        .map(str::to_owned)
+        .unwrap_or_else(Tokens::generate_admin_token);
+    AppState::start(store, clock, args.settings(admin_token, demo)?).await
 }
 
 async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
-    if configured_admin_token(args).is_none() {
+    let limits = args.limits()?;
+    if args.configured_admin_token().is_none() {
         println!(
             "admin token (generated; set SOLDOUT_ADMIN_TOKEN to choose one): {}",
             state.tokens.admin_token()
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let listener = soldout_server::connections::bind(args.listen, limits.listen_backlog)
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!(
@@ -217,7 +188,7 @@ async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
     }
     let closing = state.clone();
     let rollouts = state.rollouts.clone();
-    soldout_server::serve(listener, App::router(state), async move {
+    soldout_server::serve_with(listener, App::router(state), limits, async move {
         soldout_server::shutdown_signal().await;
         closing.close_streams();
     })

@@ -37,6 +37,9 @@ pub struct Order {
     pub pay_by_ms: i64,
     /// Failed payment attempts the provider reported.
     pub payment_failures: u32,
+    /// Successful payments the buyer must get back (a second payment, or one after
+    /// the order expired or was cancelled).
+    pub refunds_due: u32,
 }
 
 /// Why a command was refused. Each maps to one problem type.
@@ -76,6 +79,10 @@ pub enum Rejection {
         expected_amount: Amount,
         currency: Currency,
     },
+    #[error("event id {event_id:?} was received before with another report (about order {order}); a provider's event id names one report, so nothing was applied")]
+    EventIdReused { event_id: String, order: OrderId },
+    #[error("{0}")]
+    HoldLimit(order::HoldLimit),
 }
 
 impl Rejection {
@@ -95,6 +102,8 @@ impl Rejection {
             Rejection::PaymentMismatch { .. } => "payment-mismatch",
             Rejection::NotFulfillable { .. } => "not-fulfillable",
             Rejection::SerialCount { .. } => "serial-count",
+            Rejection::EventIdReused { .. } => "event-id-reused",
+            Rejection::HoldLimit(limit) => limit.slug(),
         }
     }
 }
@@ -456,6 +465,7 @@ impl SaleBook {
                         created_at_ms: *at_ms,
                         pay_by_ms,
                         payment_failures: 0,
+                        refunds_due: 0,
                     },
                 );
                 self.by_key.insert(*key, *order);
@@ -480,7 +490,9 @@ impl SaleBook {
                     o.payment_failures += 1;
                 }
                 let before = o.status;
-                o.status = order::after_payment(before, *outcome);
+                let effect = order::after_payment(before, *outcome);
+                o.status = effect.status;
+                o.refunds_due += u32::from(effect.refund_due);
                 if before == OrderStatus::Reserved && o.status == OrderStatus::Paid {
                     self.counters.reserved -= o.quantity;
                     self.counters.paid += o.quantity;

@@ -21,8 +21,11 @@ pub struct SignUp {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignedUp {
     pub id: CustomerId,
-    /// Send as `Authorization: Bearer <token>`; it does not expire.
+    /// Send as `Authorization: Bearer <token>`. It expires at `token_expires_at`; a
+    /// successful request made in its second half answers with a fresh one in the
+    /// `Soldout-Customer-Token` header.
     pub token: String,
+    pub token_expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Signs a customer up (public).
@@ -36,15 +39,38 @@ pub async fn sign_up(
     Json(body): Json<SignUp>,
 ) -> ApiResult<(StatusCode, axum::Json<SignedUp>)> {
     let email = Email::parse(&body.email).map_err(|e| Problem::invalid(e.to_string()))?;
-    let id = state
-        .store
-        .create_customer(&email, state.clock.now())
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(SignedUp {
-            id,
-            token: state.tokens.customer_token(id),
-        }),
-    ))
+    let now = state.clock.now();
+    let id = state.store.create_customer(&email, now).await?;
+    Ok((StatusCode::CREATED, axum::Json(signed_up(&state, id, now))))
+}
+
+/// A customer's new token and when it expires.
+fn signed_up(state: &AppState, id: CustomerId, now: chrono::DateTime<chrono::Utc>) -> SignedUp {
+    let token = state.tokens.customer_token(id, now);
+    SignedUp {
+        id,
+        token_expires_at: state.tokens.customer_expires_at(&token).unwrap_or(now),
+        token,
+    }
+}
+
+/// A new token for a customer (admin: the shop's support desk, for a buyer whose
+/// token expired or was lost). Earlier tokens keep working until they expire.
+#[utoipa::path(post, path = "/v1/customers/{id}/token", tag = "customers",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 201, description = "A new token", body = SignedUp),
+        (status = 404, description = "Unknown customer", body = Problem)))]
+pub async fn reissue_token(
+    _: crate::auth::AdminOnly,
+    State(state): State<AppState>,
+    crate::problem::extract::Path(id): crate::problem::extract::Path<i64>,
+) -> ApiResult<(StatusCode, axum::Json<SignedUp>)> {
+    let id = CustomerId(id);
+    if state.store.customer(id).await?.is_none() {
+        return Err(Problem::not_found(format!("customer {id} does not exist")));
+    }
+    let now = state.clock.now();
+    Ok((StatusCode::CREATED, axum::Json(signed_up(&state, id, now))))
 }

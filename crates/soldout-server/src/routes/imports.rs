@@ -5,10 +5,10 @@
 use super::ApiResult;
 use crate::auth::AdminOnly;
 use crate::problem::extract::Query;
-use crate::problem::extract::{Body, Path};
+use crate::problem::extract::{Csv, Path};
 use crate::problem::Problem;
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use soldout_engine::imports::{
@@ -43,8 +43,10 @@ impl From<ImportError> for Problem {
 }
 
 /// Imports a CSV all or nothing: `shipments`
-/// (`date,market,channel,product,sku,units,revenue,currency`) or `tracker`
-/// (`period,market,vendor,units[,model]`); the same content again changes nothing.
+/// (`date,market,channel,product,sku,units,revenue,currency`), `tracker`
+/// (`period,market,vendor,units[,model]`, each period, market, vendor and model once) or
+/// `fx` (`period,currency,per_usd`, one rate per quarter and currency); the same content
+/// again changes nothing. A file with a header and no rows is refused.
 #[utoipa::path(post, path = "/v1/imports/{kind}", tag = "shipments",
     request_body(content = String, content_type = "text/csv"),
     security(("bearer" = [])),
@@ -53,13 +55,15 @@ impl From<ImportError> for Problem {
         (status = 201, description = "Imported (or a named batch replaced)", body = ImportReport),
         (status = 200, description = "The same content was imported before: nothing changed", body = ImportReport),
         (status = 404, description = "No such kind of import", body = Problem),
+        (status = 413, description = "Larger than 1 MiB: import it with the command line", body = Problem),
+        (status = 415, description = "Not sent as text/csv", body = Problem),
         (status = 422, description = "Bad header or rows: nothing imported; errors lists the first lines", body = Problem)))]
 pub async fn import(
     _: AdminOnly,
     State(state): State<AppState>,
     Path(kind): Path<String>,
     Query(query): Query<ImportQuery>,
-    Body(body): Body,
+    request: axum::extract::Request,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
     let kind = match kind.as_str() {
         "shipments" => ImportKind::Shipments,
@@ -71,6 +75,8 @@ pub async fn import(
             )))
         }
     };
+    // The kind first: an unknown one is a 404 whatever the body.
+    let Csv(body) = Csv::from_request(request, &()).await?;
     let report = imports::import(
         kind,
         state.store.clone(),

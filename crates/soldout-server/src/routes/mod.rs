@@ -4,6 +4,7 @@
 
 pub mod campaigns;
 pub mod catalog;
+pub mod clerks;
 pub mod customers;
 pub mod imports;
 pub mod locations;

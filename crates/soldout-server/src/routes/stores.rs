@@ -15,7 +15,7 @@ use soldout_core::device::{Device, NewReturn, Refund, ReturnError};
 use soldout_core::discrepancy::Discrepancy;
 use soldout_core::ids::bounded_text;
 use soldout_core::pos::{NewPosSale, Receipt, SYNC_BATCH_MAX};
-use soldout_core::{ClerkId, Location, LocationId, LocationKind, Market, Serial};
+use soldout_core::{Location, LocationId, LocationKind, Market, Serial};
 use soldout_engine::pos;
 use soldout_store::{PosOutcome, ReturnRecord, StoreError};
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +25,10 @@ const RECEIPTS_PAGE_DEFAULT: u32 = 100;
 const RECEIPTS_PAGE_MAX: u32 = 1_000;
 
 /// A store (not a warehouse) that exists, with its market.
-async fn existing_store(state: &AppState, id: &LocationId) -> ApiResult<(Location, Market)> {
+pub(super) async fn existing_store(
+    state: &AppState,
+    id: &LocationId,
+) -> ApiResult<(Location, Market)> {
     let location = existing_location(state, id).await?;
     if location.kind != LocationKind::Store {
         return Err(Problem::invalid(format!(
@@ -39,55 +42,6 @@ async fn existing_store(state: &AppState, id: &LocationId) -> ApiResult<(Locatio
         .await?
         .ok_or_else(Problem::internal)?;
     Ok((location, market))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewClerk {
-    #[schema(example = "Priya")]
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClerkCreated {
-    pub id: ClerkId,
-    #[schema(value_type = String)]
-    pub store: LocationId,
-    pub name: String,
-    /// The clerk's bearer token: shown once, valid for this store only.
-    pub token: String,
-}
-
-/// Creates a clerk of a store and returns their token (admin).
-#[utoipa::path(post, path = "/v1/locations/{store}/clerks", tag = "stores",
-    request_body = NewClerk, security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id")),
-    responses(
-        (status = 201, description = "Created", body = ClerkCreated),
-        (status = 404, description = "Unknown store", body = Problem),
-        (status = 422, description = "Not a store, or a bad name", body = Problem)))]
-pub async fn create_clerk(
-    _: AdminOnly,
-    State(state): State<AppState>,
-    Path(store): Path<LocationId>,
-    Json(body): Json<NewClerk>,
-) -> ApiResult<(StatusCode, axum::Json<ClerkCreated>)> {
-    let name = bounded_text("name", &body.name).map_err(|e| Problem::invalid(e.to_string()))?;
-    existing_store(&state, &store).await?;
-    let id = state
-        .store
-        .create_clerk(&store, &name, state.clock.now())
-        .await?;
-    let token = state.tokens.clerk_token(id, &store);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ClerkCreated {
-            id,
-            store,
-            name,
-            token,
-        }),
-    ))
 }
 
 /// Records a sale at `store` through the engine's point of sale.

@@ -14,7 +14,7 @@ use soldout_core::sale::SaleStatus;
 use soldout_core::{display_amount, Currency};
 
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if session(&headers, &state).is_none() {
+    if session(&headers, &state).await.is_none() {
         return Redirect::to("/login").into_response();
     }
     respond("Catalog & launches", render(&state).await, html! {})

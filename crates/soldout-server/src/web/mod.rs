@@ -1,6 +1,9 @@
 //! The dashboard, server-rendered HTML (maud) with charts drawn as SVG on the server:
-//! `/login` takes an admin's or a clerk's token and keeps it in an `HttpOnly`,
-//! `SameSite=Strict` session cookie; `/` is the overview of a quarter; `/stores` and
+//! `/login` takes an admin's or a clerk's token and starts a server-side session: the
+//! cookie (`HttpOnly`, `SameSite=Strict`, `Secure` when the public URL is https) holds
+//! only a random session id, the store keeps its hash with idle and absolute expiry,
+//! and signing out deletes it (the token itself never travels in a cookie); `/` is the
+//! overview of a quarter; `/stores` and
 //! `/stores/{id}` the signature stores (a clerk sees only their own). No asset comes
 //! from the network. Forms that change state are refused unless they come from this
 //! site (the `Origin` header, which browsers send with every POST, must be ours).
@@ -13,6 +16,7 @@ mod shop;
 mod stores;
 
 use crate::AppState;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -133,12 +137,43 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         })
 }
 
-/// The admin or clerk the request's session cookie names, if any (a customer's token
-/// in that cookie is no session: the dashboard is the staff's).
-pub fn session(headers: &HeaderMap, state: &AppState) -> Option<Principal> {
-    match state.tokens.resolve(cookie(headers, SESSION_COOKIE)?)? {
-        Principal::Customer(_) => None,
-        staff => Some(staff),
+/// Bytes of randomness in a session id (hex in the cookie).
+const SESSION_ID_BYTES: usize = 32;
+
+/// What the store keeps of a session id: its SHA-256, hex.
+fn session_hash(id: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(id.as_bytes()))
+}
+
+/// The session id in the request's cookie, if it has the shape of one.
+fn session_id(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+        .filter(|id| id.len() == 2 * SESSION_ID_BYTES && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The admin or clerk whose live session the request's cookie names, if any.
+pub async fn session(headers: &HeaderMap, state: &AppState) -> Option<Principal> {
+    let id = session_id(headers)?;
+    match state
+        .store
+        .session(&session_hash(id), state.clock.now(), state.sessions)
+        .await
+    {
+        Ok(principal) => principal,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a dashboard session failed");
+            None
+        }
+    }
+}
+
+/// `; Secure` when the server's public URL is https.
+fn secure(state: &AppState) -> &'static str {
+    if state.secure_cookies {
+        "; Secure"
+    } else {
+        ""
     }
 }
 
@@ -182,8 +217,12 @@ fn respond(title: &str, result: PageResult, after_error: Markup) -> Response {
 
 /// Nothing for the admin's session; for anyone else, the response that turns them
 /// away: to the sign-in without a session, a 403 saying `why` for a clerk.
-fn turn_away_unless_admin(headers: &HeaderMap, state: &AppState, why: &str) -> Option<Response> {
-    match session(headers, state) {
+async fn turn_away_unless_admin(
+    headers: &HeaderMap,
+    state: &AppState,
+    why: &str,
+) -> Option<Response> {
+    match session(headers, state).await {
         None => Some(Redirect::to("/login").into_response()),
         Some(Principal::Admin) => None,
         Some(_) => Some(forbidden(true, why)),
@@ -225,40 +264,82 @@ struct LoginForm {
 async fn log_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     if !same_origin(&headers) {
         return forbidden(false, "This form must be sent from this site.");
     }
-    let token = form.token.trim();
-    match state.tokens.resolve(token) {
-        Some(who @ (Principal::Admin | Principal::Clerk { .. })) => {
-            let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-            // A clerk's start is their store; the company's pages are the admin's.
-            let home = if who == Principal::Admin {
-                "/"
-            } else {
-                "/stores"
-            };
-            ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
+    let refused = |status: StatusCode, why: &str| {
+        (status, page("Sign in", false, login_markup(Some(why)))).into_response()
+    };
+    let Ok(Form(form)) = form else {
+        return refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Send the form with a token field.",
+        );
+    };
+    let now = state.clock.now();
+    let who = match state.tokens.resolve(form.token.trim(), now) {
+        Some(who @ (Principal::Admin | Principal::Clerk { .. })) => who,
+        _ => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "That is not an admin's or a clerk's token.",
+            )
         }
-        _ => (
-            StatusCode::UNAUTHORIZED,
-            page(
-                "Sign in",
-                false,
-                login_markup(Some("That is not an admin's or a clerk's token.")),
-            ),
-        )
-            .into_response(),
+    };
+    let id = crate::auth::random_secret();
+    let clerk = match &who {
+        Principal::Clerk { clerk, .. } => Some(*clerk),
+        _ => None,
+    };
+    if let Err(e) = state
+        .store
+        .create_session(&session_hash(&id), clerk, now, state.sessions)
+        .await
+    {
+        tracing::error!(error = %e, "starting a dashboard session failed");
+        return refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Signing in failed on our side; try again in a moment.",
+        );
     }
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        state.sessions.absolute_secs,
+        secure(&state)
+    );
+    // A clerk's start is their store; the company's pages are the admin's.
+    let home = if who == Principal::Admin {
+        "/"
+    } else {
+        "/stores"
+    };
+    ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
 }
 
-async fn log_out(headers: HeaderMap) -> Response {
+async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !same_origin(&headers) {
         return forbidden(true, "This form must be sent from this site.");
     }
-    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Some(id) = session_id(&headers) {
+        if let Err(e) = state.store.end_session(&session_hash(id)).await {
+            tracing::error!(error = %e, "ending a dashboard session failed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page(
+                    "Sign out",
+                    true,
+                    html! { p.error role="alert" { "Signing out failed on our side; try again." } },
+                ),
+            )
+                .into_response();
+        }
+    }
+    let expired = format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        secure(&state)
+    );
     ([(header::SET_COOKIE, expired)], Redirect::to("/login")).into_response()
 }
 

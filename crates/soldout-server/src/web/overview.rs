@@ -35,7 +35,7 @@ pub async fn page(
     headers: HeaderMap,
     Query(query): Query<OverviewQuery>,
 ) -> Response {
-    match session(&headers, &state) {
+    match session(&headers, &state).await {
         None => return Redirect::to("/login").into_response(),
         Some(Principal::Admin) => {}
         Some(_) => {

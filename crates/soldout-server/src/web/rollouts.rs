@@ -22,7 +22,7 @@ fn rate(view: &RolloutView) -> String {
 const NOT_A_CLERKS: &str = "OS rollouts are the company's; a clerk sees their store's pages.";
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS).await {
         return response;
     }
     let mut views = Vec::new();
@@ -63,7 +63,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS).await {
         return response;
     }
     let title = format!("Rollout {id}");

@@ -26,7 +26,7 @@ pub const UPDATES_PER_SECOND: u32 = 2;
 const NOT_A_CLERKS: &str = "Flash sales are the company's; a clerk sees their store's pages.";
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS).await {
         return response;
     }
     let sales = state.engine.sales();
@@ -60,7 +60,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS).await {
         return response;
     }
     let title = format!("Sale #{id}");
@@ -215,7 +215,7 @@ pub async fn events(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS) {
+    if let Some(response) = turn_away_unless_admin(&headers, &state, NOT_A_CLERKS).await {
         return response;
     }
     let id = SaleId(id);

@@ -13,6 +13,7 @@ use crate::problem::Problem;
 use crate::routes::payments;
 use crate::routes::sales::{self, BuyBody, IdempotencyKey, Registration};
 use crate::AppState;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -24,13 +25,14 @@ use soldout_core::{display_amount, CustomerId, Email, Principal};
 use soldout_engine::{OrderView, SaleView};
 use soldout_store::StoreError;
 
-/// The buyer's cookie: their customer token.
+/// The buyer's cookie: their customer token, kept as long as the token lives.
 pub const CUSTOMER_COOKIE: &str = "soldout_customer";
-/// How long a browser keeps the buyer signed in: a year.
-const CUSTOMER_COOKIE_MAX_AGE_SECS: u32 = 365 * 24 * 3600;
 
 fn customer(headers: &HeaderMap, state: &AppState) -> Option<CustomerId> {
-    match state.tokens.resolve(cookie(headers, CUSTOMER_COOKIE)?)? {
+    match state
+        .tokens
+        .resolve(cookie(headers, CUSTOMER_COOKIE)?, state.clock.now())?
+    {
         Principal::Customer(id) => Some(id),
         _ => None,
     }
@@ -46,6 +48,21 @@ fn buyer(headers: &HeaderMap, state: &AppState) -> Result<CustomerId, Problem> {
     customer(headers, state).ok_or_else(|| {
         Problem::unauthorized("sign up on the sale's page first; the shop keeps you in a cookie")
     })
+}
+
+/// The buyer's cookie holding `token`. Lax, not Strict: a buyer arriving from the
+/// sale's announcement on another site is still signed in; posts are Origin-checked
+/// all the same.
+fn customer_cookie(state: &AppState, token: &str) -> String {
+    let max_age = state
+        .tokens
+        .customer_expires_at(token)
+        .map(|at| (at - state.clock.now()).num_seconds().max(0))
+        .unwrap_or(0);
+    format!(
+        "{CUSTOMER_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/shop; Max-Age={max_age}{}",
+        super::secure(state)
+    )
 }
 
 fn shop_page(title: &str, body: Markup) -> Html<String> {
@@ -79,8 +96,12 @@ pub async fn page(
     let sku = product.skus.iter().find(|s| s.sku == sale.sku);
     let signed_up = customer(&headers, &state).is_some();
     let now = state.clock.now();
+    // A buyer who comes back in their token's second half leaves with a fresh one.
+    let renewed = cookie(&headers, CUSTOMER_COOKIE)
+        .and_then(|token| state.tokens.renewed(token, now))
+        .map(|token| customer_cookie(&state, &token));
     let title = format!("{} flash sale", product.name);
-    shop_page(
+    let page = shop_page(
         &title,
         html! {
             div #shop
@@ -122,8 +143,11 @@ pub async fn page(
             }
             script { (PreEscaped(SHOP_SCRIPT)) }
         },
-    )
-    .into_response()
+    );
+    match renewed {
+        Some(cookie) => ([(header::SET_COOKIE, cookie)], page).into_response(),
+        None => page.into_response(),
+    }
 }
 
 fn opening_words(sale: &SaleView) -> &'static str {
@@ -256,8 +280,18 @@ pub struct SignUpForm {
 pub async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<SignUpForm>,
+    form: Result<Form<SignUpForm>, FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            shop_page(
+                "Sign up",
+                html! { p.error role="alert" { "Sign up from a sale's page: the form needs an email and the sale." } },
+            ),
+        )
+            .into_response();
+    };
     let back = format!("/shop/sales/{}", form.sale);
     let again = |status: StatusCode, why: String| {
         (
@@ -281,12 +315,8 @@ pub async fn sign_up(
     };
     match state.store.create_customer(&email, state.clock.now()).await {
         Ok(id) => {
-            let token = state.tokens.customer_token(id);
-            // Lax, not Strict: a buyer arriving from the sale's announcement on another
-            // site is still signed in; posts are Origin-checked all the same.
-            let cookie = format!(
-                "{CUSTOMER_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/shop; Max-Age={CUSTOMER_COOKIE_MAX_AGE_SECS}"
-            );
+            let token = state.tokens.customer_token(id, state.clock.now());
+            let cookie = customer_cookie(&state, &token);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
         }
         Err(StoreError::AlreadyExists { .. }) => again(

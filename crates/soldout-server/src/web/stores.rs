@@ -19,7 +19,7 @@ pub const LOW_STOCK: i64 = 5;
 const SALES_READ: u32 = 200;
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match session(&headers, &state) {
+    match session(&headers, &state).await {
         None => Redirect::to("/login").into_response(),
         Some(Principal::Clerk { store, .. }) => {
             Redirect::to(&format!("/stores/{store}")).into_response()
@@ -72,7 +72,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(principal) = session(&headers, &state) else {
+    let Some(principal) = session(&headers, &state).await else {
         return Redirect::to("/login").into_response();
     };
     let Ok(id) = LocationId::parse(&id) else {

@@ -4,7 +4,7 @@
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 use soldout_engine::Clock;
-use soldout_server::{App, AppState, Secrets};
+use soldout_server::{App, AppState, ConnectionLimits, Settings};
 use std::net::SocketAddr;
 
 /// Where the test server's clock starts.
@@ -38,6 +38,30 @@ pub async fn spawn_app_with_queue(queue_max: usize) -> TestApp {
         clock_start(),
         queue_max,
         false,
+        loopback_limits(),
+    )
+    .await
+}
+
+/// Every test client speaks from 127.0.0.1, as every buyer behind a load balancer
+/// would: the tests that are not about connections run with the per-client cap at the
+/// global one, which is what the README tells an operator behind a balancer to set.
+fn loopback_limits() -> ConnectionLimits {
+    let limits = ConnectionLimits::default();
+    ConnectionLimits {
+        per_client_max: limits.connections_max,
+        ..limits
+    }
+}
+
+/// A server with these connection limits.
+pub async fn spawn_app_with_limits(limits: ConnectionLimits) -> TestApp {
+    spawn(
+        tempfile::tempdir().expect("temp dir"),
+        clock_start(),
+        soldout_engine::QUEUE_MAX,
+        false,
+        limits,
     )
     .await
 }
@@ -49,6 +73,7 @@ pub async fn spawn_demo_app() -> TestApp {
         clock_start(),
         soldout_engine::QUEUE_MAX,
         true,
+        loopback_limits(),
     )
     .await
 }
@@ -56,7 +81,14 @@ pub async fn spawn_demo_app() -> TestApp {
 /// A server on the database in `dir` whose clock starts at `start`: a second one on
 /// the same directory is a restart.
 pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono::Utc>) -> TestApp {
-    spawn(dir, start, soldout_engine::QUEUE_MAX, false).await
+    spawn(
+        dir,
+        start,
+        soldout_engine::QUEUE_MAX,
+        false,
+        loopback_limits(),
+    )
+    .await
 }
 
 async fn spawn(
@@ -64,27 +96,32 @@ async fn spawn(
     start: chrono::DateTime<chrono::Utc>,
     queue_max: usize,
     demo_payments: bool,
+    limits: ConnectionLimits,
 ) -> TestApp {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = soldout_store::open(&url).await.expect("open store");
     let admin_token = "test-admin-token".to_owned();
-    let secrets = Secrets {
+    let settings = Settings {
         admin_token: admin_token.clone(),
-        token_key: None,
         payment_secret: Some(PAYMENT_SECRET.into()),
         demo_payments,
+        engine: soldout_engine::EngineOptions {
+            queue_max,
+            ..Default::default()
+        },
+        ..Settings::default()
     };
-    let state =
-        AppState::start_with_queue(store, Clock::starting_at(Some(start)), secrets, queue_max)
-            .await
-            .expect("start the app");
+    let state = AppState::start(store, Clock::starting_at(Some(start)), settings)
+        .await
+        .expect("start the app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let closing = state.clone();
-    let server = tokio::spawn(soldout_server::serve(
+    let server = tokio::spawn(soldout_server::serve_with(
         listener,
         App::router(state),
+        limits,
         async move {
             let _ = rx.await;
             closing.close_streams();

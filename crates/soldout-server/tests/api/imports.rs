@@ -474,3 +474,115 @@ async fn exchange_rates_give_revenue_in_dollars_and_the_trend_its_growth() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn imports_refuse_what_is_not_one_exact_csv_and_import_nothing() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let good_row = "2017-04-03,IN,partner,redmi-note-4,,100,1000.00,INR\n";
+    // Not sent as CSV: 415, whatever the body.
+    for content_type in [None, Some("application/json"), Some("text/plain")] {
+        let mut request = app
+            .admin(Method::POST, "/v1/imports/shipments")
+            .body(format!("{HEADER}{good_row}"));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let refused = expect(request.send().await.unwrap(), 415, "not csv").await;
+        assert_eq!(problem_slug(&refused), "unsupported-media-type");
+    }
+    // A header and no rows, or nothing at all.
+    for csv in [HEADER, ""] {
+        expect(app.import(csv, None).await, 422, "no rows").await;
+    }
+    // Units and revenue of opposite signs, and revenue without units.
+    for row in [
+        "2017-04-03,IN,partner,redmi-note-4,,100,-1000.00,INR\n",
+        "2017-04-03,IN,partner,redmi-note-4,,-100,1000.00,INR\n",
+        "2017-04-03,IN,partner,redmi-note-4,,0,1000.00,INR\n",
+    ] {
+        let problem = expect(
+            app.import(&format!("{HEADER}{good_row}{row}"), None).await,
+            422,
+            row,
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["line"], 3, "{problem}");
+    }
+    assert_eq!(app.units_in("2017Q2").await, (0, 0, 0), "nothing imported");
+    // application/csv with a charset is CSV too.
+    let csv = app
+        .admin(Method::POST, "/v1/imports/shipments")
+        .header("content-type", "application/csv; charset=utf-8")
+        .body(format!("{HEADER}{good_row}"))
+        .send()
+        .await
+        .unwrap();
+    expect(csv, 201, "application/csv").await;
+    assert_eq!(app.units_in("2017Q2").await.0, 1);
+}
+
+#[tokio::test]
+async fn tracker_and_rate_files_give_each_key_once() {
+    let app = spawn_app().await;
+    app.seed_india().await;
+    let tracker = |csv: &str| {
+        app.admin(Method::POST, "/v1/imports/tracker")
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+    };
+    let repeated = expect(
+        tracker(
+            "period,market,vendor,units,model\n\
+             2017Q2,IN,Samsung,5000,Galaxy J2\n\
+             2017Q2,IN,Samsung,5000,Galaxy J7\n\
+             2017Q2,IN,Samsung,10,Galaxy J2\n",
+        )
+        .await
+        .unwrap(),
+        422,
+        "a tracker row twice",
+    )
+    .await;
+    assert_eq!(repeated["errors"][0]["line"], 4, "{repeated}");
+    assert!(
+        repeated["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("repeats line 2"),
+        "{repeated}"
+    );
+    let report = app.get("/v1/reports/quarter?period=2017Q2&market=IN").await;
+    assert_eq!(
+        report["share"],
+        Value::Null,
+        "no tracker row imported: {report}"
+    );
+
+    let two_rates = expect(
+        app.import_fx("period,currency,per_usd\n2017Q2,INR,64.46\n2017Q2,INR,65\n")
+            .await,
+        422,
+        "two rates",
+    )
+    .await;
+    assert_eq!(two_rates["errors"][0]["column"], "per_usd", "{two_rates}");
+    expect(
+        app.import_fx("period,currency,per_usd\n").await,
+        422,
+        "no rates",
+    )
+    .await;
+    let shipments = format!("{HEADER}2017-05-01,IN,partner,redmi-note-4,,300,12892.00,INR\n");
+    expect(app.import(&shipments, None).await, 201, "shipments").await;
+    let quarter = app.get("/v1/reports/quarter?period=2017Q2").await;
+    assert_eq!(quarter["revenue_usd"], Value::Null, "no rate was imported");
+    expect(
+        app.import_fx("period,currency,per_usd\n2017Q2,INR,64.46\n")
+            .await,
+        201,
+        "one rate",
+    )
+    .await;
+}

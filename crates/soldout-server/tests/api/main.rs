@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod catalog;
+mod connections;
 mod flash_sales;
 mod imports;
 mod orders;

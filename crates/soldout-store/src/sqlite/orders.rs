@@ -8,7 +8,9 @@ use super::{apply_movement, column, corrupt, levels_in, shipments, SqliteStore};
 use crate::{NewOnlineOrder, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::device::Device;
-use soldout_core::order::{self, Fulfillment, HandedOver, OnlineOrder, OrderLine, OrderStatus};
+use soldout_core::order::{
+    self, Fulfillment, HandedOver, Held, OnlineOrder, OrderLine, OrderStatus,
+};
 use soldout_core::pos::Channel;
 use soldout_core::sale::{OrderId, PaymentOutcome, Rejection};
 use soldout_core::shipment;
@@ -61,6 +63,7 @@ async fn load(conn: &mut SqliteConnection, id: OrderId) -> Result<Option<OnlineO
         currency: column(&row, "currency", |s| Currency::parse(s).ok())?,
         created_at: row.try_get("created_at")?,
         pay_by: row.try_get("pay_by")?,
+        refunds_due: row.try_get::<i64, _>("refunds_due")? as u32,
     }))
 }
 
@@ -118,6 +121,41 @@ async fn release(
     set_status(tx, order.id, status).await
 }
 
+/// What `customer` holds unpaid at `now`: open orders and units per SKU (an order
+/// past its `pay_by` holds nothing, even before the expiry timer has run).
+async fn held_by(
+    tx: &mut Transaction<'_, Sqlite>,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Held, StoreError> {
+    let rows = sqlx::query(
+        "SELECT l.sku, SUM(l.quantity) AS units
+         FROM online_orders o JOIN online_order_lines l ON l.order_id = o.id
+         WHERE o.customer = ? AND o.status = 'reserved' AND o.pay_by > ?
+         GROUP BY l.sku",
+    )
+    .bind(customer.0)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut held = Held::default();
+    for row in &rows {
+        let units: i64 = row.try_get("units")?;
+        held.units.insert(
+            column(row, "sku", |s| SkuCode::parse(s).ok())?,
+            units as u32,
+        );
+    }
+    held.open_orders = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM online_orders WHERE customer = ? AND status = 'reserved' AND pay_by > ?",
+    )
+    .bind(customer.0)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await? as u32;
+    Ok(held)
+}
+
 impl SqliteStore {
     pub(super) async fn insert_online_order(
         &self,
@@ -144,6 +182,11 @@ impl SqliteStore {
             }
             return Ok((order, true));
         }
+        let held = held_by(&mut tx, new.customer, new.created_at).await?;
+        let asked: Vec<_> = new.lines.iter().map(|l| (&l.sku, l.quantity)).collect();
+        new.caps
+            .check(&held, &asked)
+            .map_err(Rejection::HoldLimit)?;
         // The first candidate location with every line available.
         let mut chosen = None;
         for location in &new.candidates {
@@ -265,7 +308,14 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        set_status(&mut tx, id, order::after_payment(order.status, outcome)).await?;
+        let effect = order::after_payment(order.status, outcome);
+        if effect.refund_due {
+            sqlx::query("UPDATE online_orders SET refunds_due = refunds_due + 1 WHERE id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        set_status(&mut tx, id, effect.status).await?;
         let paid = existing(&mut tx, id).await?;
         tx.commit().await?;
         Ok(paid)
