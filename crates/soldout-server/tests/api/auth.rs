@@ -97,3 +97,38 @@ async fn every_other_route_needs_a_valid_token() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_one_authorization_only() {
+    let app = spawn_app().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = app
+            .anonymous(Method::GET, "/v1/locations")
+            .header("authorization", format!("{scheme} {}", app.admin_token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
+    // Two Authorization headers, even both the admin's: which one counts is not
+    // for the server to guess.
+    let two = app
+        .anonymous(Method::POST, "/v1/markets")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .json(&json!({"code": "IN", "name": "India", "currency": "INR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 400);
+    assert!(expect(two, 400, "two").await["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization"));
+    assert!(app
+        .public_get("/v1/markets")
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

@@ -12,6 +12,7 @@ mod imports;
 mod orders;
 mod os;
 mod payments;
+mod sessions;
 mod shop;
 mod stock;
 mod stores;

@@ -469,3 +469,81 @@ async fn every_channel_writes_the_shipment_ledger_once() {
         .unwrap();
     expect(bad, 422, "bad period").await;
 }
+
+/// The time between an order's creation and its `pay_by`, in seconds.
+fn hold_secs(order: &Value) -> i64 {
+    let at =
+        |field: &str| chrono::DateTime::parse_from_rfc3339(order[field].as_str().unwrap()).unwrap();
+    (at("pay_by") - at("created_at")).num_seconds()
+}
+
+#[tokio::test]
+async fn one_account_cannot_hold_a_stores_stock() {
+    let app = spawn_app().await;
+    let (blr, _) = app.seed_stores(8).await;
+    let hoarder = app.sign_up("hoarder@example.com").await;
+    // Five units of one SKU held unpaid is the cap; the pickup hold is the shorter one.
+    let first = expect(
+        app.order(&hoarder.token, "h-1", pickup(BLR, 5)).await,
+        201,
+        "order",
+    )
+    .await;
+    assert_eq!(hold_secs(&first), 15 * 60);
+    for (key, body) in [("h-2", pickup(BLR, 1)), ("h-3", ship(1))] {
+        let refused = expect(app.order(&hoarder.token, key, body).await, 409, key).await;
+        assert_eq!(problem_slug(&refused), "unpaid-units-per-sku-limit");
+        assert!(
+            refused["detail"].as_str().unwrap().contains("at most 5"),
+            "{refused}"
+        );
+    }
+    assert_eq!(app.level(BLR, "available").await, 3);
+    // The store's own counter still sells what the hoarder could not take.
+    expect(
+        app.call(
+            &blr.0,
+            Method::POST,
+            &format!("/v1/locations/{BLR}/sales"),
+            Some(sale_body("counter-1", &["CT-1"])),
+        )
+        .await,
+        201,
+        "counter sale",
+    )
+    .await;
+    // Paid units are no longer held: more orders may follow, three open at most,
+    // even when twenty arrive at once.
+    app.pay(&first, "evt-h-1").await;
+    let burst = (0..20)
+        .map(|i| {
+            app.anonymous(Method::POST, "/v1/orders")
+                .bearer_auth(&hoarder.token)
+                .header("idempotency-key", format!("burst-{i}"))
+                .json(&ship(1))
+        })
+        .collect();
+    let statuses = statuses_of(burst).await;
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        17,
+        "{statuses:?}"
+    );
+    let fourth = expect(
+        app.order(&hoarder.token, "h-4", ship(1)).await,
+        409,
+        "fourth",
+    )
+    .await;
+    assert_eq!(problem_slug(&fourth), "unpaid-orders-limit");
+    assert_eq!(app.level("wh-in-sricity", "reserved").await, 3);
+    // A shipped order holds for the longer time; another buyer is not affected.
+    let other = app.sign_up("other@example.com").await;
+    let shipped = expect(app.order(&other.token, "o-1", ship(2)).await, 201, "other").await;
+    assert_eq!(hold_secs(&shipped), 30 * 60);
+}

@@ -136,3 +136,95 @@ async fn a_payment_after_expiry_is_due_a_refund() {
     );
     assert_balanced(&counters);
 }
+
+#[tokio::test]
+async fn a_second_payment_for_a_paid_order_is_owed_back() {
+    let app = spawn_app().await;
+    let sale = app.open_sale(10, json!({"quantity": 5})).await;
+    let id = sale["id"].as_i64().unwrap();
+    let buyer = app.sign_up("twice@example.com").await;
+    let order = expect(app.buy(&buyer, id, 1, "k").await, 201, "buy").await;
+    let pay = |event_id: &str| {
+        json!({"event_id": event_id, "type": "payment.succeeded", "order_id": order["id"],
+               "amount": order["amount"], "currency": "INR"})
+    };
+    let first = expect(app.webhook(pay("evt_a"), 0).await, 200, "pay").await;
+    assert_eq!(
+        (first["status"].as_str(), first["refunds_due"].as_u64()),
+        (Some("paid"), Some(0))
+    );
+    // A distinct second payment: applied as a refund the buyer is owed.
+    let second = expect(app.webhook(pay("evt_b"), 0).await, 200, "pay again").await;
+    assert_eq!(
+        (second["status"].as_str(), second["refunds_due"].as_u64()),
+        (Some("paid"), Some(1))
+    );
+    // Its exact replay is answered the same and owes nothing more.
+    let replay = expect(app.webhook(pay("evt_b"), 0).await, 200, "replay").await;
+    assert_eq!(replay["refunds_due"], 1);
+    let read = app
+        .call(
+            &buyer.token,
+            reqwest::Method::GET,
+            &format!("/v1/orders/{}", order["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(expect(read, 200, "read").await["refunds_due"], 1);
+    let counters = app.sale(id).await;
+    assert_eq!(counters["paid"], 1, "the unit is paid once");
+    assert_balanced(&counters);
+}
+
+#[tokio::test]
+async fn an_event_id_names_one_report_only() {
+    let app = spawn_app().await;
+    let sale = app.open_sale(10, json!({"quantity": 5})).await;
+    let id = sale["id"].as_i64().unwrap();
+    let one = app.sign_up("one@example.com").await;
+    let two = app.sign_up("two@example.com").await;
+    let first = expect(app.buy(&one, id, 1, "k").await, 201, "buy").await;
+    let second = expect(app.buy(&two, id, 2, "k").await, 201, "buy").await;
+    let event = |order: &serde_json::Value, amount: &serde_json::Value| {
+        json!({"event_id": "evt_shared", "type": "payment.succeeded", "order_id": order["id"],
+               "amount": amount, "currency": "INR"})
+    };
+    expect(
+        app.webhook(event(&first, &first["amount"]), 0).await,
+        200,
+        "pay",
+    )
+    .await;
+    // The same id for another order, or with another amount: 409, nothing applied.
+    for reused in [
+        event(&second, &second["amount"]),
+        event(&first, &json!(first["amount"].as_i64().unwrap() + 1)),
+        json!({"event_id": "evt_shared", "type": "payment.failed", "order_id": first["id"],
+               "amount": first["amount"], "currency": "INR"}),
+    ] {
+        let problem = expect(
+            app.webhook(reused.clone(), 0).await,
+            409,
+            &reused.to_string(),
+        )
+        .await;
+        assert_eq!(problem_slug(&problem), "event-id-reused");
+    }
+    let counters = app.sale(id).await;
+    assert_eq!(
+        (counters["paid"].as_u64(), counters["reserved"].as_u64()),
+        (Some(1), Some(2)),
+        "the second order is still unpaid"
+    );
+    // The exact replay is still a 200.
+    let replay = expect(
+        app.webhook(event(&first, &first["amount"]), 0).await,
+        200,
+        "replay",
+    )
+    .await;
+    assert_eq!(
+        (replay["status"].as_str(), replay["refunds_due"].as_u64()),
+        (Some("paid"), Some(0))
+    );
+}
