@@ -117,5 +117,6 @@ pub fn new_sale(
         registration_required,
         fair_start_secs: 0,
         price: None,
+        allow_zero_price: false,
     })
 }

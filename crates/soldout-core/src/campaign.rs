@@ -32,6 +32,9 @@ pub struct NewCampaign {
     pub channels: Vec<Channel>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// A fixed `price` of 0 is refused unless this is true.
+    #[serde(default)]
+    pub allow_zero_price: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -82,7 +85,7 @@ impl NewCampaign {
         let name = bounded_text("name", &self.name)?;
         match (self.price, self.percent_off) {
             (Some(price), None) => {
-                check_price(price).map_err(CampaignError::Price)?;
+                check_price(price, self.allow_zero_price).map_err(CampaignError::Price)?;
             }
             (None, Some(p)) if !(1..=99).contains(&p) => return Err(CampaignError::Percent(p)),
             (None, Some(_)) => {}
@@ -199,6 +202,7 @@ mod tests {
             channels: vec![Channel::Online, Channel::Store],
             starts_at: t0() + Duration::hours(start_h),
             ends_at: t0() + Duration::hours(end_h),
+            allow_zero_price: false,
         }
         .validate()
         .map(|c| Campaign { id, ..c })
@@ -258,8 +262,22 @@ mod tests {
             channels: vec![Channel::Online],
             starts_at: t0(),
             ends_at: t0() + Duration::hours(1),
+            allow_zero_price: false,
         };
         assert!(base().validate().is_ok());
+        assert!(NewCampaign {
+            price: Some(0),
+            ..base()
+        }
+        .validate()
+        .is_err());
+        assert!(NewCampaign {
+            price: Some(0),
+            allow_zero_price: true,
+            ..base()
+        }
+        .validate()
+        .is_ok());
         assert!(NewCampaign {
             percent_off: Some(5),
             ..base()

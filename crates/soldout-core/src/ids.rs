@@ -15,6 +15,10 @@ pub const ID_LEN_MAX: usize = 200;
 pub enum TextError {
     #[error("{field} must not be empty")]
     Empty { field: &'static str },
+    #[error(
+        "{field} holds the control character U+{code:04X}; text may not hold control characters"
+    )]
+    ControlCharacter { field: &'static str, code: u32 },
     #[error("{field} is {len} characters long; at most {max} are allowed")]
     TooLong {
         field: &'static str,
@@ -62,6 +66,12 @@ pub fn bounded_text(field: &'static str, value: &str) -> Result<String, TextErro
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(TextError::Empty { field });
+    }
+    if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+        return Err(TextError::ControlCharacter {
+            field,
+            code: u32::from(c),
+        });
     }
     let len = trimmed.chars().count();
     if len > TEXT_LEN_MAX {
@@ -269,6 +279,22 @@ mod tests {
             bounded_text("name", &"é".repeat(201)),
             Err(TextError::TooLong { len: 201, .. })
         ));
+        for text in [
+            "Mi\0Home",
+            "Mi\tHome",
+            "Mi\nHome",
+            "Mi\u{7f}",
+            "Mi\u{85}Home",
+        ] {
+            assert!(
+                matches!(
+                    bounded_text("name", text),
+                    Err(TextError::ControlCharacter { .. })
+                ),
+                "{text:?}"
+            );
+        }
+        assert!(bounded_text("name", "Xiaomi 小米 ₹").is_ok());
     }
 
     #[test]

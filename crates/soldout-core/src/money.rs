@@ -240,12 +240,20 @@ pub fn display_amount(amount: Amount, currency: Currency) -> String {
     }
 }
 
-/// Checks a unit price in minor units: not negative, not absurd.
-pub fn check_price(amount: Amount) -> Result<Amount, String> {
+/// Why a price of 0 was refused.
+pub const ZERO_PRICE_REFUSED: &str =
+    "a price of 0 gives the phone away; send \"allow_zero_price\": true if that is meant";
+
+/// Checks a unit price in minor units: not negative, not absurd, and not 0 unless the
+/// caller said so (`allow_zero_price`: a giveaway is a decision, never a typo).
+pub fn check_price(amount: Amount, allow_zero: bool) -> Result<Amount, String> {
     if amount < 0 {
         return Err(format!(
             "amount {amount} is negative; a price is at least 0"
         ));
+    }
+    if amount == 0 && !allow_zero {
+        return Err(ZERO_PRICE_REFUSED.to_owned());
     }
     if amount > PRICE_MAX {
         return Err(format!(
@@ -295,8 +303,10 @@ mod tests {
 
     #[test]
     fn prices_are_bounded() {
-        assert!(check_price(0).is_ok());
-        assert!(check_price(-1).is_err());
-        assert!(check_price(PRICE_MAX + 1).is_err());
+        assert!(check_price(0, true).is_ok());
+        assert!(check_price(0, false).is_err());
+        assert!(check_price(1, false).is_ok());
+        assert!(check_price(-1, true).is_err());
+        assert!(check_price(PRICE_MAX + 1, true).is_err());
     }
 }

@@ -321,6 +321,7 @@ fn the_fair_start_window_must_close_before_the_end() {
         registration_required: false,
         fair_start_secs,
         price: Some(1),
+        allow_zero_price: false,
     };
     let validate = |n: NewSale| {
         n.validate(

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod connections;
+mod error_documents;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -295,6 +296,9 @@ impl App {
                 operators_only_in_reserve,
             ))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(axum::middleware::from_fn(
+                error_documents::every_error_is_a_document,
+            ))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("a handler panicked");
                 axum::response::IntoResponse::into_response(Problem::internal())

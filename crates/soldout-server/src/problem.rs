@@ -115,7 +115,7 @@ impl Problem {
     }
 
     /// Reading the body failed: too large, too slow, or broken off.
-    fn unreadable_body(
+    pub(crate) fn unreadable_body(
         rejection: &(dyn std::error::Error + 'static),
         status: StatusCode,
         hint: &str,
@@ -253,104 +253,37 @@ impl From<EngineError> for Problem {
 }
 
 impl From<JsonRejection> for Problem {
+    /// What `axum::Json::from_bytes` refuses: bytes that are not JSON are a 400; JSON
+    /// that does not fit the body's shape is a 422, as a wrong value is anywhere else.
     fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
         let detail = rejection.body_text();
         match rejection {
-            JsonRejection::JsonDataError(_) => Problem::invalid(detail),
             JsonRejection::JsonSyntaxError(_) => Problem::bad_request(detail),
-            JsonRejection::MissingJsonContentType(_) => Problem::new(
-                status,
-                "unsupported-media-type",
-                "Unsupported media type",
-                "send the body as JSON with the header Content-Type: application/json",
-            ),
-            JsonRejection::BytesRejection(_) => {
-                Problem::unreadable_body(&rejection, status, "", detail)
-            }
-            _ => Problem::new(status, "malformed-request", "Malformed request", detail),
+            _ => Problem::invalid(detail),
         }
     }
 }
 
 impl From<PathRejection> for Problem {
     fn from(rejection: PathRejection) -> Self {
-        Problem::bad_request(format!("in the path: {}", rejection.body_text()))
+        match rejection {
+            PathRejection::FailedToDeserializePathParams(_) => {
+                Problem::invalid(format!("in the path: {}", rejection.body_text()))
+            }
+            _ => {
+                tracing::error!(error = %rejection.body_text(), "a route's path parameters do not match its handler");
+                Problem::internal()
+            }
+        }
     }
 }
 
 impl From<QueryRejection> for Problem {
+    /// A query string that does not fit its parameters (a wrong type, a missing or
+    /// unknown parameter) is a 422, as a body that does not fit is.
     fn from(rejection: QueryRejection) -> Self {
-        Problem::bad_request(format!("in the query string: {}", rejection.body_text()))
+        Problem::invalid(format!("in the query string: {}", rejection.body_text()))
     }
 }
 
-/// Axum's `Json`, `Path`, `Query` and raw body, with their rejections turned into
-/// problems.
-pub mod extract {
-    use super::Problem;
-    use axum::extract::{FromRequest, FromRequestParts, Request};
-    use axum::http::StatusCode;
-
-    /// The raw body (an uploaded file), within the body limit.
-    pub struct Body(pub axum::body::Bytes);
-
-    impl<S: Send + Sync> FromRequest<S> for Body {
-        type Rejection = Problem;
-
-        async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-            axum::body::Bytes::from_request(req, state)
-                .await
-                .map(Body)
-                .map_err(|rejection| {
-                    Problem::unreadable_body(
-                        &rejection,
-                        rejection.status(),
-                        "; import larger files with the command line",
-                        rejection.body_text(),
-                    )
-                })
-        }
-    }
-
-    /// A CSV file as the body: `Content-Type: text/csv` (or `application/csv`), within
-    /// the body limit. Any other content type is a 415.
-    pub struct Csv(pub axum::body::Bytes);
-
-    impl<S: Send + Sync> FromRequest<S> for Csv {
-        type Rejection = Problem;
-
-        async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-            let content_type = req
-                .headers()
-                .get(axum::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(';').next())
-                .map(|v| v.trim().to_ascii_lowercase());
-            if !matches!(
-                content_type.as_deref(),
-                Some("text/csv" | "application/csv")
-            ) {
-                return Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                    "send the file as CSV with the header Content-Type: text/csv",
-                ));
-            }
-            Body::from_request(req, state).await.map(|Body(b)| Csv(b))
-        }
-    }
-
-    #[derive(FromRequest)]
-    #[from_request(via(axum::Json), rejection(Problem))]
-    pub struct Json<T>(pub T);
-
-    #[derive(FromRequestParts)]
-    #[from_request(via(axum::extract::Path), rejection(Problem))]
-    pub struct Path<T>(pub T);
-
-    #[derive(FromRequestParts)]
-    #[from_request(via(axum::extract::Query), rejection(Problem))]
-    pub struct Query<T>(pub T);
-}
+pub mod extract;

@@ -106,6 +106,7 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
         registration_required: true,
         fair_start_secs: 1,
         price: None,
+        allow_zero_price: false,
     };
     let sale = engine.open_sale(new).await?;
     store.set_meta(SALE_MARKER, &sale.id.to_string()).await?;

@@ -53,6 +53,9 @@ pub struct NewSale {
     /// Unit price in minor units; the market's price list when left out.
     #[serde(default)]
     pub price: Option<Amount>,
+    /// A price of 0 (given, or from the price list) is refused unless this is true.
+    #[serde(default)]
+    pub allow_zero_price: bool,
 }
 
 fn one() -> u32 {
@@ -71,6 +74,8 @@ pub enum SaleTermsError {
         starts_at: DateTime<Utc>,
         ends_at: DateTime<Utc>,
     },
+    #[error("{}", crate::money::ZERO_PRICE_REFUSED)]
+    ZeroPrice,
 }
 
 /// A sale as created: everything but its live counters.
@@ -146,6 +151,9 @@ impl NewSale {
             0,
             crate::money::PRICE_MAX,
         )?;
+        if price == 0 && !self.allow_zero_price {
+            return Err(SaleTermsError::ZeroPrice);
+        }
         Ok(SaleTerms {
             id,
             sku: self.sku,

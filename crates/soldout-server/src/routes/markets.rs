@@ -54,6 +54,9 @@ pub struct PriceBody {
     /// Unit price in minor units of the market's currency (paise for INR).
     #[schema(example = 1099900)]
     pub amount: Amount,
+    /// An `amount` of 0 is refused unless this is true.
+    #[serde(default)]
+    pub allow_zero_price: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,7 +85,7 @@ pub async fn set_price(
     Path((code, sku)): Path<(MarketCode, SkuCode)>,
     Json(body): Json<PriceBody>,
 ) -> ApiResult<axum::Json<Price>> {
-    let amount = check_price(body.amount).map_err(Problem::invalid)?;
+    let amount = check_price(body.amount, body.allow_zero_price).map_err(Problem::invalid)?;
     let market = existing_market(&state, &code).await?;
     state
         .store

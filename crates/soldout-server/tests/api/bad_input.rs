@@ -151,8 +151,8 @@ async fn bad_bodies_are_refused_and_change_nothing() {
         (
             "/v1/locations/No%20Such/receipts",
             r#"{"sku": "RN4-3-32-GLD", "quantity": 5}"#,
-            400,
-            "malformed-request",
+            422,
+            "invalid-request",
             "location id",
         ),
     ];
@@ -311,7 +311,12 @@ async fn wrong_kinds_and_unknown_markets_are_refused() {
         .send()
         .await
         .unwrap();
-    expect(movements, 400, "after=abc").await;
+    expect(
+        movements,
+        422,
+        "after=abc: a wrong type is a 422 everywhere",
+    )
+    .await;
     assert_eq!(app.get("/v1/locations").await.as_array().unwrap().len(), 1);
     assert_eq!(app.get("/v1/markets").await.as_array().unwrap().len(), 1);
 }
@@ -460,4 +465,101 @@ async fn bad_store_transfer_campaign_and_order_bodies_change_nothing() {
     );
     assert_eq!(app.get("/v1/discrepancies").await, json!([]));
     assert_eq!(app.get("/v1/campaigns").await, json!([]));
+}
+
+#[tokio::test]
+async fn control_characters_and_zero_prices_are_refused() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    // NUL, ESC, DEL and a C1 control, escaped or raw, in a name, a city or an email.
+    let store = |field: &str, value: &str| {
+        let mut body = String::from(
+            r#"{"id": "store-x", "kind": "store", "market": "IN", "name": "Mi Home", "city": "Pune"}"#,
+        );
+        body = body.replace(
+            &format!(r#""{field}": "Mi Home""#),
+            &format!(r#""{field}": "{value}""#),
+        );
+        body.replace(
+            &format!(r#""{field}": "Pune""#),
+            &format!(r#""{field}": "{value}""#),
+        )
+    };
+    let cases = [
+        ("/v1/locations", store("name", r"Mi\u0000Home")),
+        ("/v1/locations", store("city", r"Pu\u001bne")),
+        ("/v1/locations", store("name", "Mi\u{7f}Home")),
+        ("/v1/locations", store("city", "Pu\u{85}ne")),
+        (
+            "/v1/customers",
+            r#"{"email": "a\u0000@example.com"}"#.to_owned(),
+        ),
+    ];
+    for (path, body) in cases {
+        let response = app
+            .admin(Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let problem = expect(response, 422, &body).await;
+        assert_eq!(problem_slug(&problem), "invalid-request", "{body}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("control character"),
+            "{problem}"
+        );
+    }
+    assert_eq!(snapshot(&app).await, before);
+
+    // A price of 0 is a giveaway: only when it says so.
+    let price = "/v1/markets/IN/prices/RN4-3-32-GLD";
+    let zero = app
+        .send(Method::PUT, price, json!({"amount": 0}), 422)
+        .await;
+    assert!(
+        zero["detail"]
+            .as_str()
+            .unwrap()
+            .contains("allow_zero_price"),
+        "{zero}"
+    );
+    let lineup = app.public_get("/v1/markets/IN/lineup").await.to_string();
+    assert!(
+        lineup.contains("1099900"),
+        "the list price stands: {lineup}"
+    );
+    let now = app.now().await;
+    let sale = json!({
+        "sku": "RN4-3-32-GLD", "market": "IN", "location": "wh-in-sricity", "quantity": 1,
+        "starts_at": now + chrono::Duration::hours(1), "ends_at": now + chrono::Duration::hours(2),
+        "price": 0
+    });
+    app.send(Method::POST, "/v1/sales", sale.clone(), 422).await;
+    let campaign = json!({"name": "Free", "market": "IN", "skus": ["RN4-3-32-GLD"], "price": 0,
+        "channels": ["online"], "starts_at": now, "ends_at": now + chrono::Duration::hours(1)});
+    app.send(Method::POST, "/v1/campaigns", campaign.clone(), 422)
+        .await;
+    assert!(app
+        .get("/v1/campaigns")
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(app.get("/v1/sales").await.as_array().unwrap().len(), 0);
+    // Said explicitly, each is taken.
+    let mut allowed = sale;
+    allowed["allow_zero_price"] = json!(true);
+    let created = app.send(Method::POST, "/v1/sales", allowed, 201).await;
+    assert_eq!(created["price"], 0);
+    app.send(
+        Method::PUT,
+        price,
+        json!({"amount": 0, "allow_zero_price": true}),
+        200,
+    )
+    .await;
 }

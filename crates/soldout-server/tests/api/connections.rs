@@ -205,3 +205,26 @@ async fn an_idle_keep_alive_connection_is_closed() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(answer.matches("HTTP/1.1").count(), 1);
 }
+
+#[tokio::test]
+async fn the_http_layers_own_refusals_are_problem_documents() {
+    let app = crate::helpers::spawn_app().await;
+    let huge_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: soldout\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let bad_line = "GET /healthz HTTP/9.9 extra\r\nHost: soldout\r\n\r\n".to_owned();
+    for (request, status) in [(huge_header, "431"), (bad_line, "400")] {
+        let mut stream = connect_from("127.0.0.2", app.addr).await;
+        let _ = stream.write_all(request.as_bytes()).await;
+        let answer = read_until_closed(&mut stream, Duration::from_secs(5))
+            .await
+            .expect("the connection is closed after the refusal");
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(answer.contains("\"status\":"), "{answer}");
+    }
+}

@@ -175,8 +175,8 @@ async fn the_quarter_report_adds_up_imports_and_sales_through_the_api() {
     for (path, status) in [
         ("/v1/reports/quarter?period=2017Q5", 422),
         ("/v1/reports/quarter?period=2017Q2&market=XX", 404),
-        ("/v1/reports/quarter?period=2017Q2&market=India", 400),
-        ("/v1/reports/quarter", 400),
+        ("/v1/reports/quarter?period=2017Q2&market=India", 422),
+        ("/v1/reports/quarter", 422),
     ] {
         let response = app.admin(Method::GET, path).send().await.unwrap();
         expect(response, status, path).await;
@@ -457,8 +457,8 @@ async fn exchange_rates_give_revenue_in_dollars_and_the_trend_its_growth() {
         ("from=2017Q2&to=2017Q1", 422),
         ("from=1017Q2&to=2017Q1", 422),
         ("from=2017Q1&to=2017Q2&market=XX", 404),
-        ("from=2017Q1", 400),
-        ("from=2017Q1&to=2017Q2&extra=1", 400),
+        ("from=2017Q1", 422),
+        ("from=2017Q1&to=2017Q2&extra=1", 422),
     ] {
         let response = app
             .admin(Method::GET, &format!("/v1/reports/trend?{query}"))

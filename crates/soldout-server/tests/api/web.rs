@@ -212,3 +212,30 @@ async fn a_clerk_sees_their_own_store_and_not_another() {
         .unwrap();
     assert_eq!(anonymous.status(), 303);
 }
+
+#[tokio::test]
+async fn every_error_is_a_page_or_a_problem_never_bare_text() {
+    let app = spawn_app().await;
+    // A path the page's extractor cannot read: an HTML page, not axum's plain text.
+    let page = browser()
+        .get(app.url("/shop/sales/not-a-number"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let text = page.text().await.unwrap();
+    assert!(text.contains("<title>Bad Request"), "{text}");
+    assert!(text.contains("role=\"alert\""), "{text}");
+    // The same on the API is a problem document.
+    let api = app
+        .admin(Method::GET, "/v1/sales/not-a-number")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 422);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+}
