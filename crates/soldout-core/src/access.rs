@@ -59,7 +59,7 @@ impl Principal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Clerk {
     pub id: ClerkId,
-    #[schema(value_type = String, example = "store-in-delhi")]
+    #[schema(example = "store-in-delhi")]
     pub store: LocationId,
     pub name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -18,11 +18,16 @@ pub const CAMPAIGN_SKUS_MAX: usize = 200;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
-    #[schema(example = "Diwali with Mi")]
+    #[schema(
+        example = "Diwali with Mi",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
-    #[schema(value_type = Vec<String>, example = json!(["RN4-3-32-GLD"]))]
+    #[schema(example = json!(["RN4-3-32-GLD"]))]
     pub skus: Vec<SkuCode>,
     /// The campaign's unit price, in minor units of the market's currency.
     pub price: Option<Amount>,
@@ -40,10 +45,14 @@ pub struct NewCampaign {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Campaign {
     pub id: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
-    #[schema(value_type = Vec<String>)]
     pub skus: Vec<SkuCode>,
     pub price: Option<Amount>,
     pub percent_off: Option<u32>,

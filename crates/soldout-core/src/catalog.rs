@@ -29,9 +29,14 @@ pub enum CatalogError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Market {
     /// ISO 3166-1 alpha-2 code, such as `IN`.
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub code: MarketCode,
     /// Display name, such as `India`.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// ISO 4217 code of the currency prices are in, such as `INR`.
     #[schema(value_type = String, example = "INR")]
@@ -44,14 +49,20 @@ pub struct Market {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMarket {
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub code: MarketCode,
-    #[schema(example = "India")]
+    #[schema(
+        example = "India",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     #[schema(value_type = String, example = "INR")]
     pub currency: Currency,
     /// Days within which a sale may be returned; 14 when left out.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 365)]
     pub return_window_days: Option<u32>,
 }
 
@@ -77,27 +88,47 @@ impl NewMarket {
 #[serde(deny_unknown_fields)]
 pub struct Specs {
     /// System on a chip, such as `Snapdragon 835`.
-    #[schema(example = "Snapdragon 835")]
+    #[schema(
+        example = "Snapdragon 835",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub soc: String,
     /// Battery capacity in mAh.
-    #[schema(example = 3350)]
+    #[schema(example = 3350, minimum = 1, maximum = 100000)]
     pub battery_mah: u32,
     /// Whether it charges fast (Quick Charge or similar).
     pub fast_charging: bool,
     /// Main camera resolution in megapixels.
-    #[schema(example = 12)]
+    #[schema(example = 12, minimum = 0, maximum = 1000)]
     pub main_camera_mp: u32,
     /// Charging and data port, such as `USB Type-C`.
-    #[schema(example = "USB Type-C")]
+    #[schema(
+        example = "USB Type-C",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub port: String,
     /// Name of the OS skin, such as `MIUI`.
-    #[schema(example = "MIUI")]
+    #[schema(
+        example = "MIUI",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub os_name: String,
     /// The Android base, such as `Android 7.1`.
-    #[schema(example = "Android 7.1")]
+    #[schema(
+        example = "Android 7.1",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub os_base: String,
     /// The OS version it ships with, dotted numbers such as `8.5.1`.
-    #[schema(value_type = String, example = "8.5.1")]
+    #[schema(value_type = String, example = "8.5.1", pattern = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$")]
     pub os_version: OsVersion,
 }
 
@@ -119,11 +150,16 @@ impl Specs {
 /// One sellable variant of a product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Sku {
-    #[schema(value_type = String, example = "MI6-6-64-BLK")]
+    #[schema(example = "MI6-6-64-BLK")]
     pub sku: SkuCode,
-    #[schema(value_type = String, example = "mi-6")]
+    #[schema(example = "mi-6")]
     pub product: ProductId,
-    #[schema(example = "Black")]
+    #[schema(
+        example = "Black",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub colour: String,
     /// RAM in GB.
     #[schema(example = 6)]
@@ -137,13 +173,18 @@ pub struct Sku {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSku {
-    #[schema(value_type = String, example = "MI6-6-64-BLK")]
+    #[schema(example = "MI6-6-64-BLK")]
     pub sku: SkuCode,
-    #[schema(example = "Black")]
+    #[schema(
+        example = "Black",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub colour: String,
-    #[schema(example = 6)]
+    #[schema(example = 6, minimum = 1, maximum = 1024)]
     pub ram_gb: u32,
-    #[schema(example = 64)]
+    #[schema(example = 64, minimum = 1, maximum = 65536)]
     pub storage_gb: u32,
 }
 
@@ -162,9 +203,14 @@ impl NewSku {
 /// A phone model and its variants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Product {
-    #[schema(value_type = String, example = "mi-6")]
+    #[schema(example = "mi-6")]
     pub id: ProductId,
-    #[schema(example = "Mi 6")]
+    #[schema(
+        example = "Mi 6",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub specs: Specs,
     pub skus: Vec<Sku>,
@@ -174,9 +220,14 @@ pub struct Product {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
-    #[schema(value_type = String, example = "mi-6")]
+    #[schema(example = "mi-6")]
     pub id: ProductId,
-    #[schema(example = "Mi 6")]
+    #[schema(
+        example = "Mi 6",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub specs: Specs,
     /// SKUs to create with the product; more can be added later.

@@ -14,17 +14,17 @@ use utoipa::ToSchema;
 /// A unit that left the company, as the registry knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Device {
-    #[schema(value_type = String, example = "865321030012345")]
+    #[schema(example = "865321030012345")]
     pub serial: Serial,
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
-    #[schema(value_type = String, example = "redmi-note-4")]
+    #[schema(example = "redmi-note-4")]
     pub product: ProductId,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
     pub channel: Channel,
     /// Where it was handed over.
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub location: LocationId,
     /// When it went to its buyer: a counter sale's time (for an offline sale, when it
     /// happened in the store), or an order's hand-over. Returns count from here.
@@ -34,7 +34,7 @@ pub struct Device {
     #[schema(value_type = String, example = "INR")]
     pub currency: Currency,
     /// The OS version it runs: the product's shipped version at first.
-    #[schema(value_type = String, example = "8.2.1")]
+    #[schema(value_type = String, example = "8.2.1", pattern = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$")]
     pub os_version: OsVersion,
     /// The receipt or order it was sold on (`pos:<id>`, `order:<id>`).
     pub sold_on: String,
@@ -69,9 +69,14 @@ impl ReturnCondition {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReturn {
-    #[schema(value_type = String, example = "865321030012345")]
+    #[schema(example = "865321030012345")]
     pub serial: Serial,
-    #[schema(example = "changed mind")]
+    #[schema(
+        example = "changed mind",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reason: String,
     pub condition: ReturnCondition,
 }
@@ -136,13 +141,18 @@ impl Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Refund {
     pub id: i64,
-    #[schema(value_type = String, example = "865321030012345")]
+    #[schema(example = "865321030012345")]
     pub serial: Serial,
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub store: LocationId,
     pub amount: Amount,
     #[schema(value_type = String, example = "INR")]
     pub currency: Currency,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reason: String,
     pub condition: ReturnCondition,
     /// The receipt or order the unit was sold on.

@@ -54,12 +54,17 @@ pub struct NewDiscrepancy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Discrepancy {
     pub id: i64,
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub location: LocationId,
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     pub kind: DiscrepancyKind,
     pub quantity: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reference: String,
     pub created_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,

@@ -113,12 +113,24 @@ fn check_id(
 }
 
 macro_rules! string_id {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $pattern:literal, $check:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String)]
         pub struct $name(String);
+
+        /// In the API document: a string of the id's alphabet, as `parse` checks it.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($pattern))
+                    .min_length(Some(1))
+                    .max_length(Some(ID_LEN_MAX))
+                    .into()
+            }
+        }
+        impl ToSchema for $name {}
 
         impl $name {
             pub fn parse(value: &str) -> Result<Self, TextError> {
@@ -159,6 +171,7 @@ string_id!(
     /// An ISO 3166-1 alpha-2 country code naming a market: `CN`, `IN`, `RU`.
     MarketCode,
     "market",
+    "^[A-Z]{2}$",
     |v| {
         if v.len() == 2 && v.chars().all(|c| c.is_ascii_uppercase()) {
             Ok(())
@@ -176,6 +189,7 @@ string_id!(
     /// A product's slug: lowercase letters, digits and dashes (`mi-6`, `redmi-note-4`).
     ProductId,
     "product id",
+    "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
     |v| check_id(
         "product id",
         v,
@@ -188,6 +202,7 @@ string_id!(
     /// A SKU code: capitals, digits and dashes (`MI6-6-64-BLK`).
     SkuCode,
     "sku",
+    "^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?$",
     |v| check_id(
         "sku",
         v,
@@ -200,6 +215,7 @@ string_id!(
     /// A stock location's id: lowercase letters, digits and dashes (`wh-cn-beijing`).
     LocationId,
     "location id",
+    "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
     |v| check_id(
         "location id",
         v,
@@ -213,6 +229,7 @@ string_id!(
     /// as printed on the box.
     Serial,
     "serial",
+    "^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?$",
     |v| check_id(
         "serial",
         v,
@@ -225,6 +242,7 @@ string_id!(
     /// An OS release's id: lowercase letters, digits and dashes (`miui-9`).
     ReleaseId,
     "release id",
+    "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
     |v| check_id(
         "release id",
         v,
@@ -237,6 +255,7 @@ string_id!(
     /// A rollout's id: lowercase letters, digits and dashes (`miui-9-in`).
     RolloutId,
     "rollout id",
+    "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
     |v| check_id(
         "rollout id",
         v,

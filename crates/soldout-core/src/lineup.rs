@@ -23,7 +23,7 @@ pub struct LineupEntry {
 /// `GET /v1/markets/{code}/lineup`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Lineup {
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
     /// Currency of every price below.
     #[schema(value_type = String, example = "INR")]
@@ -35,8 +35,13 @@ pub struct Lineup {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LineupProduct {
-    #[schema(value_type = String, example = "redmi-note-4")]
+    #[schema(example = "redmi-note-4")]
     pub id: ProductId,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub status: LaunchStatus,
     pub launch: Launch,
@@ -46,8 +51,13 @@ pub struct LineupProduct {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LineupSku {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub colour: String,
     pub ram_gb: u32,
     pub storage_gb: u32,

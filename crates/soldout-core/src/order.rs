@@ -420,7 +420,7 @@ pub enum Fulfillment {
     Ship,
     /// Picked up at a signature store.
     Pickup {
-        #[schema(value_type = String, example = "store-in-bengaluru")]
+        #[schema(example = "store-in-bengaluru")]
         store: crate::LocationId,
     },
 }
@@ -429,7 +429,7 @@ pub enum Fulfillment {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLineRequest {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: crate::SkuCode,
     #[schema(example = 1)]
     pub quantity: u32,
@@ -439,7 +439,7 @@ pub struct OrderLineRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: crate::MarketCode,
     pub lines: Vec<OrderLineRequest>,
     pub fulfillment: Fulfillment,
@@ -481,9 +481,9 @@ impl NewOrder {
 /// One line of an order, priced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct OrderLine {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: crate::SkuCode,
-    #[schema(value_type = String, example = "redmi-note-4")]
+    #[schema(example = "redmi-note-4")]
     pub product: crate::ProductId,
     pub quantity: u32,
     /// Price of one unit in minor units of the order's currency.
@@ -521,9 +521,9 @@ impl OnlineOrder {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandedOver {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: crate::SkuCode,
-    #[schema(value_type = Vec<String>, example = json!(["865321030012345"]))]
+    #[schema(example = json!(["865321030012345"]))]
     pub serials: Vec<crate::Serial>,
 }
 

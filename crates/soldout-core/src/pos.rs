@@ -87,7 +87,12 @@ impl PaymentMethod {
 pub struct PosPayment {
     pub method: PaymentMethod,
     /// The card terminal's reference, if any.
-    #[schema(example = "TID-4471-000912")]
+    #[schema(
+        example = "TID-4471-000912",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reference: Option<String>,
 }
 
@@ -95,12 +100,12 @@ pub struct PosPayment {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPosLine {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 100)]
     pub quantity: u32,
     /// One serial or IMEI per unit handed over.
-    #[schema(value_type = Vec<String>, example = json!(["865321030012345"]))]
+    #[schema(example = json!(["865321030012345"]))]
     pub serials: Vec<Serial>,
 }
 
@@ -109,11 +114,17 @@ pub struct NewPosLine {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPosSale {
+    #[schema(min_items = 1, max_items = 20)]
     pub lines: Vec<NewPosLine>,
     pub payment: PosPayment,
     /// The point of sale's own id for this sale, unique per store: sending it again
     /// records nothing new.
-    #[schema(example = "pos-3-000187")]
+    #[schema(
+        example = "pos-3-000187",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub client_id: String,
     /// When the sale happened (offline sync only; an online sale happens now).
     pub occurred_at: Option<DateTime<Utc>>,
@@ -280,9 +291,9 @@ pub fn offline_take(available: i64, quantity: i64) -> (i64, i64) {
 /// One line of a receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptLine {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
-    #[schema(value_type = String, example = "redmi-note-4")]
+    #[schema(example = "redmi-note-4")]
     pub product: ProductId,
     pub quantity: u32,
     /// Price of one unit, in minor units of the receipt's currency.
@@ -291,7 +302,6 @@ pub struct ReceiptLine {
     pub amount: Amount,
     /// The campaign whose price applied, if one did.
     pub campaign: Option<i64>,
-    #[schema(value_type = Vec<String>)]
     pub serials: Vec<Serial>,
 }
 
@@ -299,10 +309,15 @@ pub struct ReceiptLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
     pub id: i64,
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub store: LocationId,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub client_id: String,
     /// The clerk who rang it up.
     pub clerk: Option<i64>,

@@ -71,7 +71,7 @@ fn invalid(message: impl Into<String>) -> RolloutError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
-    #[schema(value_type = Vec<String>, example = json!(["mi-6", "mi-max-2"]))]
+    #[schema(example = json!(["mi-6", "mi-max-2"]))]
     pub models: Vec<ProductId>,
     /// The Android version the build is based on.
     #[schema(example = "Android 7.1")]
@@ -79,8 +79,10 @@ pub struct Build {
     #[schema(example = "https://updates.example.com/miui-9/mi-6.zip")]
     pub url: String,
     /// Hex SHA-256 of the file.
+    #[schema(pattern = r"^[0-9a-f]{64}$")]
     pub sha256: String,
     /// Bytes.
+    #[schema(minimum = 1, maximum = 68719476736.0)]
     pub size: u64,
 }
 
@@ -88,15 +90,21 @@ pub struct Build {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Release {
-    #[schema(value_type = String, example = "miui-9")]
+    #[schema(example = "miui-9")]
     pub id: ReleaseId,
-    #[schema(example = "MIUI 9")]
+    #[schema(
+        example = "MIUI 9",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[schema(value_type = String, example = "9.0")]
+    #[schema(value_type = String, example = "9.0", pattern = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$")]
     pub version: OsVersion,
+    #[schema(min_items = 1, max_items = 100)]
     pub builds: Vec<Build>,
     /// Devices older than this cannot take the release.
-    #[schema(value_type = String, example = "8.0")]
+    #[schema(value_type = String, example = "8.0", pattern = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$")]
     pub min_version: OsVersion,
 }
 
@@ -191,13 +199,14 @@ pub enum Advance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutTerms {
-    #[schema(value_type = String, example = "miui-9-in")]
+    #[schema(example = "miui-9-in")]
     pub id: RolloutId,
-    #[schema(value_type = String, example = "miui-9")]
+    #[schema(example = "miui-9")]
     pub release: ReleaseId,
-    #[schema(value_type = Vec<String>, example = json!(["IN"]))]
+    #[schema(example = json!(["IN"]))]
     pub markets: Vec<MarketCode>,
     pub starts_at: DateTime<Utc>,
+    #[schema(min_items = 1, max_items = 20)]
     pub waves: Vec<Wave>,
     /// Halt when `failed / (installed + failed)` exceeds this (0 to 1).
     #[schema(example = 0.05)]

@@ -163,12 +163,11 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<Amount, AmountErro
 pub struct Shipment {
     #[schema(value_type = String, example = "2017-06-30")]
     pub date: NaiveDate,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
     pub channel: Channel,
-    #[schema(value_type = String, example = "redmi-note-4")]
+    #[schema(example = "redmi-note-4")]
     pub product: ProductId,
-    #[schema(value_type = Option<String>)]
     pub sku: Option<SkuCode>,
     /// Units shipped; negative for a customer return.
     pub units: i64,

@@ -40,14 +40,24 @@ impl LocationKind {
 /// A place that holds stock: a warehouse or a signature store, in one market.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Location {
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub id: LocationId,
     pub kind: LocationKind,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
-    #[schema(example = "Mi Home Phoenix Marketcity")]
+    #[schema(
+        example = "Mi Home Phoenix Marketcity",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[schema(example = "Bengaluru")]
+    #[schema(
+        example = "Bengaluru",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub city: String,
 }
 
@@ -55,14 +65,24 @@ pub struct Location {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLocation {
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub id: LocationId,
     pub kind: LocationKind,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
-    #[schema(example = "Mi Home Phoenix Marketcity")]
+    #[schema(
+        example = "Mi Home Phoenix Marketcity",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[schema(example = "Bengaluru")]
+    #[schema(
+        example = "Bengaluru",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub city: String,
 }
 
@@ -296,7 +316,7 @@ impl StockLevels {
 /// A SKU's levels at a location, as `GET /v1/locations/{id}/stock` shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StockLine {
-    #[schema(value_type = String, example = "MI6-6-64-BLK")]
+    #[schema(example = "MI6-6-64-BLK")]
     pub sku: SkuCode,
     pub on_hand: i64,
     pub reserved: i64,
@@ -345,9 +365,9 @@ impl NewMovement {
 pub struct Movement {
     /// Position in the ledger; increases with every movement.
     pub id: i64,
-    #[schema(value_type = String, example = "wh-in-chennai")]
+    #[schema(example = "wh-in-chennai")]
     pub location: LocationId,
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     pub kind: MovementKind,
     /// Units moved; for an adjustment, the signed delta.

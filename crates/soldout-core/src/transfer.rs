@@ -47,7 +47,7 @@ impl TransferStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitCount {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     #[schema(example = 20)]
     pub quantity: i64,
@@ -57,9 +57,9 @@ pub struct UnitCount {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTransfer {
-    #[schema(value_type = String, example = "wh-in-sricity")]
+    #[schema(example = "wh-in-sricity")]
     pub from: LocationId,
-    #[schema(value_type = String, example = "store-in-bengaluru")]
+    #[schema(example = "store-in-bengaluru")]
     pub to: LocationId,
     pub lines: Vec<UnitCount>,
 }
@@ -67,7 +67,7 @@ pub struct NewTransfer {
 /// One line of a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TransferLine {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     /// Units shipped (or requested).
     pub quantity: i64,
@@ -78,9 +78,7 @@ pub struct TransferLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Transfer {
     pub id: i64,
-    #[schema(value_type = String)]
     pub from: LocationId,
-    #[schema(value_type = String)]
     pub to: LocationId,
     pub status: TransferStatus,
     pub lines: Vec<TransferLine>,

@@ -42,11 +42,11 @@ pub struct DeviceClaim {
 /// The build a device should install, as a check-in answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Offer {
-    #[schema(value_type = String, example = "miui-9-in")]
+    #[schema(example = "miui-9-in")]
     pub rollout: RolloutId,
-    #[schema(value_type = String, example = "miui-9")]
+    #[schema(example = "miui-9")]
     pub release: ReleaseId,
-    #[schema(value_type = String, example = "9.0")]
+    #[schema(value_type = String, example = "9.0", pattern = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$")]
     pub version: OsVersion,
     /// The Android base of the build.
     pub base: String,

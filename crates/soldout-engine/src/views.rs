@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SaleView {
     pub id: SaleId,
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
-    #[schema(value_type = String, example = "redmi-note-4")]
+    #[schema(example = "redmi-note-4")]
     pub product: ProductId,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
-    #[schema(value_type = String, example = "wh-in-sricity")]
+    #[schema(example = "wh-in-sricity")]
     pub location: LocationId,
     pub status: SaleStatus,
     /// Unit price in minor units of `currency`.
@@ -110,7 +110,6 @@ pub struct OrderView {
     pub fulfillment: Option<Fulfillment>,
     /// Where an online order's units are held: a warehouse, or the pickup store.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub location: Option<LocationId>,
 }
 

@@ -5,6 +5,7 @@
 //! [`App::build`] makes the router so that the binary and the tests start the very
 //! same server; [`serve`] runs it until a shutdown signal.
 
+mod api_doc;
 pub mod auth;
 pub mod connections;
 mod error_documents;
@@ -27,8 +28,6 @@ use std::future::Future;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -166,30 +165,6 @@ impl AppState {
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "soldout",
-        description = "The sales system of a device maker: catalog, markets, launches, stock. \
-            Errors are application/problem+json (RFC 9457)."
-    ),
-    components(schemas(Problem)),
-    modifiers(&BearerScheme)
-)]
-struct ApiDoc;
-
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            routes::BEARER,
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
-
 pub struct App;
 
 impl App {
@@ -202,7 +177,7 @@ impl App {
         let metrics = state.metrics.clone();
         let state_for_web = state.clone();
         let state_for_gate = state.clone();
-        let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        let (router, mut doc) = OpenApiRouter::with_openapi(api_doc::frame())
             .routes(routes!(system::healthz))
             .routes(routes!(system::metrics))
             .routes(routes!(system::openapi))
@@ -268,6 +243,7 @@ impl App {
             .routes(routes!(os::import_devices))
             .with_state(state)
             .split_for_parts();
+        api_doc::document_problems(&mut doc);
         let json = serde_json::to_string(&doc).expect("the OpenAPI document serializes");
         let router = router
             .merge(web::router(state_for_web))

@@ -22,26 +22,26 @@ pub const SALE_DAYS_MAX: i64 = 90;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSale {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
     /// The warehouse or store whose available stock the units are allotted from.
-    #[schema(value_type = String, example = "wh-in-sricity")]
+    #[schema(example = "wh-in-sricity")]
     pub location: LocationId,
     /// Units in the batch, 1 to 1,000,000.
-    #[schema(example = 5000)]
+    #[schema(example = 5000, minimum = 1, maximum = 1000000)]
     pub quantity: u32,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// Most units one customer may hold in this sale (reserved, paid or fulfilled);
     /// 1 when left out.
     #[serde(default = "one")]
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 100)]
     pub per_customer_limit: u32,
     /// Seconds a buyer has to pay before the reservation expires; 900 when left out.
     #[serde(default = "fifteen_minutes")]
-    #[schema(example = 900)]
+    #[schema(example = 900, minimum = 1, maximum = 604800)]
     pub payment_window_secs: u32,
     /// Whether only customers who registered before the start may buy.
     #[serde(default)]
@@ -49,9 +49,11 @@ pub struct NewSale {
     /// Seconds after the start during which requests are collected and decided in a
     /// random order; 0 for first come, first served from the start.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 600)]
     pub fair_start_secs: u32,
     /// Unit price in minor units; the market's price list when left out.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub price: Option<Amount>,
     /// A price of 0 (given, or from the price list) is refused unless this is true.
     #[serde(default)]

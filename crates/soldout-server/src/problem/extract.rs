@@ -88,7 +88,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             ));
         }
         let bytes = read_body(req, state, "").await?;
-        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        let value = match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => match with_whole_numbers(&bytes) {
+                Some(Ok(value)) => value,
+                Some(Err(e)) => return Err(Problem::invalid(e.to_string())),
+                None => return Err(rejection.into()),
+            },
+        };
         if let Some(found) = control_character_in(&bytes) {
             return Err(Problem::invalid(format!(
                 "the body holds the control character U+{found:04X} in a string; names, ids and text may not hold control characters"
@@ -96,6 +103,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         }
         Ok(Json(value))
     }
+}
+
+/// JSON has one kind of number, so `2.0` is the integer 2 (as JSON Schema counts
+/// it): a body that failed to fit `T` is read again with every whole float made an
+/// integer. Only the failing path pays for the second reading.
+fn with_whole_numbers<T: DeserializeOwned>(json: &[u8]) -> Option<serde_json::Result<T>> {
+    fn whole(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+                let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) else {
+                    return false;
+                };
+                *value = serde_json::Value::from(f as i64);
+                true
+            }
+            serde_json::Value::Array(items) => {
+                items.iter_mut().fold(false, |any, v| whole(v) | any)
+            }
+            serde_json::Value::Object(fields) => {
+                fields.values_mut().fold(false, |any, v| whole(v) | any)
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    if !whole(&mut value) {
+        return None;
+    }
+    Some(serde_json::from_value(value))
 }
 
 /// The first control character a JSON text's strings hold, raw or escaped, other than
@@ -149,7 +185,27 @@ pub struct Query<T>(pub T);
 
 #[cfg(test)]
 mod tests {
-    use super::control_character_in;
+    use super::{control_character_in, with_whole_numbers};
+
+    #[test]
+    fn whole_floats_are_integers_and_fractions_are_not() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Line {
+            quantity: u32,
+        }
+        let read = |json: &[u8]| with_whole_numbers::<Vec<Line>>(json).map(|r| r.ok());
+        assert_eq!(
+            read(br#"[{"quantity": 2.0}, {"quantity": 3}]"#),
+            Some(Some(vec![Line { quantity: 2 }, Line { quantity: 3 }]))
+        );
+        assert_eq!(read(br#"[{"quantity": 2.5}]"#), None, "not whole");
+        assert_eq!(read(br#"[{"quantity": 1e300}]"#), None, "too large");
+        assert_eq!(
+            read(br#"[{"quantity": -1.0}]"#),
+            Some(None),
+            "whole, but not a u32"
+        );
+    }
 
     #[test]
     fn control_characters_are_found_raw_or_escaped() {

@@ -43,10 +43,10 @@ pub async fn create_campaign(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignsQuery {
     /// Only this market's campaigns.
-    #[param(value_type = Option<String>)]
     pub market: Option<MarketCode>,
 }
 

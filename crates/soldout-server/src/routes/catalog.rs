@@ -48,7 +48,7 @@ async fn existing_product(state: &AppState, id: &ProductId) -> ApiResult<Product
 
 /// One product with its SKUs (public).
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "catalog",
-    params(("id" = String, Path, description = "Product slug, such as mi-6")),
+    params(("id" = soldout_core::ids::ProductId, Path, description = "Product slug, such as mi-6")),
     responses(
         (status = 200, description = "The product", body = Product),
         (status = 404, description = "Unknown product", body = Problem)))]
@@ -62,7 +62,7 @@ pub async fn get_product(
 /// Adds a SKU to a product.
 #[utoipa::path(post, path = "/v1/products/{id}/skus", tag = "catalog", request_body = NewSku,
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Product slug")),
+    params(("id" = soldout_core::ids::ProductId, Path, description = "Product slug")),
     responses(
         (status = 201, description = "Created", body = Sku),
         (status = 404, description = "Unknown product", body = Problem),
@@ -83,12 +83,13 @@ pub async fn add_sku(
 /// A product's launch in a market, as stored, with its status now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MarketLaunch {
-    #[schema(value_type = String, example = "mi-6")]
+    #[schema(example = "mi-6")]
     pub product: ProductId,
-    #[schema(value_type = String, example = "CN")]
+    #[schema(example = "CN")]
     pub market: MarketCode,
-    #[serde(flatten)]
-    pub launch: Launch,
+    pub teaser_at: chrono::DateTime<chrono::Utc>,
+    pub unveil_at: chrono::DateTime<chrono::Utc>,
+    pub sale_from: chrono::DateTime<chrono::Utc>,
     pub status: LaunchStatus,
 }
 
@@ -96,7 +97,7 @@ pub struct MarketLaunch {
 /// from then on the product is in that market's lineup.
 #[utoipa::path(put, path = "/v1/products/{id}/launches/{market}", tag = "catalog",
     request_body = Launch, security(("bearer" = [])),
-    params(("id" = String, Path, description = "Product slug"), ("market" = String, Path, description = "Market code")),
+    params(("id" = soldout_core::ids::ProductId, Path, description = "Product slug"), ("market" = soldout_core::ids::MarketCode, Path, description = "Market code")),
     responses(
         (status = 200, description = "The launch now in force", body = MarketLaunch),
         (status = 404, description = "Unknown product or market", body = Problem),
@@ -115,6 +116,8 @@ pub async fn put_launch(
         status: launch.status(state.clock.now()),
         product: id,
         market,
-        launch,
+        teaser_at: launch.teaser_at,
+        unveil_at: launch.unveil_at,
+        sale_from: launch.sale_from,
     }))
 }

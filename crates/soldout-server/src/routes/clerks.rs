@@ -18,14 +18,18 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClerk {
-    #[schema(example = "Priya")]
+    #[schema(
+        example = "Priya",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClerkCreated {
     pub id: ClerkId,
-    #[schema(value_type = String)]
     pub store: LocationId,
     pub name: String,
     /// The clerk's bearer token: shown once, valid for this store only, until the
@@ -36,7 +40,7 @@ pub struct ClerkCreated {
 /// Creates a clerk of a store and returns their token (admin).
 #[utoipa::path(post, path = "/v1/locations/{store}/clerks", tag = "stores",
     request_body = NewClerk, security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id")),
+    params(("store" = soldout_core::ids::LocationId, Path, description = "Store id")),
     responses(
         (status = 201, description = "Created", body = ClerkCreated),
         (status = 404, description = "Unknown store", body = Problem),
@@ -68,7 +72,7 @@ pub async fn create_clerk(
 /// A store's clerks, revoked ones included (admin).
 #[utoipa::path(get, path = "/v1/locations/{store}/clerks", tag = "stores",
     security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id")),
+    params(("store" = soldout_core::ids::LocationId, Path, description = "Store id")),
     responses(
         (status = 200, description = "The store's clerks, oldest first", body = [Clerk]),
         (status = 404, description = "Unknown store", body = Problem)))]

@@ -14,7 +14,12 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
-    #[schema(example = "buyer@example.com")]
+    #[schema(
+        example = "buyer@example.com",
+        min_length = 1,
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s.\u0000-\u001f\u007f-\u009f]$"
+    )]
     pub email: String,
 }
 
@@ -56,7 +61,7 @@ fn signed_up(state: &AppState, id: CustomerId, now: chrono::DateTime<chrono::Utc
 
 /// A new token for a customer (admin: the shop's support desk, for a buyer whose
 /// token expired or was lost). Earlier tokens keep working until they expire.
-#[utoipa::path(post, path = "/v1/customers/{id}/token", tag = "customers",
+#[utoipa::path(post, path = "/v1/customers/{id}/token", tag = "customers", operation_id = "reissue_customer_token",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     responses(

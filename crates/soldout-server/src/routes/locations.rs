@@ -59,13 +59,18 @@ pub(crate) async fn existing_location(state: &AppState, id: &LocationId) -> ApiR
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     /// Units received, 1 to 1,000,000.
-    #[schema(example = 5000)]
+    #[schema(example = 5000, minimum = 1, maximum = 1000000)]
     pub quantity: i64,
     /// Delivery note or purchase order.
-    #[schema(example = "PO-2017-0612")]
+    #[schema(
+        example = "PO-2017-0612",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reference: Option<String>,
 }
 
@@ -73,13 +78,18 @@ pub struct ReceiptBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     /// Signed change of `on_hand`, not 0, at most 1,000,000 either way.
-    #[schema(example = -2)]
+    #[schema(example = -2, minimum = -1000000, maximum = 1000000)]
     pub delta: i64,
     /// Why: a count, breakage, a found box.
-    #[schema(example = "cycle count")]
+    #[schema(
+        example = "cycle count",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reason: String,
 }
 
@@ -98,7 +108,7 @@ async fn record(
 /// Records goods received at a location: `on_hand` goes up.
 #[utoipa::path(post, path = "/v1/locations/{id}/receipts", tag = "stock",
     request_body = ReceiptBody, security(("bearer" = [])),
-    params(("id" = String, Path, description = "Location id")),
+    params(("id" = soldout_core::ids::LocationId, Path, description = "Location id")),
     responses(
         (status = 201, description = "The movement, with the levels after it", body = Movement),
         (status = 404, description = "Unknown location or SKU", body = Problem),
@@ -130,7 +140,7 @@ pub async fn receive(
 /// reserved.
 #[utoipa::path(post, path = "/v1/locations/{id}/adjustments", tag = "stock",
     request_body = AdjustmentBody, security(("bearer" = [])),
-    params(("id" = String, Path, description = "Location id")),
+    params(("id" = soldout_core::ids::LocationId, Path, description = "Location id")),
     responses(
         (status = 201, description = "The movement, with the levels after it", body = Movement),
         (status = 404, description = "Unknown location or SKU", body = Problem),
@@ -157,7 +167,7 @@ pub async fn adjust(
 
 /// A location's levels per SKU (admin, or the store's clerk).
 #[utoipa::path(get, path = "/v1/locations/{id}/stock", tag = "stock", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Location id")),
+    params(("id" = soldout_core::ids::LocationId, Path, description = "Location id")),
     responses(
         (status = 200, description = "Levels per SKU", body = [StockLine]),
         (status = 403, description = "Another store's clerk", body = Problem),
@@ -173,11 +183,13 @@ pub async fn stock(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MovementsQuery {
     /// Only movements with an id above this (the previous page's `next_after`).
     pub after: Option<i64>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -191,7 +203,7 @@ pub struct MovementsPage {
 /// A location's stock ledger, oldest first, a page at a time (admin, or the store's
 /// clerk).
 #[utoipa::path(get, path = "/v1/locations/{id}/movements", tag = "stock", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Location id"), MovementsQuery),
+    params(("id" = soldout_core::ids::LocationId, Path, description = "Location id"), MovementsQuery),
     responses(
         (status = 200, description = "A page of movements", body = MovementsPage),
         (status = 404, description = "Unknown location", body = Problem)))]

@@ -52,7 +52,7 @@ pub(crate) async fn existing_market(state: &AppState, code: &MarketCode) -> ApiR
 #[serde(deny_unknown_fields)]
 pub struct PriceBody {
     /// Unit price in minor units of the market's currency (paise for INR).
-    #[schema(example = 1099900)]
+    #[schema(example = 1099900, minimum = 0, maximum = 1000000000000.0)]
     pub amount: Amount,
     /// An `amount` of 0 is refused unless this is true.
     #[serde(default)]
@@ -61,9 +61,9 @@ pub struct PriceBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Price {
-    #[schema(value_type = String, example = "IN")]
+    #[schema(example = "IN")]
     pub market: MarketCode,
-    #[schema(value_type = String, example = "RN4-3-32-GLD")]
+    #[schema(example = "RN4-3-32-GLD")]
     pub sku: SkuCode,
     /// Minor units of `currency`.
     pub amount: Amount,
@@ -74,7 +74,7 @@ pub struct Price {
 /// Sets a SKU's price in a market.
 #[utoipa::path(put, path = "/v1/markets/{code}/prices/{sku}", tag = "markets",
     request_body = PriceBody, security(("bearer" = [])),
-    params(("code" = String, Path, description = "Market code"), ("sku" = String, Path, description = "SKU code")),
+    params(("code" = soldout_core::ids::MarketCode, Path, description = "Market code"), ("sku" = soldout_core::ids::SkuCode, Path, description = "SKU code")),
     responses(
         (status = 200, description = "The price now in force", body = Price),
         (status = 404, description = "Unknown market or SKU", body = Problem),
@@ -102,7 +102,7 @@ pub async fn set_price(
 /// A market's lineup (public): each launched product once, with its status now, its
 /// launch dates and its SKUs' prices.
 #[utoipa::path(get, path = "/v1/markets/{code}/lineup", tag = "markets",
-    params(("code" = String, Path, description = "Market code")),
+    params(("code" = soldout_core::ids::MarketCode, Path, description = "Market code")),
     responses(
         (status = 200, description = "The lineup", body = Lineup),
         (status = 404, description = "Unknown market", body = Problem)))]

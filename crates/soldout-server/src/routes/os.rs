@@ -66,7 +66,7 @@ fn rollout_id(text: &str) -> Result<RolloutId, Problem> {
 /// A rollout: its state, current wave, and per wave (cumulative) the devices
 /// eligible, offered, downloading, installed and failed.
 #[utoipa::path(get, path = "/v1/os/rollouts/{id}", tag = "os", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Rollout id")),
+    params(("id" = soldout_core::ids::RolloutId, Path, description = "Rollout id")),
     responses(
         (status = 200, description = "The rollout", body = RolloutView),
         (status = 404, description = "Unknown rollout", body = Problem)))]
@@ -80,7 +80,7 @@ pub async fn get_rollout(
 
 /// `advance`, `pause`, `resume` or `halt` a rollout.
 #[utoipa::path(post, path = "/v1/os/rollouts/{id}/{action}", tag = "os", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Rollout id"),
+    params(("id" = soldout_core::ids::RolloutId, Path, description = "Rollout id"),
         ("action" = String, Path, description = "advance, pause, resume or halt")),
     responses(
         (status = 200, description = "Done: the rollout now", body = RolloutView),
@@ -106,7 +106,7 @@ pub async fn act(
 #[serde(deny_unknown_fields)]
 pub struct CheckIn {
     /// The OS version the device runs now; the registry takes it as given.
-    #[schema(value_type = String, example = "8.5.1")]
+    #[schema(value_type = String, example = "8.5.1", pattern = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$")]
     pub version: OsVersion,
 }
 
@@ -139,7 +139,7 @@ pub async fn check_in(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateReport {
-    #[schema(value_type = String, example = "miui-9-in")]
+    #[schema(example = "miui-9-in")]
     pub rollout: RolloutId,
     /// `downloading`, `installed` or `failed`.
     pub status: DeviceStatus,
@@ -149,7 +149,6 @@ pub struct UpdateReport {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UpdateAck {
-    #[schema(value_type = String)]
     pub rollout: RolloutId,
     pub status: DeviceStatus,
     /// The rollout's state after the report (`halted` when this report halted it).
@@ -191,15 +190,14 @@ pub async fn report(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceToken {
-    #[schema(value_type = String)]
     pub serial: Serial,
     /// Send as `Authorization: Bearer <token>` from the device.
     pub token: String,
 }
 
 /// Issues a device's token again (admin): a device with a buyer only.
-#[utoipa::path(post, path = "/v1/devices/{serial}/token", tag = "devices", security(("bearer" = [])),
-    params(("serial" = String, Path, description = "The device's serial")),
+#[utoipa::path(post, path = "/v1/devices/{serial}/token", tag = "devices", operation_id = "reissue_device_token", security(("bearer" = [])),
+    params(("serial" = soldout_core::ids::Serial, Path, description = "The device's serial")),
     responses(
         (status = 200, description = "The token", body = DeviceToken),
         (status = 404, description = "No such device with a buyer", body = Problem)))]

@@ -17,12 +17,13 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QuarterQuery {
     /// The quarter, such as `2017Q2`.
+    #[param(pattern = r"^[0-9]{4}Q[1-4]$")]
     pub period: String,
     /// One market (such as `IN`); all markets when left out.
-    #[param(value_type = Option<String>)]
     pub market: Option<MarketCode>,
 }
 
@@ -50,14 +51,16 @@ fn quarter_param(text: &str) -> Result<Quarter, Problem> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendQuery {
     /// The first quarter, such as `2015Q1`.
+    #[param(pattern = r"^[0-9]{4}Q[1-4]$")]
     pub from: String,
     /// The last quarter, such as `2017Q4`.
+    #[param(pattern = r"^[0-9]{4}Q[1-4]$")]
     pub to: String,
     /// One market (such as `IN`); all markets when left out.
-    #[param(value_type = Option<String>)]
     pub market: Option<MarketCode>,
 }
 
@@ -81,9 +84,11 @@ pub async fn trend(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
     /// Such as 2018.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: i32,
 }
 
@@ -108,7 +113,7 @@ pub async fn year(
 #[serde(deny_unknown_fields)]
 pub struct TargetBody {
     /// Units the company aims to ship that year.
-    #[schema(example = 100_000_000)]
+    #[schema(example = 100_000_000, minimum = 1, maximum = 1000000000000.0)]
     pub units: i64,
 }
 
@@ -121,7 +126,7 @@ pub struct Target {
 /// Sets (or replaces) a year's unit target.
 #[utoipa::path(put, path = "/v1/targets/{year}", tag = "reports", request_body = TargetBody,
     security(("bearer" = [])),
-    params(("year" = i32, Path, description = "The year")),
+    params(("year" = i32, Path, description = "The year, 2000 to 2100", minimum = 2000, maximum = 2100)),
     responses(
         (status = 200, description = "Set", body = Target),
         (status = 422, description = "A year or units out of range", body = Problem)))]
@@ -160,7 +165,12 @@ pub async fn list_targets(
 pub struct Settings {
     /// Our brand's name as market trackers write it (its tracker rows are replaced by
     /// the ledger's units).
-    #[schema(example = "Xiaomi")]
+    #[schema(
+        example = "Xiaomi",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub brand: Option<String>,
 }
 

@@ -36,12 +36,13 @@ pub async fn create_sale(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SalesQuery {
     /// Only sales in this market.
-    #[param(value_type = Option<String>)]
     pub market: Option<MarketCode>,
     /// Only sales with this status: `scheduled`, `active` or `ended`.
+    #[param(pattern = r"^(scheduled|active|ended)$")]
     pub status: Option<String>,
 }
 

@@ -12,9 +12,11 @@ use soldout_core::shipment::{Quarter, Shipment};
 use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentsQuery {
     /// The quarter, such as `2017Q3`.
+    #[param(pattern = r"^[0-9]{4}Q[1-4]$")]
     pub period: String,
 }
 

@@ -67,7 +67,7 @@ async fn record_sale(
 /// The same `client_id` again records nothing and answers with the first receipt.
 #[utoipa::path(post, path = "/v1/locations/{store}/sales", tag = "stores",
     request_body = NewPosSale, security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id")),
+    params(("store" = soldout_core::ids::LocationId, Path, description = "Store id")),
     responses(
         (status = 201, description = "Recorded: the receipt, with a device token per serial", body = ReceiptWithDevices),
         (status = 200, description = "This client_id was recorded before: its receipt", body = ReceiptWithDevices),
@@ -111,16 +111,18 @@ pub struct ReceiptWithDevices {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptsQuery {
     /// Most receipts to return, newest first (1 to 1,000; default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 /// A store's receipts, newest first.
-#[utoipa::path(get, path = "/v1/locations/{store}/sales", tag = "stores",
+#[utoipa::path(get, path = "/v1/locations/{store}/sales", tag = "stores", operation_id = "list_store_sales",
     security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id"), ReceiptsQuery),
+    params(("store" = soldout_core::ids::LocationId, Path, description = "Store id"), ReceiptsQuery),
     responses(
         (status = 200, description = "Receipts", body = [Receipt]),
         (status = 403, description = "Another store's clerk", body = Problem)))]
@@ -168,6 +170,11 @@ pub struct SyncResult {
     pub status: SyncStatus,
     /// The receipt's id, when there is one.
     pub sale: Option<i64>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub reason: Option<String>,
     /// The token each unit of the receipt checks in with for OS updates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -185,7 +192,7 @@ pub struct SyncAnswer {
 /// discrepancy; a sale more than 30 days old is rejected.
 #[utoipa::path(post, path = "/v1/locations/{store}/sales:sync", tag = "stores",
     request_body = SyncBody, security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id")),
+    params(("store" = soldout_core::ids::LocationId, Path, description = "Store id")),
     responses(
         (status = 200, description = "Each sale's outcome, in the order sent", body = SyncAnswer),
         (status = 403, description = "Another store's clerk", body = Problem),
@@ -256,7 +263,7 @@ async fn applied(state: &AppState, receipt: Receipt, status: SyncStatus) -> ApiR
 /// count. The serial may then be sold again.
 #[utoipa::path(post, path = "/v1/locations/{store}/returns", tag = "stores",
     request_body = NewReturn, security(("bearer" = [])),
-    params(("store" = String, Path, description = "Store id")),
+    params(("store" = soldout_core::ids::LocationId, Path, description = "Store id")),
     responses(
         (status = 201, description = "Returned: the refund", body = Refund),
         (status = 403, description = "Another store's clerk", body = Problem),
@@ -327,7 +334,12 @@ pub async fn list_discrepancies(
 #[serde(deny_unknown_fields)]
 pub struct Resolution {
     /// What was found: a recount, a late delivery note.
-    #[schema(example = "recounted: two boxes were in the back room")]
+    #[schema(
+        example = "recounted: two boxes were in the back room",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub note: String,
 }
 
@@ -355,7 +367,7 @@ pub async fn resolve_discrepancy(
 
 /// A device by serial (admin).
 #[utoipa::path(get, path = "/v1/devices/{serial}", tag = "stores", security(("bearer" = [])),
-    params(("serial" = String, Path, description = "Serial or IMEI")),
+    params(("serial" = soldout_core::ids::Serial, Path, description = "Serial or IMEI")),
     responses(
         (status = 200, description = "The device", body = Device),
         (status = 404, description = "Never sold", body = Problem)))]

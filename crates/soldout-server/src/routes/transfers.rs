@@ -141,7 +141,7 @@ pub async fn receive_transfer(
 /// Transfers from or to a location, newest first (admin, or the store's clerk).
 #[utoipa::path(get, path = "/v1/locations/{id}/transfers", tag = "transfers",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Location id")),
+    params(("id" = soldout_core::ids::LocationId, Path, description = "Location id")),
     responses(
         (status = 200, description = "Transfers", body = [Transfer]),
         (status = 403, description = "Another store's clerk", body = Problem),

@@ -167,6 +167,74 @@ async fn the_openapi_document_covers_every_route_and_body() {
     }
 }
 
+/// The document tells the truth about what can go wrong: every error answer is a
+/// problem document, the answers any request can get are on every operation, a
+/// query parameter is in the query, and no two operations share an id.
+#[tokio::test]
+async fn the_openapi_document_types_every_error_and_parameter() {
+    let app = spawn_app().await;
+    let doc: Value = app.public_get("/openapi.json").await;
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{method} {path}");
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+                "{what}: id used twice"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["400", "408", "429", "503"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{what}: {status} undocumented"
+                );
+            }
+            if op
+                .get("security")
+                .is_some_and(|s| !s.as_array().unwrap().is_empty())
+            {
+                assert!(
+                    responses.contains_key("401") && responses.contains_key("403"),
+                    "{what}"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert!(
+                    responses.contains_key("413") && responses.contains_key("415"),
+                    "{what}"
+                );
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{what}");
+            }
+            for (status, response) in responses {
+                if status.starts_with(['4', '5']) {
+                    let content = response["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{what} {status}"
+                    );
+                }
+            }
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                let place = parameter["in"].as_str().unwrap();
+                assert!(
+                    place == "header" || (place == "path") == in_path,
+                    "{what}: {name} is in {place}"
+                );
+            }
+        }
+    }
+    // Ids carry their alphabet, so a client can check one before it sends it.
+    assert_eq!(
+        doc["components"]["schemas"]["MarketCode"]["pattern"],
+        "^[A-Z]{2}$"
+    );
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
