@@ -33,13 +33,9 @@ fn clock_start() -> chrono::DateTime<chrono::Utc> {
 
 /// A server whose sales queue at most `queue_max` requests.
 pub async fn spawn_app_with_queue(queue_max: usize) -> TestApp {
-    spawn(
-        tempfile::tempdir().expect("temp dir"),
-        clock_start(),
-        queue_max,
-        false,
-        loopback_limits(),
-    )
+    spawn_app_with(loopback_limits(), |settings| {
+        settings.engine.queue_max = queue_max;
+    })
     .await
 }
 
@@ -56,61 +52,44 @@ fn loopback_limits() -> ConnectionLimits {
 
 /// A server with these connection limits.
 pub async fn spawn_app_with_limits(limits: ConnectionLimits) -> TestApp {
-    spawn(
-        tempfile::tempdir().expect("temp dir"),
-        clock_start(),
-        soldout_engine::QUEUE_MAX,
-        false,
-        limits,
-    )
-    .await
+    spawn_app_with(limits, |_| {}).await
 }
 
 /// A server as `soldout demo` runs it: the storefront's "pay" button is on.
 pub async fn spawn_demo_app() -> TestApp {
-    spawn(
-        tempfile::tempdir().expect("temp dir"),
-        clock_start(),
-        soldout_engine::QUEUE_MAX,
-        true,
-        loopback_limits(),
-    )
-    .await
+    spawn_app_with(loopback_limits(), |settings| settings.demo_payments = true).await
+}
+
+/// A server whose settings `adjust` changes from the tests' own.
+pub async fn spawn_app_with(
+    limits: ConnectionLimits,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn(dir, clock_start(), limits, adjust).await
 }
 
 /// A server on the database in `dir` whose clock starts at `start`: a second one on
 /// the same directory is a restart.
 pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono::Utc>) -> TestApp {
-    spawn(
-        dir,
-        start,
-        soldout_engine::QUEUE_MAX,
-        false,
-        loopback_limits(),
-    )
-    .await
+    spawn(dir, start, loopback_limits(), |_| {}).await
 }
 
 async fn spawn(
     dir: tempfile::TempDir,
     start: chrono::DateTime<chrono::Utc>,
-    queue_max: usize,
-    demo_payments: bool,
     limits: ConnectionLimits,
+    adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = soldout_store::open(&url).await.expect("open store");
     let admin_token = "test-admin-token".to_owned();
-    let settings = Settings {
+    let mut settings = Settings {
         admin_token: admin_token.clone(),
         payment_secret: Some(PAYMENT_SECRET.into()),
-        demo_payments,
-        engine: soldout_engine::EngineOptions {
-            queue_max,
-            ..Default::default()
-        },
         ..Settings::default()
     };
+    adjust(&mut settings);
     let state = AppState::start(store, Clock::starting_at(Some(start)), settings)
         .await
         .expect("start the app");

@@ -7,6 +7,7 @@ use crate::web::browser;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use reqwest::Method;
 use serde_json::json;
+use soldout_server::ConnectionLimits;
 
 impl TestApp {
     /// Where the dashboard's overview sends this session: 200 if it is live.
@@ -176,4 +177,28 @@ async fn a_revoked_clerk_is_turned_away_everywhere() {
     expect(refused, 401, "revoked after a restart").await;
     app.send(Method::POST, "/v1/clerks/999/revoke", json!({}), 404)
         .await;
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
+    use reqwest::header::SET_COOKIE;
+    let plain = spawn_app().await;
+    let cookie = plain.sign_in(&plain.admin_token).await.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let behind_tls = crate::helpers::spawn_app_with(ConnectionLimits::default(), |settings| {
+        settings.secure_cookies = true;
+    })
+    .await;
+    let cookie = behind_tls.sign_in(&behind_tls.admin_token).await.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 }
