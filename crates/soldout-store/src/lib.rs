@@ -22,14 +22,37 @@ use std::sync::Arc;
 
 /// Opens the database a URL names and brings its schema up to date.
 ///
-/// `sqlite://PATH` (created when missing) is supported; other schemes are refused with
-/// an error that says so.
+/// `sqlite://PATH` (created when missing) is supported; `postgres://` is refused until
+/// the PostgreSQL store is built, and any other scheme with an error that names both.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err(StoreError::Config(
+            "PostgreSQL (postgres://USER@HOST:PORT/DB) is not built yet: use sqlite://PATH".into(),
+        ))
     } else {
         Err(StoreError::Config(format!(
-            "database URL {url:?} is not supported: use sqlite://PATH (PostgreSQL support is not built yet)"
+            "database URL {url:?} is not supported: use sqlite://PATH or postgres://USER@HOST:PORT/DB"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_url_of_another_scheme_is_refused_naming_both() {
+        for url in [
+            "mysql://root@localhost/db",
+            "soldout.db",
+            "postgres://u@h:5432/d",
+        ] {
+            let refused = super::open(url).await.err().expect("refused").to_string();
+            assert!(refused.contains("sqlite://PATH"), "{refused}");
+            assert!(
+                refused.contains("postgres://USER@HOST:PORT/DB"),
+                "{refused}"
+            );
+        }
     }
 }
