@@ -26,6 +26,7 @@
 mod body;
 mod guard;
 
+use crate::problem::Problem;
 use axum::Router;
 use guard::{Activity, GuardedStream, Verdict};
 use hyper_util::rt::TokioIo;
@@ -298,22 +299,11 @@ enum Refusal {
 impl Refusal {
     /// Tells the client why, if its socket takes the bytes at once, and drops it.
     fn send(self, stream: &TcpStream) {
-        let (status, slug, title, detail) = match self {
-            Refusal::Full => (
-                503,
-                "connection-limit",
-                "Too many connections",
-                "the server is at its connection limit; retry in a moment",
-            ),
-            Refusal::ClientFull => (
-                429,
-                "too-many-connections",
-                "Too many connections from your address",
-                "close some of your connections to this server, then retry",
-            ),
+        let problem = match self {
+            Refusal::Full => Problem::connection_limit(),
+            Refusal::ClientFull => Problem::too_many_connections(),
         };
-        let answer = guard::problem_response(status, slug, title, detail, true);
-        let _ = stream.try_write(&answer);
+        let _ = stream.try_write(&guard::problem_response(&problem));
     }
 }
 

@@ -310,15 +310,7 @@ async fn operators_only_in_reserve(
                     == Some(soldout_core::Principal::Admin)
             });
         if !operator {
-            return Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "connection-limit",
-                "Too many connections",
-                "the server is at its connection limit; retry in a moment",
-            )
-            .with_header(axum::http::header::RETRY_AFTER, "1")
-            .with_header(axum::http::header::CONNECTION, "close")
-            .into_response();
+            return Problem::connection_limit().into_response();
         }
     }
     next.run(request).await

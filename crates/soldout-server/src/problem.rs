@@ -101,6 +101,28 @@ impl Problem {
         .with_header(header::CONNECTION, "close")
     }
 
+    /// The server is at its connection cap and this connection is not an operator's.
+    pub fn connection_limit() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connection-limit",
+            "Too many connections",
+            "the server is at its connection limit; retry in a moment",
+        )
+        .with_header(header::RETRY_AFTER, "1")
+        .with_header(header::CONNECTION, "close")
+    }
+
+    /// One client address holds its share of the connections already.
+    pub fn too_many_connections() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-connections",
+            "Too many connections from your address",
+            "close some of your connections to this server, then retry",
+        )
+    }
+
     /// A body larger than the limit.
     pub fn payload_too_large(hint: &str) -> Self {
         Self::new(

@@ -10,6 +10,7 @@
 //! replaced by a problem document with the same status.
 
 use super::ConnectionLimits;
+use crate::problem::Problem;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -144,36 +145,20 @@ impl Activity {
     }
 }
 
-/// A whole HTTP/1.1 answer carrying a problem document; `close` adds
-/// `Connection: close`.
-pub(crate) fn problem_response(
-    status: u16,
-    slug: &str,
-    title: &str,
-    detail: &str,
-    close: bool,
-) -> Vec<u8> {
-    let reason = http::StatusCode::from_u16(status)
+/// A whole HTTP/1.1 answer carrying `problem`, written straight to a socket that is
+/// closed after it (so `Connection: close`, whatever headers the problem carries).
+pub(crate) fn problem_response(problem: &Problem) -> Vec<u8> {
+    let reason = http::StatusCode::from_u16(problem.status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Error");
-    let body = serde_json::json!({
-        "type": format!("{}{slug}", crate::problem::PROBLEM_BASE),
-        "title": title,
-        "status": status,
-        "detail": detail,
-    })
-    .to_string();
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n",
+    let body = serde_json::to_string(problem).unwrap_or_default();
+    format!(
+        "HTTP/1.1 {} {reason}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        problem.status,
         body.len()
-    );
-    if close {
-        out.push_str("connection: close\r\n");
-    }
-    out.push_str("\r\n");
-    out.push_str(&body);
-    out.into_bytes()
+    )
+    .into_bytes()
 }
 
 /// The problem document that replaces hyper's bare answer `head`, if it is one: a
@@ -190,8 +175,9 @@ fn replacement_for(head: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let status: u16 = text.get(9..12)?.parse().ok()?;
-    let (slug, title, detail) = match status {
-        431 => (
+    let problem = match status {
+        431 => Problem::new(
+            http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "headers-too-large",
             "Request headers too large",
             format!(
@@ -200,19 +186,21 @@ fn replacement_for(head: &[u8]) -> Option<Vec<u8>> {
                 super::HEADERS_MAX
             ),
         ),
-        414 => (
+        414 => Problem::new(
+            http::StatusCode::URI_TOO_LONG,
             "uri-too-long",
             "URI too long",
-            "the request's target is too long".to_owned(),
+            "the request's target is too long",
         ),
-        400..=499 => (
+        400..=499 => Problem::new(
+            http::StatusCode::from_u16(status).ok()?,
             "malformed-request",
             "Malformed request",
-            "the request line or a header could not be parsed as HTTP/1.1".to_owned(),
+            "the request line or a header could not be parsed as HTTP/1.1",
         ),
         _ => return None,
     };
-    Some(problem_response(status, slug, title, &detail, true))
+    Some(problem_response(&problem))
 }
 
 /// The TCP stream of one connection, noting its activity in an [`Activity`].
@@ -274,13 +262,12 @@ impl AsyncRead for GuardedStream {
         let this = self.get_mut();
         if this.activity.expired.load(Ordering::Relaxed) {
             if this.owed.is_empty() {
-                this.owed = problem_response(
-                    408,
+                this.owed = problem_response(&Problem::new(
+                    http::StatusCode::REQUEST_TIMEOUT,
                     "request-timeout",
                     "Request timeout",
                     "the request's head did not arrive in time",
-                    true,
-                );
+                ));
             }
             let _ = this.poll_pay(cx);
             return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
