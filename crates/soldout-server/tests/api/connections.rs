@@ -21,7 +21,10 @@ async fn connect_from(from: &str, server: SocketAddr) -> TcpStream {
 
 /// Everything the server sends until it closes the connection, or None if it keeps
 /// it open longer than `within`.
-async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<String> {
+async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: Duration,
+) -> Option<String> {
     let mut answer = Vec::new();
     let read = tokio::time::timeout(within, async {
         let mut buf = [0u8; 4096];
@@ -133,21 +136,9 @@ async fn drip(
             }
         }
     });
-    let mut answer = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_millis(5_500), async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match reading.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
+    let answer = read_until_closed(&mut reading, Duration::from_millis(5_500)).await;
     dripping.abort();
-    closed
-        .ok()
-        .map(|()| String::from_utf8_lossy(&answer).into_owned())
+    answer
 }
 
 #[tokio::test]

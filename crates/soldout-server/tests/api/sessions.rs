@@ -94,12 +94,7 @@ async fn customer_tokens_expire_and_are_renewed_on_use() {
     // In the second half of its life, a use answers with a renewed token.
     let now = app.now().await;
     let app = app.restart_after(chrono::Duration::days(20), now).await;
-    let late = app
-        .anonymous(Method::GET, &mine)
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
+    let late = app.call(&buyer.token, Method::GET, &mine, None).await;
     assert_eq!(late.status(), 200);
     let renewed = late.headers()["soldout-customer-token"]
         .to_str()
@@ -109,32 +104,17 @@ async fn customer_tokens_expire_and_are_renewed_on_use() {
     // Past thirty days the old token is refused, the renewed one is not.
     let now = app.now().await;
     let app = app.restart_after(chrono::Duration::days(15), now).await;
-    let expired = app
-        .anonymous(Method::GET, &mine)
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
+    let expired = app.call(&buyer.token, Method::GET, &mine, None).await;
     assert_eq!(
         problem_slug(&expect(expired, 401, "expired token").await),
         "token-expired"
     );
-    let fresh = app
-        .anonymous(Method::GET, &mine)
-        .bearer_auth(&renewed)
-        .send()
-        .await
-        .unwrap();
+    let fresh = app.call(&renewed, Method::GET, &mine, None).await;
     assert_eq!(fresh.status(), 200);
     // An admin can issue a new token for a customer whose token lapsed.
     let issued = app.send(Method::POST, &me, json!({}), 201).await;
     let token = issued["token"].as_str().unwrap();
-    let with_issued = app
-        .anonymous(Method::GET, &mine)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let with_issued = app.call(token, Method::GET, &mine, None).await;
     assert_eq!(with_issued.status(), 200);
 }
 
