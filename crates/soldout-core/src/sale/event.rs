@@ -10,6 +10,22 @@ pub enum PaymentOutcome {
     Failed,
 }
 
+impl PaymentOutcome {
+    /// Its name as stored: `succeeded` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentOutcome::Succeeded => "succeeded",
+            PaymentOutcome::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [PaymentOutcome::Succeeded, PaymentOutcome::Failed]
+            .into_iter()
+            .find(|o| o.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SaleEvent {
     /// A customer registered before the start.

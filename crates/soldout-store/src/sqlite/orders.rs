@@ -293,10 +293,7 @@ impl SqliteStore {
         )
         .bind(event_id)
         .bind(id.to_string())
-        .bind(match outcome {
-            PaymentOutcome::Succeeded => "succeeded",
-            PaymentOutcome::Failed => "failed",
-        })
+        .bind(outcome.as_str())
         .bind(at)
         .execute(&mut *tx)
         .await?;

@@ -9,13 +9,6 @@ use soldout_core::sale::{OrderId, PaymentOutcome};
 use soldout_core::Currency;
 use sqlx::Row;
 
-fn outcome_name(outcome: PaymentOutcome) -> &'static str {
-    match outcome {
-        PaymentOutcome::Succeeded => "succeeded",
-        PaymentOutcome::Failed => "failed",
-    }
-}
-
 impl SqliteStore {
     pub(super) async fn insert_payment_event(
         &self,
@@ -31,11 +24,7 @@ impl SqliteStore {
             let first = PaymentReport {
                 event_id: row.try_get("event_id")?,
                 order: column(&row, "order_id", OrderId::parse)?,
-                outcome: column(&row, "outcome", |s| match s {
-                    "succeeded" => Some(PaymentOutcome::Succeeded),
-                    "failed" => Some(PaymentOutcome::Failed),
-                    _ => None,
-                })?,
+                outcome: column(&row, "outcome", PaymentOutcome::parse)?,
                 amount: row.try_get("amount")?,
                 currency: column(&row, "currency", |s| Currency::parse(s).ok())?,
             };
@@ -48,7 +37,7 @@ impl SqliteStore {
         )
         .bind(&report.event_id)
         .bind(report.order.to_string())
-        .bind(outcome_name(report.outcome))
+        .bind(report.outcome.as_str())
         .bind(report.amount)
         .bind(report.currency.code())
         .bind(at)
