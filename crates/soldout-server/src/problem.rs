@@ -101,6 +101,18 @@ impl Problem {
         .with_header(header::CONNECTION, "close")
     }
 
+    /// The database cannot be reached, or is too busy to take the change: nothing was
+    /// changed, and the same request later may succeed.
+    pub fn database_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "Database unavailable",
+            "the database is unreachable or too busy; nothing was changed; retry after the Retry-After delay",
+        )
+        .with_header(header::RETRY_AFTER, "1")
+    }
+
     /// The server is at its connection cap and this connection is not an operator's.
     pub fn connection_limit() -> Self {
         Self::new(
@@ -199,6 +211,10 @@ impl From<StoreError> for Problem {
             }
             StoreError::Invalid(detail) => Problem::invalid(detail),
             StoreError::Rejected(r) => r.into(),
+            StoreError::Unavailable(_) | StoreError::Contended(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Problem::database_unavailable()
+            }
             StoreError::Config(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failed");
                 Problem::internal()

@@ -29,6 +29,14 @@ pub enum StoreError {
     /// An order's lifecycle refuses the change (the same rules as in a flash sale).
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    /// The database cannot be reached (or keeps losing the race for its rows): a 503
+    /// the client retries after a moment; nothing was changed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The transaction lost a race with another (a serialization failure or a
+    /// deadlock) and was rolled back: the store runs it again.
+    #[error("the transaction lost a race with another: {0}")]
+    Contended(String),
     /// The database URL or settings are wrong.
     #[error("{0}")]
     Config(String),
@@ -60,7 +68,25 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Backend(Box::new(e))
+        use sqlx::Error as E;
+        match &e {
+            E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
+                StoreError::Unavailable(e.to_string())
+            }
+            // SQLSTATE codes (PostgreSQL's) have five characters; SQLite's are numbers
+            // of at most four digits.
+            E::Database(d) => match d.code().as_deref().filter(|code| code.len() == 5) {
+                // PostgreSQL's serialization_failure and deadlock_detected.
+                Some("40001" | "40P01") => StoreError::Contended(d.message().to_owned()),
+                // Connection exceptions, the server shutting down or starting up,
+                // and a statement cancelled by its timeout.
+                Some(code) if code.starts_with("08") || code.starts_with("57") => {
+                    StoreError::Unavailable(d.message().to_owned())
+                }
+                _ => StoreError::Backend(Box::new(e)),
+            },
+            _ => StoreError::Backend(Box::new(e)),
+        }
     }
 }
 

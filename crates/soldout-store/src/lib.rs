@@ -7,10 +7,14 @@
 //! never-negative stock rule) is a call into `soldout-core`, not a rule of its own.
 
 mod error;
+mod postgres;
+pub mod scratch;
+mod shipment_blocks;
 mod sqlite;
 mod store;
 
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{
     DeviceVersion, ImportChunk, ImportKind, ImportedDevice, MovementPage, NewOnlineOrder,
@@ -19,18 +23,54 @@ pub use store::{
 };
 
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Opens the database a URL names and brings its schema up to date.
-///
-/// `sqlite://PATH` (created when missing) is supported; `postgres://` is refused until
-/// the PostgreSQL store is built, and any other scheme with an error that names both.
+/// How the store uses its database.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Most connections open at once: PostgreSQL's one pool, SQLite's readers (its
+    /// writer is always one connection).
+    pub pool_max: u32,
+    /// Longest a statement may run on PostgreSQL before the server cancels it (the
+    /// request gets a 503); SQLite has no statement timeout.
+    pub statement_timeout: Duration,
+    /// Longest a request waits for a free connection (or for the database to answer a
+    /// new one) before it gets a 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            pool_max: 16,
+            statement_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens the database a URL names with the default settings and brings its schema up
+/// to date.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &DatabaseSettings::default()).await
+}
+
+/// Opens the database a URL names and brings its schema up to date: `sqlite://PATH`
+/// (created when missing) or `postgres://USER@HOST:PORT/DB` (which must exist); any
+/// other scheme is refused with an error that names both.
+pub async fn open_with(
+    url: &str,
+    settings: &DatabaseSettings,
+) -> Result<Arc<dyn Store>, StoreError> {
+    if settings.pool_max == 0 {
+        return Err(StoreError::Config(
+            "the database pool needs at least one connection".into(),
+        ));
+    }
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open(url, settings).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(StoreError::Config(
-            "PostgreSQL (postgres://USER@HOST:PORT/DB) is not built yet: use sqlite://PATH".into(),
-        ))
+        Ok(Arc::new(PgStore::open(url, settings).await?))
     } else {
         Err(StoreError::Config(format!(
             "database URL {url:?} is not supported: use sqlite://PATH or postgres://USER@HOST:PORT/DB"
@@ -42,11 +82,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 mod tests {
     #[tokio::test]
     async fn a_url_of_another_scheme_is_refused_naming_both() {
-        for url in [
-            "mysql://root@localhost/db",
-            "soldout.db",
-            "postgres://u@h:5432/d",
-        ] {
+        for url in ["mysql://root@localhost/db", "soldout.db"] {
             let refused = super::open(url).await.err().expect("refused").to_string();
             assert!(refused.contains("sqlite://PATH"), "{refused}");
             assert!(

@@ -1,5 +1,7 @@
 //! `spawn_app()`: the real router on 127.0.0.1:0 with a fresh database, and a client
-//! that speaks to it.
+//! that speaks to it. The database is a SQLite file in a temporary directory in the
+//! `api` tests, and a scratch PostgreSQL database of its own (dropped at the end) in
+//! `api_postgres`, which compiles these same files.
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -18,11 +20,63 @@ pub struct TestApp {
     pub admin_token: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    dir: tempfile::TempDir,
+    database: TestDatabase,
+}
+
+/// Where a test's data lives, for as long as the test runs.
+pub struct TestDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    _scratch: Option<soldout_store::scratch::ScratchDatabase>,
+}
+
+/// Whether this build of the tests runs on PostgreSQL (the `api_postgres` target).
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "api_postgres"
+}
+
+impl TestDatabase {
+    /// A fresh, empty database of the backend these tests run on.
+    pub async fn fresh() -> TestDatabase {
+        if !on_postgres() {
+            let dir = tempfile::tempdir().expect("temp dir");
+            return TestDatabase {
+                url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                _dir: Some(dir),
+                _scratch: None,
+            };
+        }
+        let Some(server) = soldout_store::scratch::test_server() else {
+            skip_postgres_runs();
+        };
+        let scratch = soldout_store::scratch::ScratchDatabase::create(&server, "api")
+            .await
+            .expect("create a scratch PostgreSQL database");
+        TestDatabase {
+            url: scratch.url().to_owned(),
+            _dir: None,
+            _scratch: Some(scratch),
+        }
+    }
+}
+
+/// Without a PostgreSQL server to run on, the PostgreSQL build of the tests says so
+/// once and ends as a success: the SQLite build has run the same tests.
+fn skip_postgres_runs() -> ! {
+    use std::io::Write;
+    // Straight to the terminal: the test harness captures what a test prints.
+    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/stderr") {
+        let _ = writeln!(
+            tty,
+            "api_postgres: {} is not set; the PostgreSQL runs of the API tests were skipped",
+            soldout_store::scratch::TEST_DATABASE_VAR
+        );
+    }
+    std::process::exit(0)
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_in(tempfile::tempdir().expect("temp dir"), clock_start()).await
+    spawn_app_in(TestDatabase::fresh().await, clock_start()).await
 }
 
 fn clock_start() -> chrono::DateTime<chrono::Utc> {
@@ -65,24 +119,24 @@ pub async fn spawn_app_with(
     limits: ConnectionLimits,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    spawn(dir, clock_start(), limits, adjust).await
+    spawn(TestDatabase::fresh().await, clock_start(), limits, adjust).await
 }
 
-/// A server on the database in `dir` whose clock starts at `start`: a second one on
-/// the same directory is a restart.
-pub async fn spawn_app_in(dir: tempfile::TempDir, start: chrono::DateTime<chrono::Utc>) -> TestApp {
-    spawn(dir, start, loopback_limits(), |_| {}).await
+/// A server on `database` whose clock starts at `start`: a second one on the same
+/// database is a restart.
+pub async fn spawn_app_in(database: TestDatabase, start: chrono::DateTime<chrono::Utc>) -> TestApp {
+    spawn(database, start, loopback_limits(), |_| {}).await
 }
 
 async fn spawn(
-    dir: tempfile::TempDir,
+    database: TestDatabase,
     start: chrono::DateTime<chrono::Utc>,
     limits: ConnectionLimits,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = soldout_store::open(&url).await.expect("open store");
+    let store = soldout_store::open(&database.url)
+        .await
+        .expect("open store");
     let admin_token = "test-admin-token".to_owned();
     let mut settings = Settings {
         admin_token: admin_token.clone(),
@@ -112,7 +166,7 @@ async fn spawn(
         admin_token,
         shutdown: tx,
         server,
-        dir,
+        database,
     }
 }
 
@@ -133,7 +187,7 @@ impl TestApp {
         let _ = self.shutdown.send(());
         self.server.abort();
         let _ = self.server.await;
-        spawn_app_in(self.dir, now + downtime).await
+        spawn_app_in(self.database, now + downtime).await
     }
 
     /// Asks the server to shut down as Ctrl-C would; true if it finished its requests

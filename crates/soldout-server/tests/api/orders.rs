@@ -3,6 +3,7 @@
 
 use crate::helpers::{
     assert_balanced, expect, problem_slug, spawn_app, spawn_app_in, statuses_of, TestApp,
+    TestDatabase,
 };
 use crate::stores::{sale_body, BLR, DEL, LIST_PRICE, SKU};
 use reqwest::Method;
@@ -172,9 +173,8 @@ async fn a_pickup_order_is_handed_over_by_that_store_only() {
 
 #[tokio::test]
 async fn unpaid_online_orders_expire_and_release_their_units_even_across_downtime() {
-    let dir = tempfile::tempdir().unwrap();
     let start = chrono::Utc::now() - chrono::Duration::days(3000);
-    let app = spawn_app_in(dir, start).await;
+    let app = spawn_app_in(TestDatabase::fresh().await, start).await;
     app.seed_stores(2).await;
     let buyer = app.sign_up("late@example.com").await;
     let order = expect(

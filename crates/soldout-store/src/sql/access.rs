@@ -2,15 +2,15 @@
 //! session id is stored) and clerks, who can be revoked. When a session is live is
 //! the core's rule (`SessionPolicy::live`).
 
-use super::{column, SqliteStore};
+use super::DbRow;
+use super::{column, Backend};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use soldout_core::access::SESSION_TOUCH_SECS;
 use soldout_core::{Clerk, ClerkId, LocationId, Principal, SessionPolicy};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-fn clerk_from_row(row: &SqliteRow) -> Result<Clerk, StoreError> {
+fn clerk_from_row(row: &DbRow) -> Result<Clerk, StoreError> {
     Ok(Clerk {
         id: ClerkId(row.try_get("id")?),
         store: column(row, "store", |s| LocationId::parse(s).ok())?,
@@ -20,7 +20,7 @@ fn clerk_from_row(row: &SqliteRow) -> Result<Clerk, StoreError> {
     })
 }
 
-impl SqliteStore {
+impl Backend {
     pub(super) async fn insert_session(
         &self,
         id_hash: &str,
@@ -31,13 +31,13 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         // Sessions that can no longer be live go, so the table stays the size of
         // the staff signed in.
-        sqlx::query("DELETE FROM dashboard_sessions WHERE created_at <= ? OR last_seen_at <= ?")
+        sqlx::query("DELETE FROM dashboard_sessions WHERE created_at <= $1 OR last_seen_at <= $2")
             .bind(now - chrono::Duration::seconds(policy.absolute_secs))
             .bind(now - chrono::Duration::seconds(policy.idle_secs))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO dashboard_sessions (id_hash, clerk, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO dashboard_sessions (id_hash, clerk, created_at, last_seen_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(id_hash)
         .bind(clerk.map(|c| c.0))
@@ -58,7 +58,7 @@ impl SqliteStore {
         let row = sqlx::query(
             "SELECT s.clerk, s.created_at, s.last_seen_at, c.store, c.revoked_at
              FROM dashboard_sessions s LEFT JOIN clerks c ON c.id = s.clerk
-             WHERE s.id_hash = ?",
+             WHERE s.id_hash = $1",
         )
         .bind(id_hash)
         .fetch_optional(&self.reader)
@@ -87,7 +87,7 @@ impl SqliteStore {
             }
         };
         if (now - last_seen).num_seconds() >= SESSION_TOUCH_SECS {
-            sqlx::query("UPDATE dashboard_sessions SET last_seen_at = ? WHERE id_hash = ?")
+            sqlx::query("UPDATE dashboard_sessions SET last_seen_at = $1 WHERE id_hash = $2")
                 .bind(now)
                 .bind(id_hash)
                 .execute(&self.writer)
@@ -97,7 +97,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM dashboard_sessions WHERE id_hash = ?")
+        sqlx::query("DELETE FROM dashboard_sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.writer)
             .await?;
@@ -111,16 +111,16 @@ impl SqliteStore {
     ) -> Result<Clerk, StoreError> {
         let mut tx = self.begin_write().await?;
         // Revoking twice keeps the first instant.
-        sqlx::query("UPDATE clerks SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE clerks SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(at)
             .bind(clerk.0)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM dashboard_sessions WHERE clerk = ?")
+        sqlx::query("DELETE FROM dashboard_sessions WHERE clerk = $1")
             .bind(clerk.0)
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query("SELECT * FROM clerks WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM clerks WHERE id = $1")
             .bind(clerk.0)
             .fetch_optional(&mut *tx)
             .await?
@@ -134,7 +134,7 @@ impl SqliteStore {
         &self,
         store: Option<&LocationId>,
     ) -> Result<Vec<Clerk>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM clerks WHERE ?1 IS NULL OR store = ?1 ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM clerks WHERE $1 IS NULL OR store = $1 ORDER BY id")
             .bind(store.map(LocationId::as_str))
             .fetch_all(&self.reader)
             .await?;

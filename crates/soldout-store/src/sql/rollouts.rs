@@ -2,26 +2,27 @@
 //! it: devices sold through soldout (`devices`) and the imported installed base
 //! (`installed_base`), one serial in one of them only.
 
-use super::{column, corrupt, is_unique_violation as is_unique, taken, SqliteStore};
+use super::{column, corrupt, is_unique_violation as is_unique, taken, Backend};
 use std::collections::HashMap;
 
 /// Rows one statement writes: under SQLite's 32,766 bound parameters at 7 a row.
 const ROWS_PER_STATEMENT: usize = 500;
+use super::{Db, DbRow};
 use crate::store::{DeviceVersion, ImportedDevice, RegisteredDevice};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
 use soldout_core::{MarketCode, OsVersion, ProductId, RolloutId, Serial};
-use sqlx::sqlite::SqliteRow;
+use sqlx::QueryBuilder;
 use sqlx::Row;
 
 /// Both kinds of registered device, with one set of columns.
 const REGISTRY: &str = "(SELECT serial, product, market, os_version, os_base FROM devices
         WHERE returned_at IS NULL
       UNION ALL
-      SELECT serial, product, market, os_version, os_base FROM installed_base)";
+      SELECT serial, product, market, os_version, os_base FROM installed_base) AS registry";
 
-fn registered(row: &SqliteRow) -> Result<RegisteredDevice, StoreError> {
+fn registered(row: &DbRow) -> Result<RegisteredDevice, StoreError> {
     Ok(RegisteredDevice {
         serial: column(row, "serial", |s| Serial::parse(s).ok())?,
         product: column(row, "product", |s| ProductId::parse(s).ok())?,
@@ -31,21 +32,21 @@ fn registered(row: &SqliteRow) -> Result<RegisteredDevice, StoreError> {
     })
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &SqliteRow, name: &str) -> Result<T, StoreError> {
-    let text: String = row.try_get(name)?;
-    serde_json::from_str(&text).map_err(|_| corrupt(name, &text))
+/// A document stored whole (`jsonb` on PostgreSQL, JSON text on SQLite).
+fn json<T: serde::de::DeserializeOwned>(row: &DbRow, name: &str) -> Result<T, StoreError> {
+    let sqlx::types::Json(document) = row.try_get(name)?;
+    Ok(document)
 }
 
-impl SqliteStore {
+impl Backend {
     pub(super) async fn insert_release(
         &self,
         release: &Release,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(release).expect("a release serializes");
-        sqlx::query("INSERT INTO os_releases (id, body, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO os_releases (id, body, created_at) VALUES ($1, $2, $3)")
             .bind(release.id.as_str())
-            .bind(body)
+            .bind(sqlx::types::Json(release))
             .bind(at)
             .execute(&self.writer)
             .await
@@ -68,7 +69,7 @@ impl SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let release = sqlx::query("SELECT 1 FROM os_releases WHERE id = ?")
+        let release = sqlx::query("SELECT 1 FROM os_releases WHERE id = $1")
             .bind(terms.release.as_str())
             .fetch_optional(&mut *tx)
             .await?;
@@ -78,15 +79,16 @@ impl SqliteStore {
                 id: terms.release.to_string(),
             });
         }
-        let body = serde_json::to_string(terms).expect("terms serialize");
-        sqlx::query("INSERT INTO os_rollouts (id, release, terms, created_at) VALUES (?, ?, ?, ?)")
-            .bind(terms.id.as_str())
-            .bind(terms.release.as_str())
-            .bind(body)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(taken("rollout", &terms.id))?;
+        sqlx::query(
+            "INSERT INTO os_rollouts (id, release, terms, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(terms.id.as_str())
+        .bind(terms.release.as_str())
+        .bind(sqlx::types::Json(terms))
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(taken("rollout", &terms.id))?;
         tx.commit().await?;
         Ok(())
     }
@@ -104,7 +106,7 @@ impl SqliteStore {
         &self,
         rollout: &RolloutId,
     ) -> Result<Vec<RolloutEvent>, StoreError> {
-        let rows = sqlx::query("SELECT events FROM rollout_journal WHERE rollout = ? ORDER BY id")
+        let rows = sqlx::query("SELECT events FROM rollout_journal WHERE rollout = $1 ORDER BY id")
             .bind(rollout.as_str())
             .fetch_all(&self.reader)
             .await?;
@@ -126,7 +128,7 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         for (rollout, group) in events.iter().filter(|(_, g)| !g.is_empty()) {
             let bytes = postcard::to_allocvec(group).expect("events encode");
-            sqlx::query("INSERT INTO rollout_journal (rollout, events) VALUES (?, ?)")
+            sqlx::query("INSERT INTO rollout_journal (rollout, events) VALUES ($1, $2)")
                 .bind(rollout.as_str())
                 .bind(bytes)
                 .execute(&mut *tx)
@@ -136,25 +138,23 @@ impl SqliteStore {
         // device. A check-in on the same version keeps the base the device had; on
         // another version (a downgrade, an update from elsewhere) the base is unknown.
         for chunk in versions.chunks(ROWS_PER_STATEMENT) {
-            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
             for table in ["devices", "installed_base"] {
-                let sql = format!(
-                    "WITH v (serial, os_version, os_base) AS (VALUES {values})
-                     UPDATE {table} SET os_version = v.os_version,
+                let mut update =
+                    QueryBuilder::<Db>::new("WITH v (serial, os_version, os_base) AS (");
+                update.push_values(chunk, |mut row, v| {
+                    row.push_bind(v.serial.as_str())
+                        .push_bind(v.os_version.to_string())
+                        .push_bind(v.os_base.as_deref());
+                });
+                update.push(format!(
+                    ") UPDATE {table} SET os_version = v.os_version,
                        os_base = CASE
                          WHEN v.os_base IS NOT NULL THEN v.os_base
                          WHEN {table}.os_version = v.os_version THEN {table}.os_base
                        END
                      FROM v WHERE {table}.serial = v.serial"
-                );
-                let mut query = sqlx::query(&sql);
-                for v in chunk {
-                    query = query
-                        .bind(v.serial.as_str())
-                        .bind(v.os_version.to_string())
-                        .bind(v.os_base.as_deref());
-                }
-                query.execute(&mut *tx).await?;
+                ));
+                update.build().execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
@@ -173,7 +173,7 @@ impl SqliteStore {
                 continue;
             }
             let product: Option<String> =
-                sqlx::query_scalar("SELECT product FROM skus WHERE sku = ?")
+                sqlx::query_scalar("SELECT product FROM skus WHERE sku = $1")
                     .bind(d.sku.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -184,23 +184,21 @@ impl SqliteStore {
             products.insert(d.sku.as_str(), product);
         }
         for chunk in devices.chunks(ROWS_PER_STATEMENT) {
-            let values = vec!["(?, ?, ?, ?, ?, ?, NULL, ?)"; chunk.len()].join(", ");
-            let sql = format!(
+            let mut query = QueryBuilder::<Db>::new(
                 "INSERT INTO installed_base (serial, sku, product, market, sold_at, os_version,
-                   os_base, imported_at) VALUES {values}"
+                   os_base, imported_at) ",
             );
-            let mut query = sqlx::query(&sql);
-            for d in chunk {
-                query = query
-                    .bind(d.serial.as_str())
-                    .bind(d.sku.as_str())
-                    .bind(&products[d.sku.as_str()])
-                    .bind(d.market.as_str())
-                    .bind(d.sold_at)
-                    .bind(d.os_version.to_string())
-                    .bind(at);
-            }
-            query.execute(&mut *tx).await.map_err(|e| {
+            query.push_values(chunk, |mut row, d| {
+                row.push_bind(d.serial.as_str())
+                    .push_bind(d.sku.as_str())
+                    .push_bind(&products[d.sku.as_str()])
+                    .push_bind(d.market.as_str())
+                    .push_bind(d.sold_at)
+                    .push_bind(d.os_version.to_string())
+                    .push("NULL")
+                    .push_bind(at);
+            });
+            query.build().execute(&mut *tx).await.map_err(|e| {
                 if e.as_database_error()
                     .is_some_and(|d| d.is_foreign_key_violation())
                 {
@@ -227,7 +225,7 @@ impl SqliteStore {
         // One look for serials sold through soldout, for the whole file.
         let sold: Option<String> = sqlx::query_scalar(
             "SELECT i.serial FROM installed_base i JOIN devices d ON d.serial = i.serial
-             WHERE i.imported_at = ? LIMIT 1",
+             WHERE i.imported_at = $1 LIMIT 1",
         )
         .bind(at)
         .fetch_optional(&mut *tx)
@@ -246,7 +244,7 @@ impl SqliteStore {
         &self,
         serial: &Serial,
     ) -> Result<Option<RegisteredDevice>, StoreError> {
-        sqlx::query(&format!("SELECT * FROM {REGISTRY} WHERE serial = ?"))
+        sqlx::query(&format!("SELECT * FROM {REGISTRY} WHERE serial = $1"))
             .bind(serial.as_str())
             .fetch_optional(&self.reader)
             .await?
@@ -263,118 +261,24 @@ impl SqliteStore {
         if markets.is_empty() || products.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = |n: usize| vec!["?"; n].join(", ");
-        let sql = format!(
-            "SELECT * FROM {REGISTRY} WHERE market IN ({}) AND product IN ({})",
-            marks(markets.len()),
-            marks(products.len())
-        );
-        let mut query = sqlx::query(&sql);
+        let mut query =
+            QueryBuilder::<Db>::new(format!("SELECT * FROM {REGISTRY} WHERE market IN ("));
+        let mut list = query.separated(", ");
         for m in markets {
-            query = query.bind(m.as_str());
+            list.push_bind(m.as_str());
         }
+        query.push(") AND product IN (");
+        let mut list = query.separated(", ");
         for p in products {
-            query = query.bind(p.as_str());
+            list.push_bind(p.as_str());
         }
+        query.push(")");
         query
+            .build()
             .fetch_all(&self.reader)
             .await?
             .iter()
             .map(registered)
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::store::{DeviceVersion, ImportedDevice};
-    use crate::Store;
-    use soldout_core::catalog::{NewMarket, NewProduct, NewSku, Specs};
-    use soldout_core::{Currency, MarketCode, OsVersion, ProductId, Serial, SkuCode};
-
-    fn version(serial: &Serial, v: &str, base: Option<&str>) -> DeviceVersion {
-        DeviceVersion {
-            serial: serial.clone(),
-            os_version: OsVersion::parse(v).unwrap(),
-            os_base: base.map(str::to_owned),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_device_keeps_its_base_only_while_its_version_stays() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = crate::open(&url).await.unwrap();
-        let market = NewMarket {
-            code: MarketCode::parse("IN").unwrap(),
-            name: "India".into(),
-            currency: Currency::parse("INR").unwrap(),
-            return_window_days: None,
-        }
-        .validate()
-        .unwrap();
-        store.create_market(&market).await.unwrap();
-        let product = NewProduct {
-            id: ProductId::parse("redmi-note-4").unwrap(),
-            name: "Redmi Note 4".into(),
-            specs: Specs {
-                soc: "Snapdragon 625".into(),
-                battery_mah: 4100,
-                fast_charging: false,
-                main_camera_mp: 13,
-                port: "Micro-USB".into(),
-                os_name: "MIUI".into(),
-                os_base: "Android 6.0".into(),
-                os_version: OsVersion::parse("8.1").unwrap(),
-            },
-            skus: vec![NewSku {
-                sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
-                colour: "Gold".into(),
-                ram_gb: 3,
-                storage_gb: 32,
-            }],
-        }
-        .validate()
-        .unwrap();
-        store.create_product(&product).await.unwrap();
-        let serial = Serial::parse("RN4IN1").unwrap();
-        let now = chrono::Utc::now();
-        let device = ImportedDevice {
-            serial: serial.clone(),
-            sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
-            market: market.code.clone(),
-            os_version: OsVersion::parse("8.2").unwrap(),
-            sold_at: now,
-        };
-        assert_eq!(
-            store
-                .import_devices(std::slice::from_ref(&device), now)
-                .await
-                .unwrap(),
-            1
-        );
-        assert!(store.import_devices(&[device], now).await.is_err(), "once");
-        let base = |store: std::sync::Arc<dyn Store>, serial: Serial| async move {
-            let d = store.registered_device(&serial).await.unwrap().unwrap();
-            (d.os_version.to_string(), d.os_base)
-        };
-        let installed = [version(&serial, "9.0", Some("Android 7.0"))];
-        store
-            .record_rollout_progress(&[], &installed)
-            .await
-            .unwrap();
-        let same = [version(&serial, "9.0", None)];
-        store.record_rollout_progress(&[], &same).await.unwrap();
-        assert_eq!(
-            base(store.clone(), serial.clone()).await,
-            ("9.0".into(), Some("Android 7.0".into())),
-            "a check-in on the installed version keeps the base"
-        );
-        let downgraded = [version(&serial, "8.2", None)];
-        store
-            .record_rollout_progress(&[], &downgraded)
-            .await
-            .unwrap();
-        assert_eq!(base(store, serial).await, ("8.2".into(), None));
     }
 }

@@ -1,7 +1,7 @@
 //! SQLite for the payment provider's events as first received: one row per event id,
 //! so an id reused for another order, outcome or amount is told apart from a replay.
 
-use super::{column, SqliteStore};
+use super::{column, Backend};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use soldout_core::order::PaymentReport;
@@ -9,14 +9,14 @@ use soldout_core::sale::{OrderId, PaymentOutcome};
 use soldout_core::Currency;
 use sqlx::Row;
 
-impl SqliteStore {
+impl Backend {
     pub(super) async fn insert_payment_event(
         &self,
         report: &PaymentReport,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let first = sqlx::query("SELECT * FROM payment_events WHERE event_id = ?")
+        let first = sqlx::query("SELECT * FROM payment_events WHERE event_id = $1")
             .bind(&report.event_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -33,7 +33,7 @@ impl SqliteStore {
         }
         sqlx::query(
             "INSERT INTO payment_events (event_id, order_id, outcome, amount, currency, received_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&report.event_id)
         .bind(report.order.to_string())

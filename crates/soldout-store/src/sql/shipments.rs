@@ -2,8 +2,11 @@
 //! hands units over (a counter sale, a fulfilment, a flash sale's batch) or takes
 //! one back (a return), and each row adds to its quarter's running totals there too.
 
-use super::shipment_blocks::{add_block_totals, unpack, BlockPacker, SealedBlock};
-use super::{column, corrupt, SqliteStore};
+use super::{column, corrupt, Backend};
+use super::{Db, DbConnection};
+use crate::shipment_blocks::{
+    add_block_totals, totals_of, unpack, BlockPacker, SealedBlock, Totals,
+};
 use crate::{ImportChunk, ImportKind, StoreError};
 use soldout_core::fx::{FxRate, FxTable, PerUsd};
 use soldout_core::pos::Channel;
@@ -11,46 +14,29 @@ use soldout_core::report::TotalRow;
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::{Currency, MarketCode, ProductId, SkuCode};
-use sqlx::{Row, Sqlite, SqliteConnection};
-use std::collections::HashMap;
+use sqlx::Row;
 use tokio::sync::mpsc;
 
 /// Rows per multi-row INSERT (ten parameters each).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Quarter totals of some rows: (quarter, market, channel, product, currency) →
-/// (units, revenue).
-pub(super) type Totals = HashMap<(String, String, &'static str, String, &'static str), (i64, i64)>;
-
-fn totals_of(rows: &[Shipment]) -> Totals {
-    let mut totals = Totals::new();
-    for row in rows {
-        let key = (
-            row.quarter().to_string(),
-            row.market.to_string(),
-            row.channel.as_str(),
-            row.product.to_string(),
-            row.currency.code(),
-        );
-        let entry = totals.entry(key).or_default();
-        entry.0 += row.units;
-        entry.1 += row.revenue;
-    }
-    totals
+fn totals_overflow() -> StoreError {
+    StoreError::Invalid(
+        "the imported units or revenue would take a total beyond what it can hold; nothing \
+         was imported"
+            .into(),
+    )
 }
 
 /// Adds (or, with `sign` -1, takes away) totals.
-async fn add_totals(
-    conn: &mut SqliteConnection,
-    totals: &Totals,
-    sign: i64,
-) -> Result<(), StoreError> {
+async fn add_totals(conn: &mut DbConnection, totals: &Totals, sign: i64) -> Result<(), StoreError> {
     for ((quarter, market, channel, product, currency), (units, revenue)) in totals {
         sqlx::query(
             "INSERT INTO shipment_totals (quarter, market, channel, product, currency, units, revenue)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (quarter, market, channel, product, currency) DO UPDATE SET
-               units = units + excluded.units, revenue = revenue + excluded.revenue",
+               units = shipment_totals.units + excluded.units,
+               revenue = shipment_totals.revenue + excluded.revenue",
         )
         .bind(quarter)
         .bind(market)
@@ -60,23 +46,31 @@ async fn add_totals(
         .bind(sign * units)
         .bind(sign * revenue)
         .execute(&mut *conn)
-        .await?;
+        .await
+        .map_err(|e| {
+            // PostgreSQL refuses a bigint that overflows (SQLSTATE 22003).
+            let out_of_range = e
+                .as_database_error()
+                .is_some_and(|d| d.code().as_deref() == Some("22003"));
+            if out_of_range {
+                totals_overflow()
+            } else {
+                e.into()
+            }
+        })?;
     }
     Ok(())
 }
 
 /// Appends rows to the ledger, many per statement, and adds them to the quarter
 /// totals.
-pub(super) async fn record(
-    conn: &mut SqliteConnection,
-    rows: &[Shipment],
-) -> Result<(), StoreError> {
+pub(super) async fn record(conn: &mut DbConnection, rows: &[Shipment]) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO shipments (day, quarter, market, channel, product, sku, units, revenue, currency, source) ",
         );
         insert.push_values(chunk, |mut b, row| {
-            b.push_bind(row.date.to_string())
+            b.push_bind(row.date)
                 .push_bind(row.quarter().to_string())
                 .push_bind(row.market.as_str())
                 .push_bind(row.channel.as_str())
@@ -93,10 +87,10 @@ pub(super) async fn record(
 }
 
 /// Removes every row an import batch wrote, and takes them out of the totals.
-async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), StoreError> {
+async fn remove_batch(conn: &mut DbConnection, source: &str) -> Result<(), StoreError> {
     let rows = sqlx::query(
         "SELECT quarter, market, channel, product, currency, SUM(units) AS units, SUM(revenue) AS revenue
-         FROM shipments WHERE source = ? GROUP BY quarter, market, channel, product, currency",
+         FROM shipments WHERE source = $1 GROUP BY quarter, market, channel, product, currency",
     )
     .bind(source)
     .fetch_all(&mut *conn)
@@ -112,7 +106,7 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
         );
         removed.insert(key, (row.try_get("units")?, row.try_get("revenue")?));
     }
-    let blocks = sqlx::query("SELECT quarter, data FROM shipment_blocks WHERE source = ?")
+    let blocks = sqlx::query("SELECT quarter, data FROM shipment_blocks WHERE source = $1")
         .bind(source)
         .fetch_all(&mut *conn)
         .await?;
@@ -125,7 +119,7 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
         .execute(&mut *conn)
         .await?;
     for table in ["shipments", "shipment_blocks"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE source = ?"))
+        sqlx::query(&format!("DELETE FROM {table} WHERE source = $1"))
             .bind(source)
             .execute(&mut *conn)
             .await?;
@@ -135,28 +129,30 @@ async fn remove_batch(conn: &mut SqliteConnection, source: &str) -> Result<(), S
 
 /// Writes a block of imported rows.
 async fn insert_block(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     source: &str,
     block: SealedBlock,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO shipment_blocks (source, quarter, rows, data) VALUES (?, ?, ?, ?)")
-        .bind(source)
-        .bind(block.quarter.to_string())
-        .bind(block.rows as i64)
-        .bind(block.data)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO shipment_blocks (source, quarter, rows, data) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(source)
+    .bind(block.quarter.to_string())
+    .bind(block.rows as i64)
+    .bind(block.data)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-impl SqliteStore {
+impl Backend {
     pub(super) async fn select_totals(
         &self,
         quarters: &[Quarter],
     ) -> Result<Vec<TotalRow>, StoreError> {
         let mut out = Vec::new();
         for quarter in quarters {
-            let rows = sqlx::query("SELECT * FROM shipment_totals WHERE quarter = ?")
+            let rows = sqlx::query("SELECT * FROM shipment_totals WHERE quarter = $1")
                 .bind(quarter.to_string())
                 .fetch_all(&self.reader)
                 .await?;
@@ -181,7 +177,7 @@ impl SqliteStore {
         hash: &str,
     ) -> Result<Option<(String, u64)>, StoreError> {
         let found: Option<(String, i64)> =
-            sqlx::query_as("SELECT batch, rows FROM imports WHERE kind = ? AND content_hash = ?")
+            sqlx::query_as("SELECT batch, rows FROM imports WHERE kind = $1 AND content_hash = $2")
                 .bind(kind)
                 .bind(hash)
                 .fetch_optional(&self.reader)
@@ -194,7 +190,7 @@ impl SqliteStore {
         let mut rates = FxTable::new();
         for quarter in quarters {
             let rows =
-                sqlx::query("SELECT currency, per_usd FROM fx_rates WHERE period = ? ORDER BY id")
+                sqlx::query("SELECT currency, per_usd FROM fx_rates WHERE period = $1 ORDER BY id")
                     .bind(quarter.to_string())
                     .fetch_all(&self.reader)
                     .await?;
@@ -216,10 +212,10 @@ impl SqliteStore {
         at: chrono::DateTime<chrono::Utc>,
         mut rows: mpsc::Receiver<Option<ImportChunk>>,
     ) -> Result<(u64, bool), StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_import().await?;
         // The same content may have come in meanwhile (two imports at once).
         if let Some(earlier) = sqlx::query_scalar::<_, String>(
-            "SELECT batch FROM imports WHERE kind = ? AND content_hash = ?",
+            "SELECT batch FROM imports WHERE kind = $1 AND content_hash = $2",
         )
         .bind(kind.as_str())
         .bind(hash)
@@ -232,7 +228,7 @@ impl SqliteStore {
             });
         }
         let replaced = sqlx::query_scalar::<_, String>(
-            "SELECT batch FROM imports WHERE kind = ? AND batch = ?",
+            "SELECT batch FROM imports WHERE kind = $1 AND batch = $2",
         )
         .bind(kind.as_str())
         .bind(batch)
@@ -248,7 +244,7 @@ impl SqliteStore {
                 } else {
                     "tracker_rows"
                 };
-                sqlx::query(&format!("DELETE FROM {table} WHERE batch = ?"))
+                sqlx::query(&format!("DELETE FROM {table} WHERE batch = $1"))
                     .bind(batch)
                     .execute(&mut *tx)
                     .await?;
@@ -280,19 +276,9 @@ impl SqliteStore {
                         insert_block(&mut tx, &source, block).await?;
                     }
                     add_totals(&mut tx, &totals, 1).await?;
-                    // SQLite turns an integer sum that overflows into a float.
-                    let overflowed: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM shipment_totals
-                         WHERE typeof(units) != 'integer' OR typeof(revenue) != 'integer'",
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if overflowed > 0 {
-                        return Err(StoreError::Invalid(
-                            "the imported units or revenue would take a total beyond what it \
-                             can hold; nothing was imported"
-                                .into(),
-                        ));
+                    let overflowed = super::dialect::totals_overflowed(&mut tx).await?;
+                    if overflowed {
+                        return Err(totals_overflow());
                     }
                     break;
                 }
@@ -304,7 +290,7 @@ impl SqliteStore {
             }
         }
         sqlx::query(
-            "INSERT INTO imports (kind, batch, content_hash, rows, imported_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO imports (kind, batch, content_hash, rows, imported_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (kind, batch) DO UPDATE SET content_hash = excluded.content_hash,
                rows = excluded.rows, imported_at = excluded.imported_at",
         )
@@ -324,7 +310,7 @@ impl SqliteStore {
         quarter: Quarter,
     ) -> Result<Vec<Shipment>, StoreError> {
         let mut rows: Vec<Shipment> =
-            sqlx::query("SELECT * FROM shipments WHERE quarter = ? ORDER BY id")
+            sqlx::query("SELECT * FROM shipments WHERE quarter = $1 ORDER BY id")
                 .bind(quarter.to_string())
                 .fetch_all(&self.reader)
                 .await?
@@ -332,7 +318,7 @@ impl SqliteStore {
                 .map(|r| {
                     let sku: Option<String> = r.try_get("sku")?;
                     Ok(Shipment {
-                        date: column(r, "day", |s| s.parse().ok())?,
+                        date: r.try_get("day")?,
                         market: column(r, "market", |s| MarketCode::parse(s).ok())?,
                         channel: column(r, "channel", Channel::parse)?,
                         product: column(r, "product", |s| ProductId::parse(s).ok())?,
@@ -347,7 +333,7 @@ impl SqliteStore {
                 })
                 .collect::<Result<_, StoreError>>()?;
         let blocks =
-            sqlx::query("SELECT source, data FROM shipment_blocks WHERE quarter = ? ORDER BY id")
+            sqlx::query("SELECT source, data FROM shipment_blocks WHERE quarter = $1 ORDER BY id")
                 .bind(quarter.to_string())
                 .fetch_all(&self.reader)
                 .await?;
@@ -368,7 +354,7 @@ impl SqliteStore {
         period: Quarter,
         market: &MarketCode,
     ) -> Result<Vec<TrackerRow>, StoreError> {
-        sqlx::query("SELECT * FROM tracker_rows WHERE period = ? AND market = ?")
+        sqlx::query("SELECT * FROM tracker_rows WHERE period = $1 AND market = $2")
             .bind(period.to_string())
             .bind(market.as_str())
             .fetch_all(&self.reader)
@@ -388,12 +374,12 @@ impl SqliteStore {
 }
 
 async fn record_tracker(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     batch: &str,
     rows: &[TrackerRow],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO tracker_rows (batch, period, market, vendor, model, units) ",
         );
         insert.push_values(chunk, |mut b, row| {
@@ -410,12 +396,12 @@ async fn record_tracker(
 }
 
 async fn record_fx(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     batch: &str,
     rows: &[FxRate],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO fx_rates (batch, period, currency, per_usd) ",
         );
         insert.push_values(chunk, |mut b, row| {

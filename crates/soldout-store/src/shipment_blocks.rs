@@ -5,7 +5,6 @@
 //! writes a few hundred blobs instead of ten million rows; every row is still there,
 //! exactly, for listing and for taking a batch back out.
 
-use super::shipments::Totals;
 use crate::StoreError;
 use chrono::{Days, NaiveDate};
 use rustc_hash::FxHashMap;
@@ -15,8 +14,29 @@ use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::{Currency, MarketCode, ProductId, SkuCode};
 use std::collections::HashMap;
 
+/// Quarter totals of some rows: (quarter, market, channel, product, currency) →
+/// (units, revenue).
+pub(crate) type Totals = HashMap<(String, String, &'static str, String, &'static str), (i64, i64)>;
+
+pub(crate) fn totals_of(rows: &[Shipment]) -> Totals {
+    let mut totals = Totals::new();
+    for row in rows {
+        let key = (
+            row.quarter().to_string(),
+            row.market.to_string(),
+            row.channel.as_str(),
+            row.product.to_string(),
+            row.currency.code(),
+        );
+        let entry = totals.entry(key).or_default();
+        entry.0 += row.units;
+        entry.1 += row.revenue;
+    }
+    totals
+}
+
 /// Rows per block.
-pub(super) const BLOCK_ROWS: usize = 65_536;
+pub(crate) const BLOCK_ROWS: usize = 65_536;
 /// Rows held in open blocks at most, across quarters: past it the largest open block
 /// is sealed early, so a file that jumps between many quarters keeps memory flat.
 const OPEN_ROWS_MAX: usize = 1 << 20;
@@ -82,7 +102,7 @@ struct OpenBlock {
 }
 
 /// A full block, ready to write.
-pub(super) struct SealedBlock {
+pub(crate) struct SealedBlock {
     pub quarter: Quarter,
     pub rows: usize,
     pub data: Vec<u8>,
@@ -90,7 +110,7 @@ pub(super) struct SealedBlock {
 
 /// Packs rows into blocks per quarter and adds them up for the quarter totals.
 #[derive(Default)]
-pub(super) struct BlockPacker {
+pub(crate) struct BlockPacker {
     open: HashMap<Quarter, OpenBlock>,
     open_rows: usize,
     totals: Totals,
@@ -206,7 +226,7 @@ fn decode(data: &[u8]) -> Result<Block, StoreError> {
 }
 
 /// The rows of a block, as `source` wrote them.
-pub(super) fn unpack(
+pub(crate) fn unpack(
     quarter: Quarter,
     source: &str,
     data: &[u8],
@@ -236,7 +256,7 @@ pub(super) fn unpack(
 }
 
 /// Adds a block's rows to `totals`.
-pub(super) fn add_block_totals(
+pub(crate) fn add_block_totals(
     quarter: Quarter,
     data: &[u8],
     totals: &mut Totals,

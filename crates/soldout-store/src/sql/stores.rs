@@ -2,7 +2,9 @@
 //! returns and refunds, discrepancies, transfers and campaigns. Each public method is
 //! one write transaction that asks the core what a change comes to.
 
-use super::{apply_movement, column, corrupt, levels_in, shipments, SqliteStore};
+use super::DbRow;
+use super::{apply_movement, column, corrupt, levels_in, shipments, Backend};
+use super::{Db, DbConnection};
 use crate::{PosOutcome, PosSaleRecord, ReturnRecord, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::campaign::Campaign;
@@ -17,13 +19,9 @@ use soldout_core::{
     ClerkId, Currency, LocationId, MarketCode, MovementKind, NewMovement, OsVersion, ProductId,
     Serial, SkuCode,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row, Transaction};
 
-fn json_column<T: serde::de::DeserializeOwned>(
-    row: &SqliteRow,
-    name: &str,
-) -> Result<T, StoreError> {
+fn json_column<T: serde::de::DeserializeOwned>(row: &DbRow, name: &str) -> Result<T, StoreError> {
     let text: String = row.try_get(name)?;
     serde_json::from_str(&text).map_err(|_| corrupt(name, &text))
 }
@@ -40,12 +38,12 @@ fn transfer_error(e: TransferError) -> StoreError {
 }
 
 async fn insert_discrepancy(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     d: &NewDiscrepancy,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO discrepancies (location, sku, kind, quantity, reference, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(d.location.as_str())
     .bind(d.sku.as_str())
@@ -60,12 +58,12 @@ async fn insert_discrepancy(
 
 /// Refuses if one of `serials` is sold and not returned.
 pub(super) async fn serials_free(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     serials: &[Serial],
 ) -> Result<(), StoreError> {
     for serial in serials {
         let sold_on: Option<String> = sqlx::query_scalar(
-            "SELECT sold_on FROM devices WHERE serial = ? AND returned_at IS NULL",
+            "SELECT sold_on FROM devices WHERE serial = $1 AND returned_at IS NULL",
         )
         .bind(serial.as_str())
         .fetch_optional(&mut *conn)
@@ -76,7 +74,7 @@ pub(super) async fn serials_free(
                 format!("serial {serial} was sold on {sold_on} and has not been returned"),
             ));
         }
-        let imported = sqlx::query("SELECT 1 FROM installed_base WHERE serial = ?")
+        let imported = sqlx::query("SELECT 1 FROM installed_base WHERE serial = $1")
             .bind(serial.as_str())
             .fetch_optional(&mut *conn)
             .await?;
@@ -92,13 +90,13 @@ pub(super) async fn serials_free(
 
 /// Registers a unit handed over; a serial returned earlier starts a new life.
 pub(super) async fn upsert_device(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     device: &Device,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO devices (serial, sku, product, market, channel, location, sold_at,
            price, currency, os_version, sold_on, returned_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)
          ON CONFLICT (serial) DO UPDATE SET
            sku = excluded.sku, product = excluded.product, market = excluded.market,
            channel = excluded.channel, location = excluded.location,
@@ -122,12 +120,12 @@ pub(super) async fn upsert_device(
     Ok(())
 }
 
-async fn receipt(conn: &mut SqliteConnection, id: i64) -> Result<Receipt, StoreError> {
-    let row = sqlx::query("SELECT * FROM pos_sales WHERE id = ?")
+async fn receipt(conn: &mut DbConnection, id: i64) -> Result<Receipt, StoreError> {
+    let row = sqlx::query("SELECT * FROM pos_sales WHERE id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    let lines = sqlx::query("SELECT * FROM pos_sale_lines WHERE sale = ? ORDER BY line")
+    let lines = sqlx::query("SELECT * FROM pos_sale_lines WHERE sale = $1 ORDER BY line")
         .bind(id)
         .fetch_all(&mut *conn)
         .await?
@@ -165,7 +163,7 @@ async fn receipt(conn: &mut SqliteConnection, id: i64) -> Result<Receipt, StoreE
     })
 }
 
-fn device_from_row(row: &SqliteRow) -> Result<Device, StoreError> {
+fn device_from_row(row: &DbRow) -> Result<Device, StoreError> {
     Ok(Device {
         serial: column(row, "serial", |s| Serial::parse(s).ok())?,
         sku: column(row, "sku", |s| SkuCode::parse(s).ok())?,
@@ -182,7 +180,7 @@ fn device_from_row(row: &SqliteRow) -> Result<Device, StoreError> {
     })
 }
 
-fn refund_from_row(row: &SqliteRow) -> Result<Refund, StoreError> {
+fn refund_from_row(row: &DbRow) -> Result<Refund, StoreError> {
     Ok(Refund {
         id: row.try_get("id")?,
         serial: column(row, "serial", |s| Serial::parse(s).ok())?,
@@ -196,7 +194,7 @@ fn refund_from_row(row: &SqliteRow) -> Result<Refund, StoreError> {
     })
 }
 
-fn discrepancy_from_row(row: &SqliteRow) -> Result<Discrepancy, StoreError> {
+fn discrepancy_from_row(row: &DbRow) -> Result<Discrepancy, StoreError> {
     Ok(Discrepancy {
         id: row.try_get("id")?,
         location: column(row, "location", |s| LocationId::parse(s).ok())?,
@@ -210,15 +208,15 @@ fn discrepancy_from_row(row: &SqliteRow) -> Result<Discrepancy, StoreError> {
     })
 }
 
-async fn transfer_in(conn: &mut SqliteConnection, id: i64) -> Result<Option<Transfer>, StoreError> {
-    let Some(row) = sqlx::query("SELECT * FROM transfers WHERE id = ?")
+async fn transfer_in(conn: &mut DbConnection, id: i64) -> Result<Option<Transfer>, StoreError> {
+    let Some(row) = sqlx::query("SELECT * FROM transfers WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let lines = sqlx::query("SELECT * FROM transfer_lines WHERE transfer = ? ORDER BY sku")
+    let lines = sqlx::query("SELECT * FROM transfer_lines WHERE transfer = $1 ORDER BY sku")
         .bind(id)
         .fetch_all(&mut *conn)
         .await?
@@ -243,10 +241,7 @@ async fn transfer_in(conn: &mut SqliteConnection, id: i64) -> Result<Option<Tran
     }))
 }
 
-async fn existing_transfer(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: i64,
-) -> Result<Transfer, StoreError> {
+async fn existing_transfer(tx: &mut Transaction<'_, Db>, id: i64) -> Result<Transfer, StoreError> {
     transfer_in(tx, id)
         .await?
         .ok_or_else(|| StoreError::not_found("transfer", id))
@@ -255,7 +250,7 @@ async fn existing_transfer(
 /// Moves a transfer's units out of its source and makes them incoming at its
 /// destination.
 async fn ship_lines(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     transfer: &Transfer,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -276,7 +271,7 @@ async fn ship_lines(
             apply_movement(tx, &movement).await?;
         }
     }
-    sqlx::query("UPDATE transfers SET status = 'in_transit', shipped_at = ? WHERE id = ?")
+    sqlx::query("UPDATE transfers SET status = 'in_transit', shipped_at = $1 WHERE id = $2")
         .bind(at)
         .bind(transfer.id)
         .execute(&mut **tx)
@@ -284,7 +279,7 @@ async fn ship_lines(
     Ok(())
 }
 
-fn campaign_from_row(row: &SqliteRow) -> Result<Campaign, StoreError> {
+fn campaign_from_row(row: &DbRow) -> Result<Campaign, StoreError> {
     let percent_off: Option<i64> = row.try_get("percent_off")?;
     Ok(Campaign {
         id: row.try_get("id")?,
@@ -300,10 +295,10 @@ fn campaign_from_row(row: &SqliteRow) -> Result<Campaign, StoreError> {
 }
 
 async fn market_of(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     location: &LocationId,
 ) -> Result<MarketCode, StoreError> {
-    let market: Option<String> = sqlx::query_scalar("SELECT market FROM locations WHERE id = ?")
+    let market: Option<String> = sqlx::query_scalar("SELECT market FROM locations WHERE id = $1")
         .bind(location.as_str())
         .fetch_optional(&mut **tx)
         .await?;
@@ -311,7 +306,7 @@ async fn market_of(
     MarketCode::parse(&market).map_err(|_| corrupt("market", &market))
 }
 
-impl SqliteStore {
+impl Backend {
     pub(super) async fn insert_clerk(
         &self,
         store: &LocationId,
@@ -319,7 +314,7 @@ impl SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<ClerkId, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO clerks (store, name, created_at) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO clerks (store, name, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(store.as_str())
         .bind(name)
@@ -334,12 +329,13 @@ impl SqliteStore {
         sale: &PosSaleRecord,
     ) -> Result<PosOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let earlier =
-            sqlx::query("SELECT id, request_hash FROM pos_sales WHERE store = ? AND client_id = ?")
-                .bind(sale.store.as_str())
-                .bind(&sale.client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let earlier = sqlx::query(
+            "SELECT id, request_hash FROM pos_sales WHERE store = $1 AND client_id = $2",
+        )
+        .bind(sale.store.as_str())
+        .bind(&sale.client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(row) = earlier {
             if row.try_get::<i64, _>("request_hash")? != sale.request_hash {
                 return Err(StoreError::conflict(
@@ -364,7 +360,7 @@ impl SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO pos_sales (store, market, client_id, request_hash, clerk, occurred_at,
                recorded_at, offline, total, currency, payment_method, payment_reference)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(sale.store.as_str())
         .bind(sale.market.as_str())
@@ -420,7 +416,7 @@ impl SqliteStore {
             }
             sqlx::query(
                 "INSERT INTO pos_sale_lines (sale, line, sku, product, quantity, unit_price, campaign, serials)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(id)
             .bind(index as i64)
@@ -464,12 +460,13 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<Receipt>, StoreError> {
         let mut conn = self.reader.acquire().await?;
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM pos_sales WHERE store = ? ORDER BY id DESC LIMIT ?")
-                .bind(store.as_str())
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM pos_sales WHERE store = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(store.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
         let mut receipts = Vec::with_capacity(ids.len());
         for id in ids {
             receipts.push(receipt(&mut conn, id).await?);
@@ -481,7 +478,7 @@ impl SqliteStore {
         &self,
         serial: &Serial,
     ) -> Result<Option<Device>, StoreError> {
-        sqlx::query("SELECT * FROM devices WHERE serial = ?")
+        sqlx::query("SELECT * FROM devices WHERE serial = $1")
             .bind(serial.as_str())
             .fetch_optional(&self.reader)
             .await?
@@ -493,7 +490,7 @@ impl SqliteStore {
     pub(super) async fn insert_return(&self, r: &ReturnRecord) -> Result<Refund, StoreError> {
         let mut tx = self.begin_write().await?;
         let device = sqlx::query(
-            "SELECT * FROM devices WHERE serial = ? AND sold_on = ? AND returned_at IS NULL",
+            "SELECT * FROM devices WHERE serial = $1 AND sold_on = $2 AND returned_at IS NULL",
         )
         .bind(r.serial.as_str())
         .bind(&r.sold_on)
@@ -521,14 +518,14 @@ impl SqliteStore {
             at: r.at,
         };
         apply_movement(&mut tx, &movement).await?;
-        sqlx::query("UPDATE devices SET returned_at = ? WHERE serial = ?")
+        sqlx::query("UPDATE devices SET returned_at = $1 WHERE serial = $2")
             .bind(r.at)
             .bind(r.serial.as_str())
             .execute(&mut *tx)
             .await?;
         let row = sqlx::query(
             "INSERT INTO refunds (serial, store, amount, currency, reason, condition, sold_on, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
         )
         .bind(r.serial.as_str())
         .bind(r.store.as_str())
@@ -550,7 +547,7 @@ impl SqliteStore {
         &self,
         store: Option<&LocationId>,
     ) -> Result<Vec<Refund>, StoreError> {
-        sqlx::query("SELECT * FROM refunds WHERE ?1 IS NULL OR store = ?1 ORDER BY id DESC")
+        sqlx::query("SELECT * FROM refunds WHERE $1 IS NULL OR store = $1 ORDER BY id DESC")
             .bind(store.map(LocationId::as_str))
             .fetch_all(&self.reader)
             .await?
@@ -564,7 +561,7 @@ impl SqliteStore {
         location: Option<&LocationId>,
     ) -> Result<Vec<Discrepancy>, StoreError> {
         sqlx::query(
-            "SELECT * FROM discrepancies WHERE ?1 IS NULL OR location = ?1 ORDER BY id DESC",
+            "SELECT * FROM discrepancies WHERE $1 IS NULL OR location = $1 ORDER BY id DESC",
         )
         .bind(location.map(LocationId::as_str))
         .fetch_all(&self.reader)
@@ -581,7 +578,7 @@ impl SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<Discrepancy, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT * FROM discrepancies WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM discrepancies WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -593,7 +590,7 @@ impl SqliteStore {
             ));
         }
         let row = sqlx::query(
-            "UPDATE discrepancies SET resolved_at = ?, resolution = ? WHERE id = ? RETURNING *",
+            "UPDATE discrepancies SET resolved_at = $1, resolution = $2 WHERE id = $3 RETURNING *",
         )
         .bind(at)
         .bind(note)
@@ -623,7 +620,7 @@ impl SqliteStore {
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO transfers (source, destination, status, created_at)
-             VALUES (?, ?, 'requested', ?) RETURNING id",
+             VALUES ($1, $2, 'requested', $3) RETURNING id",
         )
         .bind(new.from.as_str())
         .bind(new.to.as_str())
@@ -631,7 +628,7 @@ impl SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         for line in &new.lines {
-            sqlx::query("INSERT INTO transfer_lines (transfer, sku, quantity) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO transfer_lines (transfer, sku, quantity) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(line.sku.as_str())
                 .bind(line.quantity)
@@ -702,14 +699,14 @@ impl SqliteStore {
                 };
                 insert_discrepancy(&mut tx, &d).await?;
             }
-            sqlx::query("UPDATE transfer_lines SET received = ? WHERE transfer = ? AND sku = ?")
+            sqlx::query("UPDATE transfer_lines SET received = $1 WHERE transfer = $2 AND sku = $3")
                 .bind(line.received)
                 .bind(id)
                 .bind(line.sku.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE transfers SET status = 'received', received_at = ? WHERE id = ?")
+        sqlx::query("UPDATE transfers SET status = 'received', received_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(&mut *tx)
@@ -730,7 +727,7 @@ impl SqliteStore {
     ) -> Result<Vec<Transfer>, StoreError> {
         let mut conn = self.reader.acquire().await?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM transfers WHERE source = ?1 OR destination = ?1 ORDER BY id DESC",
+            "SELECT id FROM transfers WHERE source = $1 OR destination = $1 ORDER BY id DESC",
         )
         .bind(location.as_str())
         .fetch_all(&mut *conn)
@@ -744,14 +741,14 @@ impl SqliteStore {
 
     pub(super) async fn insert_campaign(&self, c: &Campaign) -> Result<Campaign, StoreError> {
         let mut tx = self.begin_write().await?;
-        let market: Option<i64> = sqlx::query_scalar("SELECT 1 FROM markets WHERE code = ?")
+        let market: Option<i64> = sqlx::query_scalar("SELECT 1 FROM markets WHERE code = $1")
             .bind(c.market.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if market.is_none() {
             return Err(StoreError::not_found("market", &c.market));
         }
-        let existing = sqlx::query("SELECT * FROM campaigns WHERE market = ?")
+        let existing = sqlx::query("SELECT * FROM campaigns WHERE market = $1")
             .bind(c.market.as_str())
             .fetch_all(&mut *tx)
             .await?
@@ -762,7 +759,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::conflict("campaign-overlap", e))?;
         let row = sqlx::query(
             "INSERT INTO campaigns (name, market, skus, price, percent_off, channels, starts_at, ends_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
         )
         .bind(&c.name)
         .bind(c.market.as_str())
@@ -783,7 +780,7 @@ impl SqliteStore {
         &self,
         market: Option<&MarketCode>,
     ) -> Result<Vec<Campaign>, StoreError> {
-        sqlx::query("SELECT * FROM campaigns WHERE ?1 IS NULL OR market = ?1 ORDER BY id")
+        sqlx::query("SELECT * FROM campaigns WHERE $1 IS NULL OR market = $1 ORDER BY id")
             .bind(market.map(MarketCode::as_str))
             .fetch_all(&self.reader)
             .await?

@@ -4,7 +4,8 @@
 //! core's (`soldout_core::order`), the same as a flash sale's.
 
 use super::stores::{serials_free, upsert_device};
-use super::{apply_movement, column, corrupt, levels_in, shipments, SqliteStore};
+use super::{apply_movement, column, corrupt, levels_in, shipments, Backend};
+use super::{Db, DbConnection};
 use crate::{NewOnlineOrder, StoreError};
 use chrono::{DateTime, Utc};
 use soldout_core::device::Device;
@@ -18,17 +19,17 @@ use soldout_core::{
     Amount, Currency, CustomerId, LocationId, MarketCode, MovementKind, NewMovement, ProductId,
     SkuCode,
 };
-use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row, Transaction};
 
-async fn load(conn: &mut SqliteConnection, id: OrderId) -> Result<Option<OnlineOrder>, StoreError> {
-    let Some(row) = sqlx::query("SELECT * FROM online_orders WHERE id = ?")
+async fn load(conn: &mut DbConnection, id: OrderId) -> Result<Option<OnlineOrder>, StoreError> {
+    let Some(row) = sqlx::query("SELECT * FROM online_orders WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let lines = sqlx::query("SELECT * FROM online_order_lines WHERE order_id = ? ORDER BY sku")
+    let lines = sqlx::query("SELECT * FROM online_order_lines WHERE order_id = $1 ORDER BY sku")
         .bind(id.to_string())
         .fetch_all(&mut *conn)
         .await?
@@ -67,21 +68,18 @@ async fn load(conn: &mut SqliteConnection, id: OrderId) -> Result<Option<OnlineO
     }))
 }
 
-async fn existing(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: OrderId,
-) -> Result<OnlineOrder, StoreError> {
+async fn existing(tx: &mut Transaction<'_, Db>, id: OrderId) -> Result<OnlineOrder, StoreError> {
     load(tx, id)
         .await?
         .ok_or(StoreError::Rejected(Rejection::UnknownOrder(id)))
 }
 
 async fn set_status(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     id: OrderId,
     status: OrderStatus,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE online_orders SET status = ? WHERE id = ?")
+    sqlx::query("UPDATE online_orders SET status = $1 WHERE id = $2")
         .bind(status.as_str())
         .bind(id.to_string())
         .execute(&mut **tx)
@@ -91,7 +89,7 @@ async fn set_status(
 
 /// Records one movement per line of `order` at its location.
 async fn move_lines(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     order: &OnlineOrder,
     kind: MovementKind,
     at: DateTime<Utc>,
@@ -112,7 +110,7 @@ async fn move_lines(
 
 /// Releases a reserved order's units and gives it its final status.
 async fn release(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     order: &OnlineOrder,
     status: OrderStatus,
     at: DateTime<Utc>,
@@ -124,14 +122,14 @@ async fn release(
 /// What `customer` holds unpaid at `now`: open orders and units per SKU (an order
 /// past its `pay_by` holds nothing, even before the expiry timer has run).
 async fn held_by(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     customer: CustomerId,
     now: DateTime<Utc>,
 ) -> Result<Held, StoreError> {
     let rows = sqlx::query(
         "SELECT l.sku, SUM(l.quantity) AS units
          FROM online_orders o JOIN online_order_lines l ON l.order_id = o.id
-         WHERE o.customer = ? AND o.status = 'reserved' AND o.pay_by > ?
+         WHERE o.customer = $1 AND o.status = 'reserved' AND o.pay_by > $2
          GROUP BY l.sku",
     )
     .bind(customer.0)
@@ -147,7 +145,7 @@ async fn held_by(
         );
     }
     held.open_orders = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM online_orders WHERE customer = ? AND status = 'reserved' AND pay_by > ?",
+        "SELECT COUNT(*) FROM online_orders WHERE customer = $1 AND status = 'reserved' AND pay_by > $2",
     )
     .bind(customer.0)
     .bind(now)
@@ -156,7 +154,7 @@ async fn held_by(
     Ok(held)
 }
 
-impl SqliteStore {
+impl Backend {
     pub(super) async fn insert_online_order(
         &self,
         new: &NewOnlineOrder,
@@ -164,7 +162,7 @@ impl SqliteStore {
         let key = format!("{:032x}", new.key);
         let mut tx = self.begin_write().await?;
         let earlier = sqlx::query(
-            "SELECT id, request_hash FROM online_orders WHERE customer = ? AND idempotency_key = ?",
+            "SELECT id, request_hash FROM online_orders WHERE customer = $1 AND idempotency_key = $2",
         )
         .bind(new.customer.0)
         .bind(&key)
@@ -225,7 +223,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO online_orders (id, customer, idempotency_key, request_hash, market, location,
                fulfillment, status, amount, currency, created_at, pay_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved', $8, $9, $10, $11)",
         )
         .bind(new.id.to_string())
         .bind(new.customer.0)
@@ -243,7 +241,7 @@ impl SqliteStore {
         for line in &new.lines {
             sqlx::query(
                 "INSERT INTO online_order_lines (order_id, sku, product, quantity, unit_price, campaign)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(new.id.to_string())
             .bind(line.sku.as_str())
@@ -280,7 +278,7 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         let order = existing(&mut tx, id).await?;
         let seen: Option<String> =
-            sqlx::query_scalar("SELECT order_id FROM online_payment_events WHERE event_id = ?")
+            sqlx::query_scalar("SELECT order_id FROM online_payment_events WHERE event_id = $1")
                 .bind(event_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -289,7 +287,7 @@ impl SqliteStore {
         }
         order::check_payment(id, (order.amount, order.currency), (amount, currency))?;
         sqlx::query(
-            "INSERT INTO online_payment_events (event_id, order_id, outcome, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO online_payment_events (event_id, order_id, outcome, at) VALUES ($1, $2, $3, $4)",
         )
         .bind(event_id)
         .bind(id.to_string())
@@ -299,7 +297,7 @@ impl SqliteStore {
         .await?;
         if outcome == PaymentOutcome::Failed {
             sqlx::query(
-                "UPDATE online_orders SET payment_failures = payment_failures + 1 WHERE id = ?",
+                "UPDATE online_orders SET payment_failures = payment_failures + 1 WHERE id = $1",
             )
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -307,7 +305,7 @@ impl SqliteStore {
         }
         let effect = order::after_payment(order.status, outcome);
         if effect.refund_due {
-            sqlx::query("UPDATE online_orders SET refunds_due = refunds_due + 1 WHERE id = ?")
+            sqlx::query("UPDATE online_orders SET refunds_due = refunds_due + 1 WHERE id = $1")
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
@@ -339,7 +337,7 @@ impl SqliteStore {
     pub(super) async fn expire_online(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         let due: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM online_orders WHERE status = 'reserved' AND pay_by <= ? ORDER BY pay_by",
+            "SELECT id FROM online_orders WHERE status = 'reserved' AND pay_by <= $1 ORDER BY pay_by",
         )
         .bind(now)
         .fetch_all(&mut *tx)
@@ -381,7 +379,7 @@ impl SqliteStore {
         move_lines(&mut tx, &order, MovementKind::Fulfilment, at).await?;
         let products = sqlx::query(
             "SELECT l.sku, p.os_version FROM online_order_lines l JOIN products p ON p.id = l.product
-             WHERE l.order_id = ?",
+             WHERE l.order_id = $1",
         )
         .bind(id.to_string())
         .fetch_all(&mut *tx)
