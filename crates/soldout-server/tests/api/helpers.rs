@@ -119,6 +119,11 @@ pub async fn spawn_app_with(
     limits: ConnectionLimits,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    // The server's warnings and errors go to the failing test's own output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
     spawn(TestDatabase::fresh().await, clock_start(), limits, adjust).await
 }
 

@@ -127,7 +127,7 @@ async fn held_by(
     now: DateTime<Utc>,
 ) -> Result<Held, StoreError> {
     let rows = sqlx::query(
-        "SELECT l.sku, SUM(l.quantity) AS units
+        "SELECT l.sku, CAST(SUM(l.quantity) AS BIGINT) AS units
          FROM online_orders o JOIN online_order_lines l ON l.order_id = o.id
          WHERE o.customer = $1 AND o.status = 'reserved' AND o.pay_by > $2
          GROUP BY l.sku",

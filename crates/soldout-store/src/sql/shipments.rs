@@ -89,7 +89,7 @@ pub(super) async fn record(conn: &mut DbConnection, rows: &[Shipment]) -> Result
 /// Removes every row an import batch wrote, and takes them out of the totals.
 async fn remove_batch(conn: &mut DbConnection, source: &str) -> Result<(), StoreError> {
     let rows = sqlx::query(
-        "SELECT quarter, market, channel, product, currency, SUM(units) AS units, SUM(revenue) AS revenue
+        "SELECT quarter, market, channel, product, currency, CAST(SUM(units) AS BIGINT) AS units, CAST(SUM(revenue) AS BIGINT) AS revenue
          FROM shipments WHERE source = $1 GROUP BY quarter, market, channel, product, currency",
     )
     .bind(source)

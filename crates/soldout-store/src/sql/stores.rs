@@ -741,11 +741,13 @@ impl Backend {
 
     pub(super) async fn insert_campaign(&self, c: &Campaign) -> Result<Campaign, StoreError> {
         let mut tx = self.begin_write().await?;
-        let market: Option<i64> = sqlx::query_scalar("SELECT 1 FROM markets WHERE code = $1")
-            .bind(c.market.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if market.is_none() {
+        if !super::exists(
+            &mut tx,
+            "SELECT 1 FROM markets WHERE code = $1",
+            c.market.as_str(),
+        )
+        .await?
+        {
             return Err(StoreError::not_found("market", &c.market));
         }
         let existing = sqlx::query("SELECT * FROM campaigns WHERE market = $1")
