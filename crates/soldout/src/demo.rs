@@ -18,6 +18,10 @@ use std::sync::Arc;
 /// The demo's clock starts the week the reference company announced its Q2 2017.
 pub const CLOCK_START: &str = "2017-07-04T09:00:00+08:00";
 
+/// The database the demo uses when none is named: its own file, apart from
+/// `serve`'s.
+pub const DEFAULT_DATABASE: &str = "sqlite://soldout-demo.db";
+
 /// Marks a database that holds the reference data; its value is the data set's version.
 const LOADED_MARKER: &str = "demo.reference_data";
 const DATA_VERSION: &str = "1";

@@ -1,32 +1,89 @@
-//! The database a command works on directly (imports, reports, targets, settings):
-//! one `--database` flag with its `SOLDOUT_DATABASE` fallback, and one way to open it.
+//! The database a command works on: one `--database` flag with its `SOLDOUT_DATABASE`
+//! fallback, the pool's settings beside it, and one way to open it. `serve`, `demo`
+//! and the commands that work on the database directly (imports, reports, targets,
+//! settings) all open it here.
 
 use anyhow::Context;
 use clap::Args;
-use soldout_store::Store;
+use soldout_store::{DatabaseSettings, Store};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The database `serve` and the direct commands use when none is named.
+pub const DEFAULT_DATABASE: &str = "sqlite://soldout.db";
 
 #[derive(Args)]
 pub struct DatabaseArgs {
-    /// Database URL: sqlite://PATH.
-    #[arg(
-        long,
-        env = "SOLDOUT_DATABASE",
-        default_value = "sqlite://soldout.db",
-        global = true
-    )]
-    database: String,
+    /// Database URL: sqlite://PATH (an embedded file, created when missing) or
+    /// postgres://USER@HOST:PORT/DB (a PostgreSQL database that exists; its schema is
+    /// brought up to date). Default: sqlite://soldout.db, the demo's
+    /// sqlite://soldout-demo.db.
+    #[arg(long, env = "SOLDOUT_DATABASE", global = true, value_name = "URL")]
+    database: Option<String>,
+    /// Most database connections open at once (PostgreSQL's pool; SQLite's readers,
+    /// beside its one writer).
+    #[arg(long, env = "SOLDOUT_DB_POOL_MAX", global = true,
+        default_value_t = DatabaseSettings::default().pool_max,
+        value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_pool_max: u32,
+    /// Seconds a PostgreSQL statement may run before the database cancels it (the
+    /// request gets a 503 to retry).
+    #[arg(long, env = "SOLDOUT_DB_STATEMENT_TIMEOUT_SECS", global = true,
+        default_value_t = DatabaseSettings::default().statement_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    db_statement_timeout_secs: u64,
 }
 
 impl DatabaseArgs {
+    /// Opens the named database, or [`DEFAULT_DATABASE`].
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
-        open_store(&self.database).await
+        self.open_or(DEFAULT_DATABASE).await
+    }
+
+    /// Opens the named database, or `default` when none is named, bringing its schema
+    /// up to date.
+    pub async fn open_or(&self, default: &str) -> anyhow::Result<Arc<dyn Store>> {
+        let url = self.database.as_deref().unwrap_or(default);
+        let settings = DatabaseSettings {
+            pool_max: self.db_pool_max,
+            statement_timeout: Duration::from_secs(self.db_statement_timeout_secs),
+            ..DatabaseSettings::default()
+        };
+        soldout_store::open_with(url, &settings)
+            .await
+            .with_context(|| format!("opening the database {}", redacted(url)))
     }
 }
 
-/// Opens the database a URL names, bringing its schema up to date.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    soldout_store::open(url)
-        .await
-        .with_context(|| format!("opening the database {url}"))
+/// A URL as it may be printed: a password in it is replaced by `***`.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        assert_eq!(
+            super::redacted("postgres://app:s3cret@db:5432/soldout"),
+            "postgres://app:***@db:5432/soldout"
+        );
+        assert_eq!(
+            super::redacted("postgres://postgres@127.0.0.1:5432/test"),
+            "postgres://postgres@127.0.0.1:5432/test"
+        );
+        assert_eq!(
+            super::redacted("sqlite://soldout.db"),
+            "sqlite://soldout.db"
+        );
+    }
 }

@@ -70,9 +70,8 @@ enum Command {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Database URL: sqlite://PATH (created when missing).
-    #[arg(long, env = "SOLDOUT_DATABASE", default_value = "sqlite://soldout.db")]
-    database: String,
+    #[command(flatten)]
+    database: local::DatabaseArgs,
     /// Start the server's clock at this instant (RFC 3339) and run it forward in real
     /// time; for demos and tests. Production leaves it unset.
     #[arg(long, env = "SOLDOUT_CLOCK_START")]
@@ -83,13 +82,8 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    /// Database URL: sqlite://PATH (created when missing).
-    #[arg(
-        long,
-        env = "SOLDOUT_DATABASE",
-        default_value = "sqlite://soldout-demo.db"
-    )]
-    database: String,
+    #[command(flatten)]
+    database: local::DatabaseArgs,
     /// Start the server's clock at this instant (RFC 3339); by default the week the
     /// reference company announced its second quarter of 2017.
     #[arg(long, env = "SOLDOUT_CLOCK_START", default_value = demo::CLOCK_START)]
@@ -114,7 +108,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
-                let store = local::open_store(&args.database).await?;
+                let store = args.database.open().await?;
                 let state = start_state(
                     store,
                     Clock::starting_at(args.clock_start),
@@ -125,7 +119,7 @@ fn main() -> anyhow::Result<()> {
                 serve(state, &args.server).await
             }
             Command::Demo(args) => {
-                let store = local::open_store(&args.database).await?;
+                let store = args.database.open_or(demo::DEFAULT_DATABASE).await?;
                 let clock = Clock::starting_at(Some(args.clock_start));
                 let state = start_state(store, clock, &args.server, true).await?;
                 demo::load(&state.store, clock.now()).await?;
