@@ -1,5 +1,7 @@
-//! Scratch PostgreSQL databases for tests and benchmarks: each created fresh on the
-//! server `SOLDOUT_TEST_DATABASE_URL` names and dropped when its guard is.
+//! Scratch databases for tests and benchmarks: a PostgreSQL database created fresh on
+//! the server `SOLDOUT_TEST_DATABASE_URL` names and dropped when its guard is, or a
+//! SQLite file in a temporary directory; and the one way a test suite that runs on
+//! both backends picks its own and says when the PostgreSQL runs were skipped.
 
 use crate::StoreError;
 use sqlx::{Connection, Executor, PgConnection};
@@ -74,4 +76,109 @@ impl Drop for ScratchDatabase {
             eprintln!("could not drop scratch database {}: {e}", self.name);
         }
     }
+}
+
+/// The backend a build of a test suite runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestBackend {
+    /// The backend of a test target by its crate name (`env!("CARGO_CRATE_NAME")`):
+    /// a target whose name ends in `_postgres` is the PostgreSQL build of a suite.
+    pub fn of_target(crate_name: &str) -> TestBackend {
+        if crate_name.ends_with("_postgres") {
+            TestBackend::Postgres
+        } else {
+            TestBackend::Sqlite
+        }
+    }
+}
+
+/// Where a test's data lives, for as long as the test runs.
+pub struct TestDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    _scratch: Option<ScratchDatabase>,
+}
+
+impl TestDatabase {
+    /// A fresh, empty database on `backend`, named after `purpose`. On PostgreSQL
+    /// without `SOLDOUT_TEST_DATABASE_URL`, the process says once that the
+    /// PostgreSQL runs of `purpose` were skipped and ends as a success: the SQLite
+    /// build runs the same tests.
+    pub async fn fresh(backend: TestBackend, purpose: &str) -> TestDatabase {
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                TestDatabase {
+                    url: format!(
+                        "sqlite://{}",
+                        dir.path().join(format!("{purpose}.db")).display()
+                    ),
+                    _dir: Some(dir),
+                    _scratch: None,
+                }
+            }
+            TestBackend::Postgres => {
+                let Some(server) = test_server() else {
+                    skip_postgres_runs(purpose);
+                };
+                let scratch = ScratchDatabase::create(&server, purpose)
+                    .await
+                    .expect("create a scratch PostgreSQL database");
+                TestDatabase {
+                    url: scratch.url().to_owned(),
+                    _dir: None,
+                    _scratch: Some(scratch),
+                }
+            }
+        }
+    }
+
+    /// [`TestDatabase::fresh`] for a test that has no async runtime of its own.
+    pub fn fresh_blocking(backend: TestBackend, purpose: &str) -> TestDatabase {
+        let purpose = purpose.to_owned();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(TestDatabase::fresh(backend, &purpose))
+        })
+        .join()
+        .expect("creating the test database")
+    }
+
+    /// Its URL, for `--database` or `soldout_store::open`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// Says once, on the terminal, that the PostgreSQL runs of `purpose` were skipped,
+/// and ends the test process as a success.
+fn skip_postgres_runs(purpose: &str) -> ! {
+    use std::io::Write;
+    // The first test to get here speaks and ends the process; the others wait here.
+    static SPEAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _speaking = SPEAKING.lock();
+    let suite = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|stem| {
+            stem.rsplit_once('-')
+                .map_or(stem.clone(), |(name, _hash)| name.to_owned())
+        })
+        .unwrap_or_else(|| purpose.to_owned());
+    // Straight to the terminal: the test harness captures what a test prints.
+    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/stderr") {
+        let _ = writeln!(
+            tty,
+            "{suite}: {TEST_DATABASE_VAR} is not set; the PostgreSQL runs of these tests were skipped"
+        );
+    }
+    std::process::exit(0)
 }

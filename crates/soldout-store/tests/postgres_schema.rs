@@ -5,50 +5,8 @@
 //! `SOLDOUT_TEST_DATABASE_URL` names a PostgreSQL server, in a database of its own
 //! that it drops at the end; says it was skipped otherwise.
 
-use sqlx::postgres::{PgConnection, PgPoolOptions};
-use sqlx::{Connection, Executor};
-
-/// A fresh database on the test server, dropped by [`ScratchDatabase::drop_it`].
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    async fn create(admin_url: &str) -> ScratchDatabase {
-        let name = format!(
-            "soldout_schema_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        let mut admin = PgConnection::connect(admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create the scratch database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url, |(base, _)| base);
-        ScratchDatabase {
-            admin_url: admin_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-
-    async fn drop_it(self) {
-        let mut admin = PgConnection::connect(&self.admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute(format!("DROP DATABASE {} WITH (FORCE)", self.name).as_str())
-            .await
-            .expect("drop the scratch database");
-    }
-}
+use soldout_store::scratch::{test_server, ScratchDatabase};
+use sqlx::postgres::PgPoolOptions;
 
 const OK: &str = "ok";
 const CHECK_VIOLATION: &str = "23514";
@@ -82,14 +40,16 @@ fn there_is_one_postgres_migration_per_sqlite_migration() {
 
 #[tokio::test]
 async fn postgres_migrations_keep_the_schemas_promises() {
-    let Ok(admin_url) = std::env::var("SOLDOUT_TEST_DATABASE_URL") else {
+    let Some(admin_url) = test_server() else {
         println!("SOLDOUT_TEST_DATABASE_URL is not set: the PostgreSQL schema test was skipped");
         return;
     };
-    let scratch = ScratchDatabase::create(&admin_url).await;
+    let scratch = ScratchDatabase::create(&admin_url, "schema")
+        .await
+        .expect("create the scratch database");
     let pool = PgPoolOptions::new()
         .max_connections(2)
-        .connect(&scratch.url)
+        .connect(scratch.url())
         .await
         .expect("connect to the scratch database");
     sqlx::migrate!("./migrations/postgres")
@@ -148,5 +108,4 @@ async fn postgres_migrations_keep_the_schemas_promises() {
         FOREIGN_KEY_VIOLATION
     );
     pool.close().await;
-    scratch.drop_it().await;
 }

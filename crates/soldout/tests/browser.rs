@@ -44,6 +44,10 @@ impl Drop for Demo {
     }
 }
 
+/// The demo on SQLite only: these tests drive pages in a browser, and what the pages
+/// read and write goes through the same API routes the API suite runs on both
+/// backends; a second browser run would double the slowest suite and test no store
+/// code the API suite does not.
 fn start_demo() -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("demo.db").display());

@@ -23,60 +23,21 @@ pub struct TestApp {
     database: TestDatabase,
 }
 
-/// Where a test's data lives, for as long as the test runs.
-pub struct TestDatabase {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    _scratch: Option<soldout_store::scratch::ScratchDatabase>,
+pub use soldout_store::scratch::TestDatabase;
+use soldout_store::scratch::TestBackend;
+
+/// The backend this build of the tests runs on: PostgreSQL for `api_postgres`.
+fn backend() -> TestBackend {
+    TestBackend::of_target(env!("CARGO_CRATE_NAME"))
 }
 
-/// Whether this build of the tests runs on PostgreSQL (the `api_postgres` target).
-pub fn on_postgres() -> bool {
-    env!("CARGO_CRATE_NAME") == "api_postgres"
-}
-
-impl TestDatabase {
-    /// A fresh, empty database of the backend these tests run on.
-    pub async fn fresh() -> TestDatabase {
-        if !on_postgres() {
-            let dir = tempfile::tempdir().expect("temp dir");
-            return TestDatabase {
-                url: format!("sqlite://{}", dir.path().join("test.db").display()),
-                _dir: Some(dir),
-                _scratch: None,
-            };
-        }
-        let Some(server) = soldout_store::scratch::test_server() else {
-            skip_postgres_runs();
-        };
-        let scratch = soldout_store::scratch::ScratchDatabase::create(&server, "api")
-            .await
-            .expect("create a scratch PostgreSQL database");
-        TestDatabase {
-            url: scratch.url().to_owned(),
-            _dir: None,
-            _scratch: Some(scratch),
-        }
-    }
-}
-
-/// Without a PostgreSQL server to run on, the PostgreSQL build of the tests says so
-/// once and ends as a success: the SQLite build has run the same tests.
-fn skip_postgres_runs() -> ! {
-    use std::io::Write;
-    // Straight to the terminal: the test harness captures what a test prints.
-    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/stderr") {
-        let _ = writeln!(
-            tty,
-            "api_postgres: {} is not set; the PostgreSQL runs of the API tests were skipped",
-            soldout_store::scratch::TEST_DATABASE_VAR
-        );
-    }
-    std::process::exit(0)
+/// A fresh database of the backend these tests run on.
+pub async fn fresh_database() -> TestDatabase {
+    TestDatabase::fresh(backend(), "api").await
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_in(TestDatabase::fresh().await, clock_start()).await
+    spawn_app_in(fresh_database().await, clock_start()).await
 }
 
 fn clock_start() -> chrono::DateTime<chrono::Utc> {
@@ -124,7 +85,7 @@ pub async fn spawn_app_with(
         .with_env_filter("warn")
         .with_test_writer()
         .try_init();
-    spawn(TestDatabase::fresh().await, clock_start(), limits, adjust).await
+    spawn(fresh_database().await, clock_start(), limits, adjust).await
 }
 
 /// A server on `database` whose clock starts at `start`: a second one on the same
@@ -139,7 +100,7 @@ async fn spawn(
     limits: ConnectionLimits,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let store = soldout_store::open(&database.url)
+    let store = soldout_store::open(database.url())
         .await
         .expect("open store");
     let admin_token = "test-admin-token".to_owned();

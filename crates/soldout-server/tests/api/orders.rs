@@ -2,8 +2,8 @@
 //! one order lifecycle, the same webhook, the same expiry.
 
 use crate::helpers::{
-    assert_balanced, expect, problem_slug, spawn_app, spawn_app_in, statuses_of, TestApp,
-    TestDatabase,
+    assert_balanced, expect, fresh_database, problem_slug, spawn_app, spawn_app_in, statuses_of,
+    TestApp,
 };
 use crate::stores::{sale_body, BLR, DEL, LIST_PRICE, SKU};
 use reqwest::Method;
@@ -174,7 +174,7 @@ async fn a_pickup_order_is_handed_over_by_that_store_only() {
 #[tokio::test]
 async fn unpaid_online_orders_expire_and_release_their_units_even_across_downtime() {
     let start = chrono::Utc::now() - chrono::Duration::days(3000);
-    let app = spawn_app_in(TestDatabase::fresh().await, start).await;
+    let app = spawn_app_in(fresh_database().await, start).await;
     app.seed_stores(2).await;
     let buyer = app.sign_up("late@example.com").await;
     let order = expect(
