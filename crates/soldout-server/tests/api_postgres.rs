@@ -4,3 +4,7 @@
 //! says once that it was skipped.
 
 include!("api/suite.rs");
+
+// PostgreSQL only: an SQLite file has no connection to lose.
+#[path = "api/outage.rs"]
+mod outage;

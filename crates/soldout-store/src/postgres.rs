@@ -11,6 +11,9 @@
 //! cannot lose a concurrent one. The statements are the shared ones in `sql/`; this
 //! file holds what only PostgreSQL does.
 
+// The same statements compiled once per backend, on purpose: each copy of `sql/`
+// binds to this file's `Db`, so the SQL is written once and typed for both.
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
 

@@ -7,6 +7,9 @@
 //! and never wait for the writer. The statements themselves are the shared ones in
 //! `sql/`; this file holds what only SQLite does.
 
+// The same statements compiled once per backend, on purpose: each copy of `sql/`
+// binds to this file's `Db`, so the SQL is written once and typed for both.
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
 

@@ -180,6 +180,9 @@ pub struct ReturnRecord {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Asks the database one trivial question: whether it answers at all.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     // Markets.
     async fn create_market(&self, market: &Market) -> Result<(), StoreError>;
     async fn markets(&self) -> Result<Vec<Market>, StoreError>;

@@ -40,7 +40,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(fresh_database().await, clock_start()).await
 }
 
-fn clock_start() -> chrono::DateTime<chrono::Utc> {
+pub fn clock_start() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(CLOCK_START)
         .unwrap()
         .with_timezone(&chrono::Utc)
@@ -57,7 +57,7 @@ pub async fn spawn_app_with_queue(queue_max: usize) -> TestApp {
 /// Every test client speaks from 127.0.0.1, as every buyer behind a load balancer
 /// would: the tests that are not about connections run with the per-client cap at the
 /// global one, which is what the README tells an operator behind a balancer to set.
-fn loopback_limits() -> ConnectionLimits {
+pub fn loopback_limits() -> ConnectionLimits {
     let limits = ConnectionLimits::default();
     ConnectionLimits {
         per_client_max: limits.connections_max,
@@ -103,6 +103,17 @@ async fn spawn(
     let store = soldout_store::open(database.url())
         .await
         .expect("open store");
+    spawn_on(database, store, start, limits, adjust).await
+}
+
+/// A server on `store`, which `database` (kept for as long as the server runs) holds.
+pub async fn spawn_on(
+    database: TestDatabase,
+    store: std::sync::Arc<dyn soldout_store::Store>,
+    start: chrono::DateTime<chrono::Utc>,
+    limits: ConnectionLimits,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let admin_token = "test-admin-token".to_owned();
     let mut settings = Settings {
         admin_token: admin_token.clone(),

@@ -12,6 +12,7 @@ mod imports;
 mod orders;
 mod os;
 mod payments;
+mod races;
 mod sessions;
 mod shop;
 mod stock;

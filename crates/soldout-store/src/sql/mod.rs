@@ -300,6 +300,11 @@ fn sale_from_row(row: &DbRow) -> Result<SaleTerms, StoreError> {
 
 #[async_trait]
 impl Store for Backend {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
     async fn create_market(&self, market: &Market) -> Result<(), StoreError> {
         self.retrying(|| async move {
             sqlx::query(
