@@ -145,13 +145,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ceiling,
     );
 
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().to_owned();
+    let database = soldout_store::scratch::TestDatabase::sqlite("bench")?;
+    let url = database.url().to_owned();
     let devices = args.devices;
     let registering = Instant::now();
     let target = start_target(args.threads, move || {
         Box::pin(async move {
-            let store = fixture::store(&path, 0).await?;
+            let store = fixture::store(&url, 0).await?;
             let sku = SkuCode::parse("RN4-3-32-GLD")?;
             let market = MarketCode::parse("IN")?;
             let version = OsVersion::parse("8.2")?;

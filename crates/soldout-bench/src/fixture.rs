@@ -8,6 +8,7 @@ use soldout_core::{
     Currency, Launch, LocationId, LocationKind, MarketCode, MovementKind, NewLocation, NewMovement,
     NewProduct, OsVersion, ProductId, SkuCode, Specs,
 };
+use soldout_store::scratch::TestDatabase;
 use soldout_store::Store;
 use std::sync::Arc;
 
@@ -20,10 +21,19 @@ pub fn clock_start() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// Opens a fresh SQLite store in `dir` with the catalog and `stock` units received.
-pub async fn store(dir: &std::path::Path, stock: i64) -> anyhow::Result<Arc<dyn Store>> {
-    let store =
-        soldout_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
+/// A fresh database for one run: an SQLite file of its own, or a scratch database on
+/// the PostgreSQL server `postgres` names (dropped when the guard is).
+pub async fn fresh_database(postgres: Option<&str>) -> anyhow::Result<TestDatabase> {
+    Ok(match postgres {
+        None => TestDatabase::sqlite("bench")?,
+        Some(server) => TestDatabase::postgres(server, "bench").await?,
+    })
+}
+
+/// Opens the store at `url` (a fresh database) with the catalog and `stock` units
+/// received.
+pub async fn store(url: &str, stock: i64) -> anyhow::Result<Arc<dyn Store>> {
+    let store = soldout_store::open(url).await?;
     let now = clock_start();
     let market = NewMarket {
         code: MarketCode::parse("IN")?,

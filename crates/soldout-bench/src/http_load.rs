@@ -35,8 +35,9 @@ pub struct Args {
     /// Worker threads of each server under test, and of the load generator.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Run only these targets (comma-separated): ceiling, soldout, redis, postgres,
-    /// ceiling-sold-out, soldout-sold-out. All when left out.
+    /// Run only these targets (comma-separated): ceiling, soldout, soldout-postgres
+    /// (soldout with PostgreSQL as its database), redis, postgres, ceiling-sold-out,
+    /// soldout-sold-out. All when left out.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[arg(
@@ -303,18 +304,23 @@ async fn worker(
     (statuses, errors, histogram)
 }
 
-/// soldout itself: a fresh SQLite database, a sale of `quantity` units.
+/// soldout itself: a fresh database (SQLite, or a scratch database on the
+/// PostgreSQL server `postgres` names), a sale of `quantity` units.
 fn soldout_target(
     threads: usize,
     quantity: u32,
     sold_out_first: bool,
-) -> anyhow::Result<(Target, i64, tempfile::TempDir)> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().to_owned();
+    postgres: Option<&str>,
+) -> anyhow::Result<(Target, i64, soldout_store::scratch::TestDatabase)> {
+    let database = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(fixture::fresh_database(postgres))?;
+    let url = database.url().to_owned();
     let (sale_tx, sale_rx) = std::sync::mpsc::channel();
     let target = start_target(threads, move || {
         Box::pin(async move {
-            let store = fixture::store(&path, i64::from(quantity)).await?;
+            let store = fixture::store(&url, i64::from(quantity)).await?;
             let clock = soldout_engine::Clock::starting_at(Some(fixture::clock_start()));
             let secrets = Settings {
                 admin_token: fixture::ADMIN_TOKEN.into(),
@@ -351,7 +357,7 @@ fn soldout_target(
             Ok(App::router(state))
         })
     })?;
-    Ok((target, sale_rx.recv()?, dir))
+    Ok((target, sale_rx.recv()?, database))
 }
 
 fn ratio(label: &str, ours: &Report, theirs: Option<&Report>, target: f64) {
@@ -409,10 +415,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let soldout_buys = if wanted("soldout") {
-        let (target, sale, _dir) = soldout_target(args.threads, quantity, false)?;
+        let (target, sale, _database) = soldout_target(args.threads, quantity, false, None)?;
         Some(measure("soldout: durable buys", target, sale))
     } else {
         None
+    };
+    let soldout_on_postgres = if !wanted("soldout-postgres") {
+        None
+    } else {
+        match soldout_target(args.threads, quantity, false, Some(&args.postgres)) {
+            Ok((target, sale, _database)) => {
+                Some(measure("soldout on PostgreSQL: durable buys", target, sale))
+            }
+            Err(e) => {
+                println!("soldout on PostgreSQL: durable buys    skipped: {e}");
+                None
+            }
+        }
     };
 
     let redis_url = args.redis.clone();
@@ -452,7 +471,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let soldout_sold_out = if wanted("soldout-sold-out") {
-        let (target, sale, _dir) = soldout_target(args.threads, 1, true)?;
+        let (target, sale, _database) = soldout_target(args.threads, 1, true, None)?;
         Some(measure("soldout: answers once sold out", target, sale))
     } else {
         None
@@ -484,6 +503,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 20.0,
             );
         }
+    }
+    if let (Some(on_postgres), Some(on_sqlite)) = (&soldout_on_postgres, &soldout_buys) {
+        ratio(
+            "soldout durable buys on PostgreSQL / on SQLite",
+            on_postgres,
+            Some(on_sqlite),
+            0.8,
+        );
     }
     if let (Some(ours), Some(ceiling)) = (&soldout_sold_out, &ceiling_sold_out) {
         ratio(

@@ -25,6 +25,11 @@ pub struct EngineArgs {
     /// Runs, each on a fresh database; every run is printed, then the median.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// A PostgreSQL server (postgres://USER@HOST:PORT/DB): the same runs again, each
+    /// on a scratch database created there and dropped after, printed beside
+    /// SQLite's with the ratio. SQLite only when left out.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -47,13 +52,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn engine_with_sale(
-    dir: &std::path::Path,
+    url: &str,
     quantity: u32,
     limit: u32,
     registration_required: bool,
     starts_in: chrono::Duration,
 ) -> anyhow::Result<(Engine, SaleId)> {
-    let store = fixture::store(dir, i64::from(quantity)).await?;
+    let store = fixture::store(url, i64::from(quantity)).await?;
     let engine = Engine::start(store, Clock::starting_at(Some(fixture::clock_start()))).await?;
     let sale = engine
         .open_sale(fixture::new_sale(
@@ -78,24 +83,51 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 pub fn engine(args: EngineArgs) -> anyhow::Result<()> {
-    let mut rates = Vec::new();
-    for _ in 0..args.rounds.max(1) {
-        rates.push(engine_round(&args)?);
-    }
-    rates.sort_by(f64::total_cmp);
+    let postgres = match args.database.as_deref() {
+        None => None,
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(url)
+        }
+        Some(url) => anyhow::bail!(
+            "--database {url:?}: name a PostgreSQL server (postgres://USER@HOST:PORT/DB); SQLite runs always"
+        ),
+    };
+    let sqlite = median_of_rounds(&args, None, "SQLite")?;
+    let Some(server) = postgres else {
+        return Ok(());
+    };
+    let pg = median_of_rounds(&args, Some(server), "PostgreSQL")?;
     println!(
-        "engine alone, median of {} runs: {:.0} durable decisions/s (target 1,000,000/s)",
-        rates.len(),
-        rates[rates.len() / 2]
+        "engine alone: PostgreSQL {pg:.0}/s against SQLite {sqlite:.0}/s = {:.2}x (target: at least 250,000/s on PostgreSQL)",
+        pg / sqlite
     );
     Ok(())
 }
 
+/// Runs the rounds on one backend; prints and returns the median rate.
+fn median_of_rounds(
+    args: &EngineArgs,
+    postgres: Option<&str>,
+    backend: &str,
+) -> anyhow::Result<f64> {
+    let mut rates = Vec::new();
+    for _ in 0..args.rounds.max(1) {
+        rates.push(engine_round(args, postgres, backend)?);
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "engine alone on {backend}, median of {} runs: {median:.0} durable decisions/s (target 1,000,000/s)",
+        rates.len(),
+    );
+    Ok(median)
+}
+
 /// One run on a fresh database; returns durable decisions per second.
-fn engine_round(args: &EngineArgs) -> anyhow::Result<f64> {
-    let dir = tempfile::tempdir()?;
+fn engine_round(args: &EngineArgs, postgres: Option<&str>, backend: &str) -> anyhow::Result<f64> {
     runtime()?.block_on(async {
-        let (engine, sale) = engine_with_sale(dir.path(), args.decisions, 100, false, chrono::Duration::minutes(-1)).await?;
+        let database = fixture::fresh_database(postgres).await?;
+        let (engine, sale) = engine_with_sale(database.url(), args.decisions, 100, false, chrono::Duration::minutes(-1)).await?;
         let customers = 20_000u32;
         let chunks = args.decisions.div_ceil(args.per_command);
         let progress = bar(u64::from(chunks), "commands");
@@ -120,7 +152,7 @@ fn engine_round(args: &EngineArgs) -> anyhow::Result<f64> {
         let view = engine.sale(sale).expect("sale");
         let rate = reserved as f64 / elapsed.as_secs_f64();
         println!(
-            "engine alone: {reserved} durable reservations in {:.2}s = {rate:.0} decisions/s; {} buys per command, {} commands in flight; rejected: {rejected:?}; the sale shows {} of {} reserved",
+            "engine alone on {backend}: {reserved} durable reservations in {:.2}s = {rate:.0} decisions/s; {} buys per command, {} commands in flight; rejected: {rejected:?}; the sale shows {} of {} reserved",
             elapsed.as_secs_f64(),
             args.per_command,
             args.in_flight,
@@ -181,9 +213,9 @@ where
 }
 
 pub fn rush(args: RushArgs) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
     runtime()?.block_on(async {
-        let (engine, sale) = engine_with_sale(dir.path(), args.units, 1, true, chrono::Duration::seconds(i64::from(args.starts_in_secs))).await?;
+        let database = fixture::fresh_database(None).await?;
+        let (engine, sale) = engine_with_sale(database.url(), args.units, 1, true, chrono::Duration::seconds(i64::from(args.starts_in_secs))).await?;
         alloc::start_counting();
         let before = alloc::live_bytes();
         let progress = bar(u64::from(args.customers), "registering");

@@ -111,31 +111,39 @@ impl TestDatabase {
     /// build runs the same tests.
     pub async fn fresh(backend: TestBackend, purpose: &str) -> TestDatabase {
         match backend {
-            TestBackend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary directory");
-                TestDatabase {
-                    url: format!(
-                        "sqlite://{}",
-                        dir.path().join(format!("{purpose}.db")).display()
-                    ),
-                    _dir: Some(dir),
-                    _scratch: None,
-                }
-            }
+            TestBackend::Sqlite => TestDatabase::sqlite(purpose).expect("a temporary directory"),
             TestBackend::Postgres => {
                 let Some(server) = test_server() else {
                     skip_postgres_runs(purpose);
                 };
-                let scratch = ScratchDatabase::create(&server, purpose)
+                TestDatabase::postgres(&server, purpose)
                     .await
-                    .expect("create a scratch PostgreSQL database");
-                TestDatabase {
-                    url: scratch.url().to_owned(),
-                    _dir: None,
-                    _scratch: Some(scratch),
-                }
+                    .expect("create a scratch PostgreSQL database")
             }
         }
+    }
+
+    /// A fresh SQLite file in a temporary directory of its own.
+    pub fn sqlite(purpose: &str) -> std::io::Result<TestDatabase> {
+        let dir = tempfile::tempdir()?;
+        Ok(TestDatabase {
+            url: format!(
+                "sqlite://{}",
+                dir.path().join(format!("{purpose}.db")).display()
+            ),
+            _dir: Some(dir),
+            _scratch: None,
+        })
+    }
+
+    /// A fresh database on the PostgreSQL server `server_url` connects to.
+    pub async fn postgres(server_url: &str, purpose: &str) -> Result<TestDatabase, StoreError> {
+        let scratch = ScratchDatabase::create(server_url, purpose).await?;
+        Ok(TestDatabase {
+            url: scratch.url().to_owned(),
+            _dir: None,
+            _scratch: Some(scratch),
+        })
     }
 
     /// [`TestDatabase::fresh`] for a test that has no async runtime of its own.
