@@ -54,6 +54,7 @@ GENERATOR_VERSION = 1
 ADMIN_TOKEN = "bench-admin"
 CLOCK_START = "2025-01-15T00:00:00Z"
 IMPORT_TARGET_ROWS_PER_S = 1_000_000
+PG_IMPORT_TARGET_ROWS_PER_S = 500_000
 # Peak RSS at N counts as "not growing with the file" when within this of N/10's.
 RSS_FLAT_FACTOR = 1.25
 RSS_FLAT_SLACK_MIB = 8.0
@@ -308,26 +309,63 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_db(binary: Path, db: Path, workdir: Path) -> None:
-    logfile = workdir / f"demo-{db.stem}.log"
+def database_url(db: Path | str) -> str:
+    """An SQLite file's URL, or a PostgreSQL URL as it is."""
+    return db if isinstance(db, str) else f"sqlite://{db}"
+
+
+def database_name(db: Path | str) -> str:
+    return db.rsplit("/", 1)[-1] if isinstance(db, str) else db.stem
+
+
+def make_db(binary: Path, db: Path | str, workdir: Path) -> None:
+    logfile = workdir / f"demo-{database_name(db)}.log"
     secs, code, _ = run_measured(
-        [str(binary), "demo", "--no-serve", "--database", f"sqlite://{db}",
+        [str(binary), "demo", "--no-serve", "--database", database_url(db),
          "--listen", "127.0.0.1:0"], logfile, "soldout demo")
     if code != 0:
         fail(f"soldout demo exited with {code}", logfile)
-    log(f"  {db.name}: schema and demo catalog in {secs:.2f}s")
+    log(f"  {database_name(db)}: schema and demo catalog in {secs:.2f}s")
 
 
-def import_csv(binary: Path, db: Path, csv_path: Path, workdir: Path, what: str):
-    logfile = workdir / f"import-{db.stem}.log"
+def import_csv(binary: Path, db: Path | str, csv_path: Path, workdir: Path, what: str):
+    logfile = workdir / f"import-{database_name(db)}.log"
     secs, code, rss_kib = run_measured(
-        [str(binary), "import", "--database", f"sqlite://{db}", "shipments", str(csv_path)],
+        [str(binary), "import", "--database", database_url(db), "shipments", str(csv_path)],
         logfile, f"soldout import ({what})")
     if code != 0:
         fail(f"soldout import ({what}) exited with {code}", logfile)
     said = logfile.read_text(errors="replace").strip().splitlines()
     log(f"  soldout says: {said[-1] if said else '(nothing)'}")
     return secs, rss_kib
+
+
+def psql(server: str, sql: str) -> None:
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", sql], check=True,
+                   capture_output=True, env=child_env(), timeout=120)
+
+
+def postgres_import(binary: Path, server: str, csv_path: Path, rows: int,
+                    workdir: Path) -> float | None:
+    """The N-row import into a scratch database on the PostgreSQL server `server` names
+    (created with psql and dropped after); its rows/s, or None when psql or the server
+    is not there."""
+    name = f"soldout_shipments_bench_{os.getpid()}"
+    base = server.split("?", 1)[0].rsplit("/", 1)[0]
+    try:
+        psql(server, f"CREATE DATABASE {name}")
+    except (OSError, subprocess.SubprocessError) as e:
+        log(f"  PostgreSQL import skipped: cannot create a database on {server}: {e}")
+        return None
+    try:
+        url = f"{base}/{name}"
+        make_db(binary, url, workdir)
+        secs, rss = import_csv(binary, url, csv_path, workdir, f"{rows:,} rows on PostgreSQL")
+        log(f"  import of {rows:,} rows into PostgreSQL: {secs:.2f}s wall"
+            f" ({rows / secs:,.0f} rows/s), peak RSS {mib(rss)}")
+        return rows / secs
+    finally:
+        psql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def ledger_rows(db: Path) -> int | None:
@@ -626,6 +664,11 @@ def main() -> int:
                     " (default: a fresh target/shipments-bench/run-*; CSV cached in"
                     " target/shipments-bench/)")
     ap.add_argument("--keep", action="store_true", help="keep the databases and logs")
+    ap.add_argument("--postgres", default=os.environ.get(
+                        "SOLDOUT_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/test"),
+                    help="PostgreSQL server for the same import on a scratch database"
+                         " ('' skips it; default $SOLDOUT_BENCH_POSTGRES or the local test"
+                         " server)")
     ap.add_argument("--reps", type=int, default=30,
                     help="timed requests per report (at least 5; stops after 20s) (30)")
     ap.add_argument("--duckdb-reps", type=int, default=7, help="timed runs per DuckDB query (7)")
@@ -708,6 +751,11 @@ def main() -> int:
         db_mib = sum(p.stat().st_size for p in run_dir.glob("bench.db*")) / 2**20
         log(f"  database files (with the demo's data): {db_mib:,.0f} MiB")
 
+        # 2b. The same import into PostgreSQL, on a scratch database made with psql.
+        pg_rps = None
+        if args.postgres:
+            pg_rps = postgres_import(binary, args.postgres, csv_path, args.rows, run_dir)
+
         # 3. Reports over HTTP.
         log(f"\n[3] soldout reports (HTTP, keep-alive, clock {CLOCK_START})")
         server = Server(binary, db, run_dir)
@@ -770,6 +818,14 @@ def main() -> int:
                 f"   soldout/DuckDB {sold_rps / duck_rps:6.3f}")
         else:
             log(f"import rows/s       soldout {sold_rps:>13,.0f}   DuckDB       skipped")
+        if pg_rps is not None:
+            pg_verdict = "meets" if pg_rps >= PG_IMPORT_TARGET_ROWS_PER_S else "MISSES"
+            duck_part = (f"   on PostgreSQL/DuckDB {pg_rps / duck_rps:6.3f}"
+                         if duck is not None else "")
+            log(f"  on PostgreSQL     soldout {pg_rps:>13,.0f}   on PostgreSQL/on SQLite"
+                f" {pg_rps / sold_rps:6.3f}{duck_part}")
+            log(f"                    ({pg_verdict} the PostgreSQL target of >="
+                f" {PG_IMPORT_TARGET_ROWS_PER_S:,} rows/s)")
         log(f"                    ({verdict} the target of >= {IMPORT_TARGET_ROWS_PER_S:,} rows/s;"
             f" wall clock of the command, durable when it returns)")
         if rss_full is not None and rss_tenth is not None:
