@@ -63,23 +63,19 @@ impl Proxy {
     }
 }
 
-/// `url` with its `host:port` replaced by `addr`, and that `host:port`.
-fn rerouted(url: &str, addr: std::net::SocketAddr) -> (String, String) {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (credentials, rest) = rest.split_once('@').unwrap();
-    let (host_port, path) = rest.split_once('/').unwrap();
-    (
-        format!("{scheme}://{credentials}@{addr}/{path}"),
-        host_port.to_owned(),
-    )
+/// A database URL split around its `host:port`: (`scheme://user@`, `host:port`, `/db...`).
+fn around_host(url: &str) -> (&str, &str, &str) {
+    let after_at = url.find('@').unwrap() + 1;
+    let path = after_at + url[after_at..].find('/').unwrap();
+    (&url[..after_at], &url[after_at..path], &url[path..])
 }
 
 #[tokio::test]
 async fn the_server_answers_503_while_the_database_is_unreachable_and_recovers() {
     let database = fresh_database().await;
-    let (_, upstream) = rerouted(database.url(), "127.0.0.1:1".parse().unwrap());
-    let proxy = Proxy::to(upstream).await;
-    let (through_proxy, _) = rerouted(database.url(), proxy.addr);
+    let (user, upstream, path) = around_host(database.url());
+    let proxy = Proxy::to(upstream.to_owned()).await;
+    let through_proxy = format!("{user}{}{path}", proxy.addr);
     let settings = soldout_store::DatabaseSettings {
         acquire_timeout: Duration::from_millis(500),
         ..soldout_store::DatabaseSettings::default()

@@ -69,11 +69,13 @@ impl Backend {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let release = sqlx::query("SELECT 1 FROM os_releases WHERE id = $1")
-            .bind(terms.release.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if release.is_none() {
+        if !super::exists(
+            &mut *tx,
+            "SELECT 1 FROM os_releases WHERE id = $1",
+            terms.release.as_str(),
+        )
+        .await?
+        {
             return Err(StoreError::NotFound {
                 what: "release",
                 id: terms.release.to_string(),

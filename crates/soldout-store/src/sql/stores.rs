@@ -74,11 +74,13 @@ pub(super) async fn serials_free(
                 format!("serial {serial} was sold on {sold_on} and has not been returned"),
             ));
         }
-        let imported = sqlx::query("SELECT 1 FROM installed_base WHERE serial = $1")
-            .bind(serial.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-        if imported.is_some() {
+        if super::exists(
+            conn,
+            "SELECT 1 FROM installed_base WHERE serial = $1",
+            serial.as_str(),
+        )
+        .await?
+        {
             return Err(StoreError::conflict(
                 "serial-sold",
                 format!("serial {serial} is in the imported installed base: it has a buyer"),
@@ -742,7 +744,7 @@ impl Backend {
     pub(super) async fn insert_campaign(&self, c: &Campaign) -> Result<Campaign, StoreError> {
         let mut tx = self.begin_write().await?;
         if !super::exists(
-            &mut tx,
+            &mut *tx,
             "SELECT 1 FROM markets WHERE code = $1",
             c.market.as_str(),
         )
