@@ -184,7 +184,7 @@ async fn levels_in(
     sku: &SkuCode,
 ) -> Result<StockLevels, StoreError> {
     if !exists(
-        &mut **tx,
+        tx,
         "SELECT 1 FROM locations WHERE id = $1",
         location.as_str(),
     )
@@ -192,7 +192,7 @@ async fn levels_in(
     {
         return Err(StoreError::not_found("location", location));
     }
-    if !exists(&mut **tx, "SELECT 1 FROM skus WHERE sku = $1", sku.as_str()).await? {
+    if !exists(tx, "SELECT 1 FROM skus WHERE sku = $1", sku.as_str()).await? {
         return Err(StoreError::not_found("sku", sku));
     }
     sqlx::query(
@@ -413,7 +413,7 @@ impl Store for Backend {
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             if !exists(
-                &mut *tx,
+                &mut tx,
                 "SELECT 1 FROM products WHERE id = $1",
                 sku.product.as_str(),
             )
@@ -438,7 +438,7 @@ impl Store for Backend {
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             if !exists(
-                &mut *tx,
+                &mut tx,
                 "SELECT 1 FROM markets WHERE code = $1",
                 market.as_str(),
             )
@@ -446,7 +446,7 @@ impl Store for Backend {
             {
                 return Err(StoreError::not_found("market", market));
             }
-            if !exists(&mut *tx, "SELECT 1 FROM skus WHERE sku = $1", sku.as_str()).await? {
+            if !exists(&mut tx, "SELECT 1 FROM skus WHERE sku = $1", sku.as_str()).await? {
                 return Err(StoreError::not_found("sku", sku));
             }
             sqlx::query(
@@ -474,7 +474,7 @@ impl Store for Backend {
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             if !exists(
-                &mut *tx,
+                &mut tx,
                 "SELECT 1 FROM products WHERE id = $1",
                 product.as_str(),
             )
@@ -483,7 +483,7 @@ impl Store for Backend {
                 return Err(StoreError::not_found("product", product));
             }
             if !exists(
-                &mut *tx,
+                &mut tx,
                 "SELECT 1 FROM markets WHERE code = $1",
                 market.as_str(),
             )
@@ -560,7 +560,7 @@ impl Store for Backend {
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             if !exists(
-                &mut *tx,
+                &mut tx,
                 "SELECT 1 FROM markets WHERE code = $1",
                 location.market.as_str(),
             )

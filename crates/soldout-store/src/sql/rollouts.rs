@@ -70,7 +70,7 @@ impl Backend {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if !super::exists(
-            &mut *tx,
+            &mut tx,
             "SELECT 1 FROM os_releases WHERE id = $1",
             terms.release.as_str(),
         )

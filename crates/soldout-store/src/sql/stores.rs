@@ -744,7 +744,7 @@ impl Backend {
     pub(super) async fn insert_campaign(&self, c: &Campaign) -> Result<Campaign, StoreError> {
         let mut tx = self.begin_write().await?;
         if !super::exists(
-            &mut *tx,
+            &mut tx,
             "SELECT 1 FROM markets WHERE code = $1",
             c.market.as_str(),
         )
