@@ -15,6 +15,7 @@ pub mod charts;
 pub mod clock;
 pub mod imports;
 mod journal;
+mod leased;
 mod online;
 mod owner;
 pub mod pos;
@@ -28,6 +29,7 @@ pub use clock::Clock;
 pub use traffic::Answers;
 pub use views::{OrderView, SaleView};
 
+pub use leased::NodeSettings;
 pub use owner::Buy;
 use owner::{Command, Reply, SaleOwner, Snapshot};
 use soldout_core::order::{HandedOver, HoldPolicy, NewOrder, PaymentReport};
@@ -108,6 +110,12 @@ struct SaleHandle {
     commands: mpsc::Sender<Command>,
     snapshot: watch::Receiver<Snapshot>,
     traffic: Arc<Traffic>,
+    /// Sold by several nodes through leases: its orders are rows in the store.
+    leased: bool,
+}
+
+fn now_ms(clock: Clock) -> i64 {
+    clock.now().timestamp_millis()
 }
 
 /// A sale as the live page shows it: its counters, the answers to its buyers since the
@@ -121,12 +129,16 @@ pub struct LiveSale {
 }
 
 /// What an engine is started with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineOptions {
     /// Requests each sale's queue holds.
     pub queue_max: usize,
     /// What one customer may hold unpaid in regular online orders, and for how long.
     pub holds: HoldPolicy,
+    /// This node, when several share the database: the sales it creates are sold
+    /// through allotment leases by every node. `None`: one node; its new sales are
+    /// sold from their journals.
+    pub node: Option<NodeSettings>,
 }
 
 impl Default for EngineOptions {
@@ -134,9 +146,14 @@ impl Default for EngineOptions {
         EngineOptions {
             queue_max: QUEUE_MAX,
             holds: HoldPolicy::default(),
+            node: None,
         }
     }
 }
+
+/// The node name a node without one uses for the leased sales it meets (several such
+/// nodes share one lease row, whose guards still never sell past it).
+const UNNAMED_NODE: &str = "unnamed";
 
 /// Every open sale's owner, and the way to reach it.
 #[derive(Clone)]
@@ -150,6 +167,13 @@ pub struct Engine {
     sales: Arc<RwLock<HashMap<SaleId, SaleHandle>>>,
     /// Pokes the online orders' expiry timer when a new order is placed.
     online_wake: Arc<Notify>,
+    /// This node, when several share the database.
+    node: Option<NodeSettings>,
+    /// Set once on shutdown: leased sellers give their units back and stop.
+    shutdown: Arc<watch::Sender<bool>>,
+    sellers: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// Serializes starting an owner for a sale this node has not met yet.
+    spawning: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Engine {
@@ -186,10 +210,33 @@ impl Engine {
             holds: options.holds,
             sales: Arc::new(RwLock::new(HashMap::new())),
             online_wake: Arc::new(Notify::new()),
+            node: options.node.clone(),
+            shutdown: Arc::new(watch::channel(false).0),
+            sellers: Arc::default(),
+            spawning: Arc::default(),
         };
+        // Sales created on other nodes are met when they say so (or when asked for).
+        let mut signals = store.sale_signals();
         for terms in store.sales().await? {
             engine.spawn_owner(terms).await?;
         }
+        let meeting = engine.clone();
+        tokio::spawn(async move {
+            loop {
+                match signals.recv().await {
+                    Ok(soldout_store::SaleSignal::Created(sale)) => {
+                        if let Err(e) = meeting.meet(sale).await {
+                            tracing::warn!(%sale, error = %e, "starting a sale created elsewhere failed");
+                        }
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+                if *meeting.shutdown.borrow() {
+                    return;
+                }
+            }
+        });
         // Online orders that fell due while the server was down expire before anyone
         // can ask about them; from now on the timer does it.
         store.expire_online_orders(clock.now()).await?;
@@ -269,27 +316,100 @@ impl Engine {
     /// Creates a sale from checked terms (allotting its units through the ledger) and
     /// starts its owner.
     async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleView, EngineError> {
-        let terms = self.store.create_sale(terms).await?;
+        let leased = self.node.is_some();
+        let terms = self.store.create_sale(terms, leased).await?;
         let id = terms.id;
         self.spawn_owner(terms).await?;
+        if leased {
+            self.store
+                .signal(soldout_store::SaleSignal::Created(id))
+                .await;
+        }
         self.sale(id).ok_or(EngineError::UnknownSale(id))
+    }
+
+    /// Starts this node's owner of a sale another node created, once.
+    async fn meet(&self, sale: SaleId) -> Result<bool, EngineError> {
+        let _one_at_a_time = self.spawning.lock().await;
+        if self.sales.read().expect("sales map poisoned").contains_key(&sale) {
+            return Ok(true);
+        }
+        let Some(terms) = self.store.sales().await?.into_iter().find(|t| t.id == sale) else {
+            return Ok(false);
+        };
+        self.spawn_owner(terms).await?;
+        Ok(true)
     }
 
     async fn spawn_owner(&self, terms: SaleTerms) -> Result<(), EngineError> {
         let id = terms.id;
-        let (mut owner, commands, snapshot) =
-            SaleOwner::recover(self.store.clone(), self.clock, terms, self.queue_max).await?;
-        owner.catch_up().await?;
-        tokio::spawn(owner.run());
+        let leased = self.store.pool_state(id).await?.is_some();
+        let (commands, snapshot) = if leased {
+            let node = self.node.clone().unwrap_or_else(|| NodeSettings {
+                id: UNNAMED_NODE.into(),
+                lease_ttl: NodeSettings::DEFAULT_LEASE_TTL,
+            });
+            let (seller, commands, snapshot) = leased::LeasedSeller::start(
+                self.store.clone(),
+                self.clock,
+                node,
+                terms,
+                self.queue_max,
+                self.shutdown.subscribe(),
+            )
+            .await?;
+            let task = tokio::spawn(seller.run());
+            self.sellers.lock().expect("sellers poisoned").push(task);
+            (commands, snapshot)
+        } else {
+            let (mut owner, commands, snapshot) =
+                SaleOwner::recover(self.store.clone(), self.clock, terms, self.queue_max).await?;
+            owner.catch_up().await?;
+            tokio::spawn(owner.run());
+            (commands, snapshot)
+        };
         self.sales.write().expect("sales map poisoned").insert(
             id,
             SaleHandle {
                 commands,
                 snapshot,
                 traffic: Arc::default(),
+                leased,
             },
         );
         Ok(())
+    }
+
+    /// Stops this node's leased sellers, each giving its unsold units back to its
+    /// sale, and waits for them. For a clean shutdown; a node that dies instead has
+    /// its leases expire.
+    pub async fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        let sellers: Vec<_> = std::mem::take(&mut *self.sellers.lock().expect("sellers poisoned"));
+        for seller in sellers {
+            let _ = seller.await;
+        }
+    }
+
+    /// The terms of the leased sale an order belongs to, when it is one.
+    async fn leased_terms_of(&self, order: OrderId) -> Result<Option<Arc<SaleTerms>>, EngineError> {
+        self.leased_terms(owner::sale_of(order)).await
+    }
+
+    /// The terms of a leased sale, when `sale` is one (met now if another node
+    /// created it).
+    async fn leased_terms(&self, sale: SaleId) -> Result<Option<Arc<SaleTerms>>, EngineError> {
+        let known = |engine: &Engine| {
+            let sales = engine.sales.read().expect("sales map poisoned");
+            sales
+                .get(&sale)
+                .map(|h| h.leased.then(|| h.snapshot.borrow().terms.clone()))
+        };
+        if let Some(found) = known(self) {
+            return Ok(found);
+        }
+        self.meet(sale).await?;
+        Ok(known(self).flatten())
     }
 
     /// A sale with its live counters, as of its last commit.
@@ -341,10 +461,18 @@ impl Engine {
         command: impl FnOnce(Reply<T>) -> Command,
         count: impl FnOnce(&Traffic, &Result<T, EngineError>),
     ) -> Result<T, EngineError> {
-        let (sender, traffic) = {
-            let sales = self.sales.read().expect("sales map poisoned");
-            let handle = sales.get(&sale).ok_or(EngineError::UnknownSale(sale))?;
-            (handle.commands.clone(), handle.traffic.clone())
+        let handle = |engine: &Engine| {
+            let sales = engine.sales.read().expect("sales map poisoned");
+            sales
+                .get(&sale)
+                .map(|h| (h.commands.clone(), h.traffic.clone()))
+        };
+        let (sender, traffic) = match handle(self) {
+            Some(found) => found,
+            None => {
+                self.meet(sale).await?;
+                handle(self).ok_or(EngineError::UnknownSale(sale))?
+            }
         };
         let answer = Self::send(sender, admission, command).await;
         count(&traffic, &answer);
@@ -430,6 +558,22 @@ impl Engine {
         customer: CustomerId,
         admission: Admission,
     ) -> Result<bool, EngineError> {
+        if let Some(terms) = self.leased_terms(sale).await? {
+            let now = self.clock.now();
+            if now >= terms.starts_at {
+                return Err(Rejection::RegistrationClosed {
+                    starts_at: terms.starts_at,
+                }
+                .into());
+            }
+            let new = self.store.register_leased(sale, customer).await?;
+            if new {
+                self.store
+                    .signal(soldout_store::SaleSignal::Changed(sale))
+                    .await;
+            }
+            return Ok(new);
+        }
         self.ask(sale, admission, |reply| Command::Register {
             customer,
             reply,
@@ -457,6 +601,16 @@ impl Engine {
             amount,
             currency,
         };
+        if let Some(terms) = self.leased_terms_of(order).await? {
+            let paid = self
+                .store
+                .pay_leased_order(&report, self.clock.now())
+                .await?;
+            self.store
+                .signal(soldout_store::SaleSignal::Changed(terms.id))
+                .await;
+            return Ok(OrderView::new(&paid, &terms));
+        }
         self.store
             .claim_payment_event(&report, self.clock.now())
             .await?;
@@ -498,6 +652,13 @@ impl Engine {
                 .await?;
             return Ok(OrderView::online(cancelled));
         }
+        if let Some(terms) = self.leased_terms_of(order).await? {
+            let cancelled = self
+                .store
+                .cancel_leased_order(order, customer, self.clock.now())
+                .await?;
+            return Ok(OrderView::new(&cancelled, &terms));
+        }
         self.ask_about(order, |reply| Command::Cancel {
             order,
             customer,
@@ -515,6 +676,14 @@ impl Engine {
                 .await?
                 .map(OrderView::online)
                 .ok_or_else(|| online::unknown(order));
+        }
+        if let Some(terms) = self.leased_terms_of(order).await? {
+            return self
+                .store
+                .leased_order(order)
+                .await?
+                .map(|o| OrderView::new(&o, &terms))
+                .ok_or_else(|| Rejection::UnknownOrder(order).into());
         }
         self.ask_about(order, |reply| Command::Get { order, reply })
             .await
@@ -562,6 +731,23 @@ impl Engine {
         }
         let serials: Vec<_> = handed.iter().flat_map(|h| h.serials.clone()).collect();
         self.store.check_serials_free(&serials).await?;
+        if let Some(terms) = self.leased_terms_of(order).await? {
+            let os_version = self
+                .store
+                .product(&terms.product)
+                .await?
+                .map(|p| p.specs.os_version)
+                .ok_or_else(|| EngineError::Unavailable(format!("product {} is gone", terms.product)))?;
+            let devices = owner::handed_devices(&terms, order, &handed, &os_version, now);
+            let fulfilled = self
+                .store
+                .fulfil_leased_order(order, &handed, &devices, now)
+                .await?;
+            self.store
+                .signal(soldout_store::SaleSignal::Changed(terms.id))
+                .await;
+            return Ok(OrderView::new(&fulfilled, &terms));
+        }
         let product = {
             let sales = self.sales.read().expect("sales map poisoned");
             let handle = sales

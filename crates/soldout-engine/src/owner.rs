@@ -75,6 +75,29 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// Answers the command with `error`, deciding nothing.
+    pub(crate) fn refuse(self, error: EngineError) {
+        match self {
+            Command::Buy { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Command::BuyMany { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Command::Register { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Command::Payment { reply, .. }
+            | Command::Cancel { reply, .. }
+            | Command::Get { reply, .. }
+            | Command::Fulfil { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+}
+
 /// One buy of a [`Command::BuyMany`].
 #[derive(Debug, Clone, Copy)]
 pub struct Buy {
@@ -176,13 +199,39 @@ impl Snapshot {
 /// The sale an order belongs to: order ids carry it in the upper 32 of their 80
 /// random bits, so a payment or a lookup finds its owner with no index.
 pub(crate) fn sale_of(order: OrderId) -> SaleId {
-    SaleId(((order.0 >> 48) & 0xFFFF_FFFF) as i64)
+    order.sale()
 }
 
 pub(crate) fn new_order_id(sale: SaleId, now: DateTime<Utc>) -> OrderId {
-    let random48 = u128::from(rand::random::<u64>() & 0xFFFF_FFFF_FFFF);
-    let sale_bits = (sale.0 as u128 & 0xFFFF_FFFF) << 48;
-    OrderId::new(now.timestamp_millis().max(0) as u64, sale_bits | random48)
+    OrderId::of_sale(sale, now.timestamp_millis().max(0) as u64, rand::random())
+}
+
+/// The devices a flash-sale order's hand-over makes, one per serial.
+pub(crate) fn handed_devices(
+    terms: &SaleTerms,
+    order: OrderId,
+    handed: &[HandedOver],
+    os_version: &OsVersion,
+    now: DateTime<Utc>,
+) -> Vec<Device> {
+    handed
+        .iter()
+        .flat_map(|h| h.serials.iter())
+        .map(|serial| Device {
+            serial: serial.clone(),
+            sku: terms.sku.clone(),
+            product: terms.product.clone(),
+            market: terms.market.clone(),
+            channel: Channel::FlashSale,
+            location: terms.location.clone(),
+            sold_at: now,
+            price: terms.price,
+            currency: terms.currency,
+            os_version: os_version.clone(),
+            sold_on: format!("order:{order}"),
+            returned_at: None,
+        })
+        .collect()
 }
 
 pub(crate) struct SaleOwner {
@@ -581,22 +630,13 @@ impl SaleOwner {
                 reply,
             } => match self.book.decide_fulfil(order, &handed, now) {
                 Ok(event) => {
-                    for serial in handed.into_iter().flat_map(|h| h.serials) {
-                        self.handed_over.push(Device {
-                            serial,
-                            sku: self.terms.sku.clone(),
-                            product: self.terms.product.clone(),
-                            market: self.terms.market.clone(),
-                            channel: Channel::FlashSale,
-                            location: self.terms.location.clone(),
-                            sold_at: now,
-                            price: self.terms.price,
-                            currency: self.terms.currency,
-                            os_version: os_version.clone(),
-                            sold_on: format!("order:{order}"),
-                            returned_at: None,
-                        });
-                    }
+                    self.handed_over.extend(handed_devices(
+                        &self.terms,
+                        order,
+                        &handed,
+                        &os_version,
+                        now,
+                    ));
                     self.record(event, events);
                     pending.push(Pending::Order { reply, order });
                 }

@@ -211,7 +211,7 @@ impl From<StoreError> for Problem {
             }
             StoreError::Invalid(detail) => Problem::invalid(detail),
             StoreError::Rejected(r) => r.into(),
-            StoreError::Unavailable(_) | StoreError::Contended(_) => {
+            StoreError::Unavailable(_) | StoreError::Contended(_) | StoreError::Fenced(_) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Problem::database_unavailable()
             }

@@ -37,6 +37,11 @@ pub enum StoreError {
     /// deadlock) and was rolled back: the store runs it again.
     #[error("the transaction lost a race with another: {0}")]
     Contended(String),
+    /// A node's batch under a lease it no longer holds (expired on the database's
+    /// clock, taken back at the end, or replaced): nothing was written; its buyers
+    /// retry (a 503).
+    #[error("{0}")]
+    Fenced(String),
     /// The database URL or settings are wrong.
     #[error("{0}")]
     Config(String),

@@ -7,6 +7,7 @@
 //! never-negative stock rule) is a call into `soldout-core`, not a rule of its own.
 
 mod error;
+mod leases;
 mod postgres;
 pub mod scratch;
 mod shipment_blocks;
@@ -14,6 +15,7 @@ mod sqlite;
 mod store;
 
 pub use error::StoreError;
+pub use leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{
@@ -23,6 +25,10 @@ pub use store::{
 };
 
 use std::sync::Arc;
+
+/// Sale signals a subscriber may fall behind by before it misses some (and reads its
+/// pools again).
+pub(crate) const SIGNALS_BUFFERED: usize = 1_024;
 use std::time::Duration;
 
 /// How the store uses its database.

@@ -36,6 +36,48 @@ const BACKOFF_MAX: Duration = Duration::from_millis(50);
 pub struct PgStore {
     writer: PgPool,
     reader: PgPool,
+    /// Sale signals from every node, as `LISTEN` receives them.
+    signals: tokio::sync::broadcast::Sender<crate::SaleSignal>,
+}
+
+/// The `NOTIFY` channel of sale signals.
+const SIGNAL_CHANNEL: &str = "soldout_sales";
+/// Pause before listening again after the listener lost its connection.
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
+
+/// Forwards every sale signal any node sends to this process's subscribers, for as
+/// long as someone may subscribe; reconnects when the connection drops (a signal
+/// sent meanwhile is missed, so nodes also read their pools on a timer).
+async fn listen(pool: PgPool, signals: tokio::sync::broadcast::WeakSender<crate::SaleSignal>) {
+    loop {
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen(SIGNAL_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listener.await {
+            Ok(mut listener) => loop {
+                match listener.try_recv().await {
+                    Ok(Some(note)) => {
+                        let Some(signals) = signals.upgrade() else { return };
+                        if let Some(signal) = crate::SaleSignal::decode(note.payload()) {
+                            let _ = signals.send(signal);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sale signals: listener failed");
+                        break;
+                    }
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "sale signals: cannot listen"),
+        }
+        if signals.upgrade().is_none() {
+            return;
+        }
+        tokio::time::sleep(LISTEN_RETRY).await;
+    }
 }
 
 impl PgStore {
@@ -53,10 +95,46 @@ impl PgStore {
         // sqlx holds an advisory lock while it migrates: nodes starting together
         // migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let signals = tokio::sync::broadcast::channel(crate::SIGNALS_BUFFERED).0;
+        tokio::spawn(listen(pool.clone(), signals.downgrade()));
         Ok(PgStore {
             writer: pool.clone(),
             reader: pool,
+            signals,
         })
+    }
+
+    /// A write whose statements guard themselves (`UPDATE ... WHERE granted - sold >=
+    /// n`, `ON CONFLICT`): `READ COMMITTED`, where each statement waits for the rows it
+    /// locks and decides on their latest committed values, so nodes selling one sale
+    /// do not abort each other's batches.
+    async fn begin_locking(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.writer.begin().await?)
+    }
+
+    /// A read that sees one instant of the database.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self
+            .reader
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?)
+    }
+
+    /// Tells every node (this one included) about a sale. A signal is a hint to read
+    /// the pool again, so one that cannot be sent is logged, not an error.
+    async fn announce(&self, signal: crate::SaleSignal) {
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(SIGNAL_CHANNEL)
+            .bind(signal.encode())
+            .execute(&self.writer)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, ?signal, "sale signal not sent");
+        }
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::SaleSignal> {
+        self.signals.subscribe()
     }
 
     /// A write transaction: serializable, so that PostgreSQL refuses whichever of two
@@ -110,6 +188,9 @@ impl PgStore {
 mod dialect {
     use crate::StoreError;
     use sqlx::PgConnection;
+
+    /// The database's clock, in milliseconds since the Unix epoch.
+    pub(super) const NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
 
     /// PostgreSQL refuses a `bigint` total that would overflow (SQLSTATE 22003, which
     /// the shared statement maps) instead of storing something else.

@@ -190,3 +190,58 @@ fn skip_postgres_runs(purpose: &str) -> ! {
     }
     std::process::exit(0)
 }
+
+/// A loopback TCP proxy to one upstream address that tests cut and restore, to take
+/// a database away from one server while leaving the machine's own alone.
+pub struct TcpProxy {
+    pub addr: std::net::SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl TcpProxy {
+    pub async fn to(upstream: String) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cuts, _) = tokio::sync::watch::channel(0u64);
+        let (accepting, subscribe) = (open.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accepting.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the connection is closed at once
+                }
+                let mut cut = subscribe.subscribe();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, open, cuts }
+    }
+
+    /// Drops every connection through the proxy and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A database URL split around its `host:port`: (`scheme://user@`, `host:port`, `/db...`).
+pub fn around_host(url: &str) -> (&str, &str, &str) {
+    let after_at = url.find('@').unwrap() + 1;
+    let path = after_at + url[after_at..].find('/').unwrap();
+    (&url[..after_at], &url[after_at..path], &url[path..])
+}
+

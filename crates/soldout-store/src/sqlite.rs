@@ -32,6 +32,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Sale signals, within this process (one process owns a SQLite file).
+    signals: tokio::sync::broadcast::Sender<crate::SaleSignal>,
 }
 
 impl SqliteStore {
@@ -54,7 +56,30 @@ impl SqliteStore {
             .max_connections(settings.pool_max)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            signals: tokio::sync::broadcast::channel(crate::SIGNALS_BUFFERED).0,
+        })
+    }
+
+    /// A write whose statements guard themselves: with one writer, any write.
+    async fn begin_locking(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.begin_write().await
+    }
+
+    /// A read that sees one instant of the database (a read transaction in WAL mode).
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.reader.begin().await?)
+    }
+
+    /// Tells every node about a sale: here, this process's subscribers.
+    async fn announce(&self, signal: crate::SaleSignal) {
+        let _ = self.signals.send(signal);
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::SaleSignal> {
+        self.signals.subscribe()
     }
 
     /// A write transaction: the single writer, holding SQLite's write lock from the
@@ -83,6 +108,10 @@ impl SqliteStore {
 mod dialect {
     use crate::StoreError;
     use sqlx::SqliteConnection;
+
+    /// The database's clock, in milliseconds since the Unix epoch.
+    pub(super) const NOW_MS: &str =
+        "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
     /// Whether a quarter total overflowed: SQLite turns an integer sum that overflows
     /// into a float instead of failing.

@@ -14,7 +14,8 @@ use soldout_core::order::{
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
-use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
+use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
+use soldout_core::sale::{Order, OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
@@ -258,8 +259,11 @@ pub trait Store: Send + Sync + 'static {
 
     // Flash sales.
     /// Creates a sale and allots its units from the location's available stock in the
-    /// same transaction; returns the terms with their new id.
-    async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleTerms, StoreError>;
+    /// same transaction; returns the terms with their new id. A `leased` sale is sold
+    /// by any number of nodes through allotment leases (its orders are rows); any
+    /// other from its journal by one owner.
+    async fn create_sale(&self, terms: &SaleTerms, leased: bool)
+        -> Result<SaleTerms, StoreError>;
     /// Every sale, oldest first.
     async fn sales(&self) -> Result<Vec<SaleTerms>, StoreError>;
     /// Appends one group commit to a sale's journal, with the stock movements its
@@ -278,6 +282,88 @@ pub trait Store: Send + Sync + 'static {
     async fn check_serials_free(&self, serials: &[Serial]) -> Result<(), StoreError>;
     /// A sale's journal, in order: `(batch, body)`.
     async fn sale_journal(&self, sale: SaleId) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+
+    // Leased sales: one sale sold by several nodes.
+    /// Leases `want` more of a sale's units to `node` (fewer when the pool has fewer;
+    /// none once it has ended) and renews its lease, after taking back every lease
+    /// that expired on the database's clock. A node with no live lease gets a new
+    /// epoch. The boolean is true when the pool changed for the others (units taken
+    /// back, or nothing left anywhere).
+    async fn lease_units(
+        &self,
+        sale: SaleId,
+        node: &str,
+        want: u32,
+        ttl_ms: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Lease, bool), StoreError>;
+    /// Gives back all but `keep` of a node's unsold leased units (ending the lease
+    /// when `keep` is 0); returns how many went back.
+    async fn return_lease(
+        &self,
+        sale: SaleId,
+        node: &str,
+        epoch: i64,
+        keep: u32,
+    ) -> Result<u32, StoreError>;
+    /// Commits a node's batch of buys under its lease, renewing it; `Fenced` when the
+    /// lease is not live under `epoch`, and then nothing is written.
+    async fn commit_leased_batch(
+        &self,
+        terms: &SaleTerms,
+        node: &str,
+        epoch: i64,
+        ttl_ms: i64,
+        buys: &[LeasedBuy],
+    ) -> Result<Vec<LeasedOutcome>, StoreError>;
+    /// A leased sale's pool and counters; `None` for a sale sold from its journal.
+    async fn pool_state(&self, sale: SaleId) -> Result<Option<PoolState>, StoreError>;
+    /// Every idempotency key that placed an order in a leased sale.
+    async fn leased_keys(&self, sale: SaleId) -> Result<Vec<u128>, StoreError>;
+    async fn leased_order(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+    async fn leased_order_by_key(
+        &self,
+        sale: SaleId,
+        key: u128,
+    ) -> Result<Option<Order>, StoreError>;
+    /// Records the fair-start seed of a leased sale once; answers the recorded one.
+    async fn record_fair_start_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError>;
+    /// Registers a customer for a leased sale; true when new.
+    async fn register_leased(&self, sale: SaleId, customer: CustomerId)
+        -> Result<bool, StoreError>;
+    /// Claims the report's event id and applies it to its leased order, in one
+    /// transaction; a replay answers with the order as it stands.
+    async fn pay_leased_order(
+        &self,
+        report: &PaymentReport,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError>;
+    async fn cancel_leased_order(
+        &self,
+        id: OrderId,
+        customer: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError>;
+    /// Expires a leased sale's reserved orders past `pay_by`, each once whichever node
+    /// asks; returns how many.
+    async fn expire_leased_orders(&self, sale: SaleId, now: DateTime<Utc>)
+        -> Result<usize, StoreError>;
+    async fn next_leased_expiry(&self, sale: SaleId)
+        -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Ends a leased sale once (true the first time): the leases are taken back and
+    /// the unsold units go back to the location.
+    async fn end_leased_sale(&self, sale: SaleId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn fulfil_leased_order(
+        &self,
+        id: OrderId,
+        handed: &[HandedOver],
+        devices: &[Device],
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError>;
+    /// Signals about sales from every node (this one's included).
+    fn sale_signals(&self) -> tokio::sync::broadcast::Receiver<SaleSignal>;
+    /// Sends a signal to every node.
+    async fn signal(&self, signal: SaleSignal);
 
     // Who may act.
     /// Starts a dashboard session for the admin (`clerk` is `None`) or a clerk; only

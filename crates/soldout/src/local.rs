@@ -35,6 +35,13 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
+    /// Whether the named database is PostgreSQL (one several nodes can share).
+    pub fn is_postgres(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    }
+
     /// Opens the named database, or [`DEFAULT_DATABASE`].
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         self.open_or(DEFAULT_DATABASE).await

@@ -22,7 +22,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use server_args::ServerArgs;
-use soldout_engine::Clock;
+use soldout_engine::{Clock, NodeSettings};
 use soldout_server::auth::Tokens;
 use soldout_server::{App, AppState};
 use soldout_store::Store;
@@ -72,12 +72,52 @@ enum Command {
 struct ServeArgs {
     #[command(flatten)]
     database: local::DatabaseArgs,
+    #[command(flatten)]
+    node: NodeArgs,
     /// Start the server's clock at this instant (RFC 3339) and run it forward in real
     /// time; for demos and tests. Production leaves it unset.
     #[arg(long, env = "SOLDOUT_CLOCK_START")]
     clock_start: Option<DateTime<Utc>>,
     #[command(flatten)]
     server: ServerArgs,
+}
+
+/// Several nodes on one PostgreSQL database.
+#[derive(Args)]
+struct NodeArgs {
+    /// This node's name, unique among the nodes sharing the database (letters, digits,
+    /// '.', '_', '-'; at most 64). With it, the sales this node creates are sold by
+    /// every node through allotment leases. Needs a postgres:// database.
+    #[arg(long, env = "SOLDOUT_NODE_ID", value_name = "NAME")]
+    node_id: Option<String>,
+    /// Seconds a node's lease of a sale's units lives without a renewal: after a node
+    /// dies, its unsold units go back to the sale this long after its last batch.
+    #[arg(long, env = "SOLDOUT_LEASE_TTL_SECS", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    lease_ttl_secs: u64,
+}
+
+impl NodeArgs {
+    fn settings(&self, database: &local::DatabaseArgs) -> anyhow::Result<Option<NodeSettings>> {
+        let Some(id) = &self.node_id else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+            "--node-id {id:?}: use 1 to 64 letters, digits, '.', '_' or '-'"
+        );
+        anyhow::ensure!(
+            database.is_postgres(),
+            "--node-id needs a shared database: give --database postgres://USER@HOST:PORT/DB \
+             (several nodes cannot share a SQLite file)"
+        );
+        Ok(Some(NodeSettings {
+            id: id.as_str().into(),
+            lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
+        }))
+    }
 }
 
 #[derive(Args)]
@@ -108,12 +148,14 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
+                let node = args.node.settings(&args.database)?;
                 let store = args.database.open().await?;
                 let state = start_state(
                     store,
                     Clock::starting_at(args.clock_start),
                     &args.server,
                     false,
+                    node,
                 )
                 .await?;
                 serve(state, &args.server).await
@@ -121,7 +163,7 @@ fn main() -> anyhow::Result<()> {
             Command::Demo(args) => {
                 let store = args.database.open_or(demo::DEFAULT_DATABASE).await?;
                 let clock = Clock::starting_at(Some(args.clock_start));
-                let state = start_state(store, clock, &args.server, true).await?;
+                let state = start_state(store, clock, &args.server, true, None).await?;
                 demo::load(&state.store, clock.now()).await?;
                 store_demo::run(&state).await?;
                 rush::run(&state).await?;
@@ -149,12 +191,15 @@ async fn start_state(
     clock: Clock,
     args: &ServerArgs,
     demo: bool,
+    node: Option<NodeSettings>,
 ) -> anyhow::Result<AppState> {
     let admin_token = args
         .configured_admin_token()
         .map(str::to_owned)
         .unwrap_or_else(Tokens::generate_admin_token);
-    AppState::start(store, clock, args.settings(admin_token, demo)?).await
+    let mut settings = args.settings(admin_token, demo)?;
+    settings.engine.node = node;
+    AppState::start(store, clock, settings).await
 }
 
 async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
@@ -182,12 +227,15 @@ async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
     }
     let closing = state.clone();
     let rollouts = state.rollouts.clone();
+    let state_engine = state.engine.clone();
     soldout_server::serve_with(listener, App::router(state), limits, async move {
         soldout_server::shutdown_signal().await;
         closing.close_streams();
     })
     .await
     .context("serving HTTP")?;
+    // Leased units this node did not sell go back to their sales for the other nodes.
+    state_engine.shutdown().await;
     // What check-ins decided in the last milliseconds is written before the exit.
     rollouts
         .flush()

@@ -158,6 +158,31 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Whether a buy may be decided at `now` at all: the sale has started and not ended,
+/// and its fair-start draw (if it has one) has happened. The same rule for a sale
+/// sold by one owner and one sold by several nodes.
+pub fn check_buy_window(
+    terms: &SaleTerms,
+    now: DateTime<Utc>,
+    ended: bool,
+    drawn: bool,
+) -> Result<(), Rejection> {
+    if ended || now >= terms.ends_at {
+        return Err(Rejection::Ended {
+            ends_at: terms.ends_at,
+        });
+    }
+    if now < terms.starts_at {
+        return Err(Rejection::NotStarted {
+            starts_at: terms.starts_at,
+        });
+    }
+    if terms.fair_start_secs > 0 && !drawn {
+        return Err(Rejection::FairStartPending);
+    }
+    Ok(())
+}
+
 /// What one customer has in a sale.
 #[derive(Debug, Clone, Copy, Default)]
 struct Tally {
@@ -299,19 +324,12 @@ impl SaleBook {
                 })
             };
         }
-        if self.ended || now >= self.terms.ends_at {
-            return Err(Rejection::Ended {
-                ends_at: self.terms.ends_at,
-            });
-        }
-        if now < self.terms.starts_at {
-            return Err(Rejection::NotStarted {
-                starts_at: self.terms.starts_at,
-            });
-        }
-        if self.terms.fair_start_secs > 0 && self.fair_start_seed.is_none() {
-            return Err(Rejection::FairStartPending);
-        }
+        check_buy_window(
+            &self.terms,
+            now,
+            self.ended,
+            self.fair_start_seed.is_some(),
+        )?;
         if self.terms.registration_required && !self.registrations.contains(&customer) {
             return Err(Rejection::NotRegistered);
         }

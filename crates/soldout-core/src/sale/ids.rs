@@ -32,6 +32,17 @@ impl OrderId {
     pub fn parse(text: &str) -> Option<Self> {
         ulid::Ulid::from_string(text).ok().map(|u| OrderId(u.0))
     }
+    /// A new id of an order of `sale`: the sale's number rides in the upper 32 of the
+    /// 80 random bits (the rest are `random48`), so a payment or a lookup finds the
+    /// order's sale with no index. Online orders carry sale 0.
+    pub fn of_sale(sale: SaleId, unix_ms: u64, random48: u64) -> Self {
+        let sale_bits = (sale.0 as u128 & 0xFFFF_FFFF) << 48;
+        OrderId::new(unix_ms, sale_bits | u128::from(random48 & 0xFFFF_FFFF_FFFF))
+    }
+    /// The sale this order belongs to (see [`OrderId::of_sale`]).
+    pub fn sale(self) -> SaleId {
+        SaleId(((self.0 >> 48) & 0xFFFF_FFFF) as i64)
+    }
 }
 
 impl fmt::Display for OrderId {

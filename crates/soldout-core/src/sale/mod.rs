@@ -10,12 +10,13 @@ mod book;
 mod curve;
 mod event;
 pub mod fair;
+pub mod lease;
 mod ids;
 mod terms;
 
 pub use crate::order::OrderStatus;
 pub use book::{
-    from_ms, to_ms, BuyOutcome, Order, PaymentAck, Rejection, SaleBook, SaleCounters,
+    check_buy_window, from_ms, to_ms, BuyOutcome, Order, PaymentAck, Rejection, SaleBook, SaleCounters,
     FAIR_START_EARLY_HOLD_SECS, ORDERS_PER_CUSTOMER_MAX,
 };
 pub use curve::{SoldCurve, CURVE_POINTS_MAX};

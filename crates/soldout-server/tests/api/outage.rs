@@ -11,64 +11,8 @@ use crate::helpers::{
 };
 use reqwest::Method;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-
-/// A loopback TCP proxy to one upstream address that can be cut and restored.
-struct Proxy {
-    addr: std::net::SocketAddr,
-    open: Arc<AtomicBool>,
-    cuts: watch::Sender<u64>,
-}
-
-impl Proxy {
-    async fn to(upstream: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let open = Arc::new(AtomicBool::new(true));
-        let (cuts, _) = watch::channel(0u64);
-        let (accepting, subscribe) = (open.clone(), cuts.clone());
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !accepting.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection is closed at once
-                }
-                let mut cut = subscribe.subscribe();
-                let upstream = upstream.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.changed() => {}
-                    }
-                });
-            }
-        });
-        Proxy { addr, open, cuts }
-    }
-
-    /// Drops every connection through the proxy and refuses new ones.
-    fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        self.cuts.send_modify(|n| *n += 1);
-    }
-
-    fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
-
-/// A database URL split around its `host:port`: (`scheme://user@`, `host:port`, `/db...`).
-fn around_host(url: &str) -> (&str, &str, &str) {
-    let after_at = url.find('@').unwrap() + 1;
-    let path = after_at + url[after_at..].find('/').unwrap();
-    (&url[..after_at], &url[after_at..path], &url[path..])
-}
+use soldout_store::scratch::{around_host, TcpProxy as Proxy};
 
 #[tokio::test]
 async fn the_server_answers_503_while_the_database_is_unreachable_and_recovers() {

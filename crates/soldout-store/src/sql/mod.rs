@@ -6,6 +6,7 @@
 //! into `soldout-core`.
 
 mod access;
+mod leases;
 mod orders;
 mod payments;
 mod rollouts;
@@ -13,6 +14,7 @@ mod shipments;
 mod stores;
 
 use super::{dialect, Backend, Db, DbConnection, DbRow};
+use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 use crate::{
     DeviceVersion, ImportChunk, ImportKind, ImportedDevice, MovementPage, NewOnlineOrder,
     PosOutcome, PosSaleRecord, RegisteredDevice, ReturnRecord, Store, StoreError,
@@ -26,7 +28,7 @@ use soldout_core::order::{HandedOver, OnlineOrder, PaymentReport};
 use soldout_core::pos::Receipt;
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
-use soldout_core::sale::{OrderId, PaymentOutcome, SaleId, SaleTerms};
+use soldout_core::sale::{Order, OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{self, Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
@@ -734,7 +736,7 @@ impl Store for Backend {
         .await
     }
 
-    async fn create_sale(&self, terms: &SaleTerms) -> Result<SaleTerms, StoreError> {
+    async fn create_sale(&self, terms: &SaleTerms, leased: bool) -> Result<SaleTerms, StoreError> {
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
@@ -768,6 +770,9 @@ impl Store for Backend {
                 at: terms.created_at,
             };
             apply_movement(&mut tx, &allotment).await?;
+            if leased {
+                Backend::create_pool(&mut tx, SaleId(id), terms.quantity).await?;
+            }
             tx.commit().await?;
             Ok(SaleTerms {
                 id: SaleId(id),
@@ -825,6 +830,124 @@ impl Store for Backend {
             Ok(())
         })
         .await
+    }
+
+    async fn lease_units(
+        &self,
+        sale: SaleId,
+        node: &str,
+        want: u32,
+        ttl_ms: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Lease, bool), StoreError> {
+        self.lease(sale, node, want, ttl_ms, now).await
+    }
+
+    async fn return_lease(
+        &self,
+        sale: SaleId,
+        node: &str,
+        epoch: i64,
+        keep: u32,
+    ) -> Result<u32, StoreError> {
+        Backend::return_lease(self, sale, node, epoch, keep).await
+    }
+
+    async fn commit_leased_batch(
+        &self,
+        terms: &SaleTerms,
+        node: &str,
+        epoch: i64,
+        ttl_ms: i64,
+        buys: &[LeasedBuy],
+    ) -> Result<Vec<LeasedOutcome>, StoreError> {
+        self.commit_leased(terms, node, epoch, ttl_ms, buys).await
+    }
+
+    async fn pool_state(&self, sale: SaleId) -> Result<Option<PoolState>, StoreError> {
+        Backend::pool_state(self, sale).await
+    }
+
+    async fn leased_keys(&self, sale: SaleId) -> Result<Vec<u128>, StoreError> {
+        Backend::leased_keys(self, sale).await
+    }
+
+    async fn leased_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        Backend::leased_order(self, id).await
+    }
+
+    async fn leased_order_by_key(
+        &self,
+        sale: SaleId,
+        key: u128,
+    ) -> Result<Option<Order>, StoreError> {
+        Backend::leased_order_by_key(self, sale, key).await
+    }
+
+    async fn record_fair_start_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError> {
+        self.record_seed(sale, proposed).await
+    }
+
+    async fn register_leased(
+        &self,
+        sale: SaleId,
+        customer: CustomerId,
+    ) -> Result<bool, StoreError> {
+        Backend::register_leased(self, sale, customer).await
+    }
+
+    async fn pay_leased_order(
+        &self,
+        report: &PaymentReport,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        self.pay_leased(report, at).await
+    }
+
+    async fn cancel_leased_order(
+        &self,
+        id: OrderId,
+        customer: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        self.cancel_leased(id, customer, at).await
+    }
+
+    async fn expire_leased_orders(
+        &self,
+        sale: SaleId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.expire_leased(sale, now).await
+    }
+
+    async fn next_leased_expiry(
+        &self,
+        sale: SaleId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Backend::next_leased_expiry(self, sale).await
+    }
+
+    async fn end_leased_sale(&self, sale: SaleId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.end_leased(sale, at).await
+    }
+
+    async fn fulfil_leased_order(
+        &self,
+        id: OrderId,
+        handed: &[HandedOver],
+        devices: &[Device],
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        self.fulfil_leased(id, handed, devices, at).await
+    }
+
+    fn sale_signals(&self) -> tokio::sync::broadcast::Receiver<SaleSignal> {
+        self.subscribe()
+    }
+
+    async fn signal(&self, signal: SaleSignal) {
+        self.announce(signal).await
     }
 
     async fn check_serials_free(&self, serials: &[Serial]) -> Result<(), StoreError> {

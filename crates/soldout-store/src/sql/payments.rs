@@ -1,13 +1,13 @@
 //! SQLite for the payment provider's events as first received: one row per event id,
 //! so an id reused for another order, outcome or amount is told apart from a replay.
 
-use super::{column, Backend};
+use super::{column, Backend, Db};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use soldout_core::order::PaymentReport;
 use soldout_core::sale::{OrderId, PaymentOutcome};
 use soldout_core::Currency;
-use sqlx::Row;
+use sqlx::{Row, Transaction};
 
 impl Backend {
     pub(super) async fn insert_payment_event(
@@ -16,9 +16,23 @@ impl Backend {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        let first = claim(&mut tx, report, at).await?;
+        tx.commit().await?;
+        Ok(first)
+    }
+}
+
+/// Claims a provider's event id inside `tx`: `true` the first time, `false` for an
+/// exact replay of the report first received, a refusal for anything else.
+pub(super) async fn claim(
+    tx: &mut Transaction<'_, Db>,
+    report: &PaymentReport,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    {
         let first = sqlx::query("SELECT * FROM payment_events WHERE event_id = $1")
             .bind(&report.event_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         if let Some(row) = first {
             let first = PaymentReport {
@@ -41,9 +55,8 @@ impl Backend {
         .bind(report.amount)
         .bind(report.currency.code())
         .bind(at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(true)
     }
 }

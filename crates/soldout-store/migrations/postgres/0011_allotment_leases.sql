@@ -1,0 +1,65 @@
+-- Several nodes selling one sale: the units not yet leased, each node's lease of a
+-- block of them (with its fencing epoch and an expiry on the database's clock), the
+-- orders as rows (one per idempotency key), and each customer's units held, which a
+-- constraint keeps within the sale's limit.
+
+-- A sale sold through leases has a pool; a sale without one is sold from its journal.
+CREATE TABLE sale_pools (
+    sale        bigint PRIMARY KEY REFERENCES sales (id),
+    unleased    bigint NOT NULL CHECK (unleased >= 0),
+    released    bigint NOT NULL DEFAULT 0 CHECK (released >= 0),
+    ended       boolean NOT NULL DEFAULT false,
+    -- The last epoch handed out: every new lease takes the next one.
+    epoch       bigint NOT NULL DEFAULT 0,
+    -- The fair-start draw's seed, recorded once for every node.
+    fair_start_seed bigint,
+    sold_out_at timestamptz
+);
+
+-- One live lease per node and sale. `expires_ms` is milliseconds since the Unix
+-- epoch on the database's clock; a batch commits only while it is ahead of that
+-- clock and its epoch is the row's.
+CREATE TABLE sale_leases (
+    sale       bigint NOT NULL REFERENCES sales (id),
+    node       text NOT NULL,
+    epoch      bigint NOT NULL,
+    granted    bigint NOT NULL CHECK (granted >= 0),
+    sold       bigint NOT NULL CHECK (sold >= 0 AND sold <= granted),
+    expires_ms bigint NOT NULL,
+    PRIMARY KEY (sale, node)
+);
+
+CREATE TABLE sale_orders (
+    id               text PRIMARY KEY,
+    sale             bigint NOT NULL REFERENCES sales (id),
+    customer         bigint NOT NULL,
+    idempotency_key  text NOT NULL,
+    quantity         bigint NOT NULL CHECK (quantity > 0),
+    amount           bigint NOT NULL CHECK (amount >= 0),
+    status           text NOT NULL,
+    created_at       timestamptz NOT NULL,
+    pay_by           timestamptz NOT NULL,
+    payment_failures bigint NOT NULL DEFAULT 0,
+    refunds_due      bigint NOT NULL DEFAULT 0 CHECK (refunds_due >= 0),
+    node             text NOT NULL,
+    epoch            bigint NOT NULL,
+    UNIQUE (sale, idempotency_key)
+);
+CREATE INDEX sale_orders_by_status ON sale_orders (sale, status, pay_by);
+
+-- Units a customer holds in a sale (reserved, paid or fulfilled) and orders placed.
+CREATE TABLE sale_holders (
+    sale        bigint NOT NULL REFERENCES sales (id),
+    customer    bigint NOT NULL,
+    held        bigint NOT NULL CHECK (held >= 0),
+    orders      bigint NOT NULL CHECK (orders >= 0 AND orders <= 50),
+    limit_units bigint NOT NULL,
+    CHECK (held <= limit_units),
+    PRIMARY KEY (sale, customer)
+);
+
+CREATE TABLE sale_registrations (
+    sale     bigint NOT NULL REFERENCES sales (id),
+    customer bigint NOT NULL,
+    PRIMARY KEY (sale, customer)
+);

@@ -1,0 +1,65 @@
+-- Several nodes selling one sale: the units not yet leased, each node's lease of a
+-- block of them (with its fencing epoch and an expiry on the database's clock), the
+-- orders as rows (one per idempotency key), and each customer's units held, which a
+-- constraint keeps within the sale's limit.
+
+-- A sale sold through leases has a pool; a sale without one is sold from its journal.
+CREATE TABLE sale_pools (
+    sale        INTEGER PRIMARY KEY REFERENCES sales (id),
+    unleased    INTEGER NOT NULL CHECK (unleased >= 0),
+    released    INTEGER NOT NULL DEFAULT 0 CHECK (released >= 0),
+    ended       INTEGER NOT NULL DEFAULT 0,
+    -- The last epoch handed out: every new lease takes the next one.
+    epoch       INTEGER NOT NULL DEFAULT 0,
+    -- The fair-start draw's seed, recorded once for every node.
+    fair_start_seed INTEGER,
+    sold_out_at TEXT
+);
+
+-- One live lease per node and sale. `expires_ms` is milliseconds since the Unix
+-- epoch on the database's clock; a batch commits only while it is ahead of that
+-- clock and its epoch is the row's.
+CREATE TABLE sale_leases (
+    sale       INTEGER NOT NULL REFERENCES sales (id),
+    node       TEXT NOT NULL,
+    epoch      INTEGER NOT NULL,
+    granted    INTEGER NOT NULL CHECK (granted >= 0),
+    sold       INTEGER NOT NULL CHECK (sold >= 0 AND sold <= granted),
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (sale, node)
+);
+
+CREATE TABLE sale_orders (
+    id               TEXT PRIMARY KEY,
+    sale             INTEGER NOT NULL REFERENCES sales (id),
+    customer         INTEGER NOT NULL,
+    idempotency_key  TEXT NOT NULL,
+    quantity         INTEGER NOT NULL CHECK (quantity > 0),
+    amount           INTEGER NOT NULL CHECK (amount >= 0),
+    status           TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    pay_by           TEXT NOT NULL,
+    payment_failures INTEGER NOT NULL DEFAULT 0,
+    refunds_due      INTEGER NOT NULL DEFAULT 0 CHECK (refunds_due >= 0),
+    node             TEXT NOT NULL,
+    epoch            INTEGER NOT NULL,
+    UNIQUE (sale, idempotency_key)
+);
+CREATE INDEX sale_orders_by_status ON sale_orders (sale, status, pay_by);
+
+-- Units a customer holds in a sale (reserved, paid or fulfilled) and orders placed.
+CREATE TABLE sale_holders (
+    sale        INTEGER NOT NULL REFERENCES sales (id),
+    customer    INTEGER NOT NULL,
+    held        INTEGER NOT NULL CHECK (held >= 0),
+    orders      INTEGER NOT NULL CHECK (orders >= 0 AND orders <= 50),
+    limit_units INTEGER NOT NULL,
+    CHECK (held <= limit_units),
+    PRIMARY KEY (sale, customer)
+);
+
+CREATE TABLE sale_registrations (
+    sale     INTEGER NOT NULL REFERENCES sales (id),
+    customer INTEGER NOT NULL,
+    PRIMARY KEY (sale, customer)
+);

@@ -1,0 +1,871 @@
+//! A sale sold by several nodes: its pool of unleased units, each node's lease (a
+//! fencing epoch and an expiry on the database's clock), its orders as rows and each
+//! customer's units held. The hot batch and the leases run in transactions whose
+//! statements guard themselves (`... WHERE granted - sold >= n`, `ON CONFLICT`), so
+//! two nodes never wait on each other's rows except for the same customer or key;
+//! whatever moves stock runs as an ordinary write. The lifecycle rules are the core's.
+
+use super::{apply_movement, column, corrupt, dialect, shipments, stores, Backend, Db, DbRow};
+use crate::leases::{LeasedBuy, LeasedOutcome, Lease, PoolState, SaleSignal};
+use crate::StoreError;
+use chrono::{DateTime, Utc};
+use soldout_core::device::Device;
+use soldout_core::order::{self, HandedOver, PaymentReport};
+use soldout_core::sale::{
+    from_ms, to_ms, Order, OrderId, OrderStatus, Rejection, SaleCounters, SaleId, SaleTerms,
+    ORDERS_PER_CUSTOMER_MAX,
+};
+use soldout_core::{shipment, CustomerId, MovementKind, NewMovement, Serial};
+use sqlx::{QueryBuilder, Row, Transaction};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Rows one statement of a batch carries (well under both databases' bind limits).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+fn fenced(sale: SaleId, node: &str, epoch: i64) -> StoreError {
+    StoreError::Fenced(format!(
+        "node {node} no longer holds a live lease of sale {sale} under epoch {epoch}"
+    ))
+}
+
+fn order_from_row(row: &DbRow) -> Result<Order, StoreError> {
+    let count = |name: &str| -> Result<u32, StoreError> {
+        let n: i64 = row.try_get(name)?;
+        u32::try_from(n).map_err(|_| corrupt(name, &n.to_string()))
+    };
+    let created_at: DateTime<Utc> = row.try_get("created_at")?;
+    let pay_by: DateTime<Utc> = row.try_get("pay_by")?;
+    Ok(Order {
+        id: column(row, "id", OrderId::parse)?,
+        customer: CustomerId(row.try_get("customer")?),
+        quantity: count("quantity")?,
+        amount: row.try_get("amount")?,
+        status: column(row, "status", OrderStatus::parse)?,
+        created_at_ms: to_ms(created_at),
+        pay_by_ms: to_ms(pay_by),
+        payment_failures: count("payment_failures")?,
+        refunds_due: count("refunds_due")?,
+    })
+}
+
+fn key_text(key: u128) -> String {
+    format!("{key:032x}")
+}
+
+async fn load_order(
+    conn: &mut super::DbConnection,
+    id: OrderId,
+) -> Result<Option<Order>, StoreError> {
+    sqlx::query("SELECT * FROM sale_orders WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| order_from_row(&row))
+        .transpose()
+}
+
+/// Sets an order's status if it still has `before`; a changed status is a race lost
+/// to another node, which the retry decides again.
+async fn move_order(
+    tx: &mut Transaction<'_, Db>,
+    order: &Order,
+    before: OrderStatus,
+) -> Result<(), StoreError> {
+    let moved = sqlx::query(
+        "UPDATE sale_orders SET status = $1, payment_failures = $2, refunds_due = $3
+         WHERE id = $4 AND status = $5",
+    )
+    .bind(order.status.as_str())
+    .bind(i64::from(order.payment_failures))
+    .bind(i64::from(order.refunds_due))
+    .bind(order.id.to_string())
+    .bind(before.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if moved == 0 {
+        return Err(StoreError::Contended(format!(
+            "order {} changed meanwhile",
+            order.id
+        )));
+    }
+    Ok(())
+}
+
+/// The sale's terms, for the rules that need them.
+async fn terms_of(tx: &mut Transaction<'_, Db>, sale: SaleId) -> Result<SaleTerms, StoreError> {
+    let row = sqlx::query("SELECT * FROM sales WHERE id = $1")
+        .bind(sale.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("sale", sale))?;
+    super::sale_from_row(&row)
+}
+
+/// Units that leave orders (cancelled, expired) go back to the pool while the sale
+/// runs, and to the location once it has ended. Customers' holdings go down with them.
+async fn give_back(
+    tx: &mut Transaction<'_, Db>,
+    terms: &SaleTerms,
+    orders: &[(CustomerId, u32)],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut by_customer: BTreeMap<i64, u32> = BTreeMap::new();
+    for &(customer, quantity) in orders {
+        *by_customer.entry(customer.0).or_default() += quantity;
+    }
+    for (customer, units) in &by_customer {
+        sqlx::query("UPDATE sale_holders SET held = held - $1 WHERE sale = $2 AND customer = $3")
+            .bind(i64::from(*units))
+            .bind(terms.id.0)
+            .bind(customer)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let units: i64 = by_customer.values().map(|&u| i64::from(u)).sum();
+    if units == 0 {
+        return Ok(());
+    }
+    let ended: bool = sqlx::query_scalar(
+        "UPDATE sale_pools SET
+           unleased = unleased + CASE WHEN ended THEN 0 ELSE $1 END,
+           released = released + CASE WHEN ended THEN $1 ELSE 0 END
+         WHERE sale = $2 RETURNING ended",
+    )
+    .bind(units)
+    .bind(terms.id.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    if ended {
+        release_to_location(tx, terms, units, at).await?;
+    }
+    Ok(())
+}
+
+async fn release_to_location(
+    tx: &mut Transaction<'_, Db>,
+    terms: &SaleTerms,
+    units: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    apply_movement(
+        tx,
+        &NewMovement {
+            location: terms.location.clone(),
+            sku: terms.sku.clone(),
+            kind: MovementKind::AllotmentReturn,
+            quantity: units,
+            reference: Some(format!("sale {}", terms.id)),
+            at,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+impl Backend {
+    pub(super) async fn create_pool(
+        tx: &mut Transaction<'_, Db>,
+        sale: SaleId,
+        quantity: u32,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sale_pools (sale, unleased) VALUES ($1, $2)")
+            .bind(sale.0)
+            .bind(i64::from(quantity))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn lease(
+        &self,
+        sale: SaleId,
+        node: &str,
+        want: u32,
+        ttl_ms: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Lease, bool), StoreError> {
+        let now_ms = dialect::NOW_MS;
+        let (lease, sold_out) = self
+            .retrying(|| async move {
+                let mut tx = self.begin_locking().await?;
+                // Leases whose node stopped renewing them give their units back first.
+                let reclaimed: Vec<i64> = sqlx::query_scalar(&format!(
+                    "DELETE FROM sale_leases WHERE sale = $1 AND expires_ms <= {now_ms}
+                     RETURNING granted - sold"
+                ))
+                .bind(sale.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                let reclaimed: i64 = reclaimed.iter().sum();
+                let pool = sqlx::query(
+                    "UPDATE sale_pools SET unleased = unleased + $1 WHERE sale = $2
+                     RETURNING unleased, ended",
+                )
+                .bind(reclaimed)
+                .bind(sale.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::not_found("leased sale", sale))?;
+                let ended: bool = pool.try_get("ended")?;
+                let unleased: i64 = pool.try_get("unleased")?;
+                let take = if ended { 0 } else { i64::from(want).min(unleased) };
+                let epoch: i64 = sqlx::query_scalar(
+                    "UPDATE sale_pools SET unleased = unleased - $1,
+                       epoch = epoch + CASE WHEN EXISTS (
+                         SELECT 1 FROM sale_leases WHERE sale = $2 AND node = $3) THEN 0 ELSE 1 END
+                     WHERE sale = $2 RETURNING epoch",
+                )
+                .bind(take)
+                .bind(sale.0)
+                .bind(node)
+                .fetch_one(&mut *tx)
+                .await?;
+                // A live lease keeps its epoch and grows; a node without one gets the
+                // next epoch.
+                let row = sqlx::query(&format!(
+                    "INSERT INTO sale_leases (sale, node, epoch, granted, sold, expires_ms)
+                     VALUES ($1, $2, $3, $4, 0, {now_ms} + $5)
+                     ON CONFLICT (sale, node) DO UPDATE SET
+                       granted = sale_leases.granted + excluded.granted,
+                       expires_ms = excluded.expires_ms
+                     RETURNING epoch, granted, sold, expires_ms - {now_ms} AS live_for_ms"
+                ))
+                .bind(sale.0)
+                .bind(node)
+                .bind(epoch)
+                .bind(take)
+                .bind(ttl_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                let lease = Lease {
+                    epoch: row.try_get("epoch")?,
+                    granted: row.try_get::<i64, _>("granted")? as u32,
+                    sold: row.try_get::<i64, _>("sold")? as u32,
+                    live_for_ms: row.try_get("live_for_ms")?,
+                };
+                // Nothing to lease and nothing leased anywhere: the sale is sold out
+                // (until a unit comes back).
+                let leased_unsold: i64 = sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(granted - sold), 0) AS BIGINT) FROM sale_leases WHERE sale = $1",
+                )
+                .bind(sale.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                let sold_out = !ended && unleased - take == 0 && leased_unsold == 0;
+                if sold_out {
+                    sqlx::query(
+                        "UPDATE sale_pools SET sold_out_at = $1 WHERE sale = $2 AND sold_out_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(sale.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok((lease, sold_out || reclaimed > 0))
+            })
+            .await?;
+        if sold_out {
+            self.announce(SaleSignal::Changed(sale)).await;
+        }
+        Ok((lease, sold_out))
+    }
+
+    pub(super) async fn return_lease(
+        &self,
+        sale: SaleId,
+        node: &str,
+        epoch: i64,
+        keep: u32,
+    ) -> Result<u32, StoreError> {
+        let returned = self
+            .retrying(|| async move {
+                let mut tx = self.begin_locking().await?;
+                // Only this node's owner writes its lease (others only delete it), so
+                // what is unsold cannot change between this read and the update.
+                let unsold: Option<i64> = sqlx::query_scalar(
+                    "SELECT granted - sold FROM sale_leases WHERE sale = $1 AND node = $2 AND epoch = $3",
+                )
+                .bind(sale.0)
+                .bind(node)
+                .bind(epoch)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(unsold) = unsold else { return Ok(0) };
+                let give = unsold - i64::from(keep).min(unsold);
+                if keep == 0 {
+                    sqlx::query("DELETE FROM sale_leases WHERE sale = $1 AND node = $2 AND epoch = $3")
+                        .bind(sale.0)
+                        .bind(node)
+                        .bind(epoch)
+                        .execute(&mut *tx)
+                        .await?;
+                } else if give > 0 {
+                    sqlx::query(
+                        "UPDATE sale_leases SET granted = granted - $1
+                         WHERE sale = $2 AND node = $3 AND epoch = $4",
+                    )
+                    .bind(give)
+                    .bind(sale.0)
+                    .bind(node)
+                    .bind(epoch)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if give > 0 {
+                    sqlx::query("UPDATE sale_pools SET unleased = unleased + $1 WHERE sale = $2")
+                        .bind(give)
+                        .bind(sale.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(give as u32)
+            })
+            .await?;
+        if returned > 0 {
+            self.announce(SaleSignal::Changed(sale)).await;
+        }
+        Ok(returned)
+    }
+
+    /// Commits one batch of a node's buys under its lease: the lease must be live on
+    /// the database's clock and its epoch current, or nothing is written. Each key
+    /// places one order across every node (a unique index); each customer's units
+    /// across every node stay within the limit (a guarded upsert, backed by a CHECK).
+    pub(super) async fn commit_leased(
+        &self,
+        terms: &SaleTerms,
+        node: &str,
+        epoch: i64,
+        ttl_ms: i64,
+        buys: &[LeasedBuy],
+    ) -> Result<Vec<LeasedOutcome>, StoreError> {
+        self.retrying(|| async move {
+            let mut tx = self.begin_locking().await?;
+            let sale = terms.id;
+            let mut outcomes: Vec<Option<LeasedOutcome>> = vec![None; buys.len()];
+            if terms.registration_required {
+                let registered = registered_among(&mut tx, sale, buys).await?;
+                for (i, buy) in buys.iter().enumerate() {
+                    if !registered.contains(&buy.customer.0) {
+                        outcomes[i] = Some(LeasedOutcome::NotRegistered);
+                    }
+                }
+            }
+            let asked: i64 = buys
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| o.is_none())
+                .map(|(b, _)| i64::from(b.quantity))
+                .sum();
+            let now_ms = dialect::NOW_MS;
+            // The fence: this statement is the batch's claim on its lease's units.
+            let live = sqlx::query(&format!(
+                "UPDATE sale_leases SET sold = sold + $1, expires_ms = {now_ms} + $2
+                 WHERE sale = $3 AND node = $4 AND epoch = $5
+                   AND expires_ms > {now_ms} AND granted - sold >= $1"
+            ))
+            .bind(asked)
+            .bind(ttl_ms)
+            .bind(sale.0)
+            .bind(node)
+            .bind(epoch)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if live == 0 {
+                return Err(fenced(sale, node, epoch));
+            }
+            // Orders, one per key: a key that bought before (here or on another node)
+            // places nothing.
+            let candidates: Vec<usize> = (0..buys.len()).filter(|&i| outcomes[i].is_none()).collect();
+            let mut placed: HashSet<String> = HashSet::new();
+            for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO sale_orders (id, sale, customer, idempotency_key, quantity, amount,
+                       status, created_at, pay_by, node, epoch) ",
+                );
+                insert.push_values(chunk, |mut row, &i| {
+                    let buy = &buys[i];
+                    row.push_bind(buy.order.to_string())
+                        .push_bind(sale.0)
+                        .push_bind(buy.customer.0)
+                        .push_bind(key_text(buy.key))
+                        .push_bind(i64::from(buy.quantity))
+                        .push_bind(terms.price * i64::from(buy.quantity))
+                        .push_bind(OrderStatus::Reserved.as_str())
+                        .push_bind(buy.at)
+                        .push_bind(from_ms(to_ms(buy.at) + i64::from(terms.payment_window_secs) * 1000))
+                        .push_bind(node)
+                        .push_bind(epoch);
+                });
+                insert.push(" ON CONFLICT (sale, idempotency_key) DO NOTHING RETURNING id");
+                let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+                placed.extend(ids);
+            }
+            for &i in &candidates {
+                let buy = &buys[i];
+                if placed.contains(&buy.order.to_string()) {
+                    continue;
+                }
+                let earlier = sqlx::query(
+                    "SELECT * FROM sale_orders WHERE sale = $1 AND idempotency_key = $2",
+                )
+                .bind(sale.0)
+                .bind(key_text(buy.key))
+                .fetch_one(&mut *tx)
+                .await?;
+                let earlier = order_from_row(&earlier)?;
+                outcomes[i] = Some(if earlier.quantity == buy.quantity && earlier.customer == buy.customer {
+                    LeasedOutcome::Replay(earlier)
+                } else {
+                    LeasedOutcome::KeyMismatch {
+                        original: earlier.quantity,
+                    }
+                });
+            }
+            // Each customer's new units, in customer order (so two batches lock the
+            // same customers in the same order).
+            let mut per_customer: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+            for &i in &candidates {
+                if outcomes[i].is_none() {
+                    let entry = per_customer.entry(buys[i].customer.0).or_default();
+                    entry.0 += i64::from(buys[i].quantity);
+                    entry.1 += 1;
+                }
+            }
+            let customers: Vec<(i64, (i64, i64))> = per_customer.into_iter().collect();
+            let mut within: HashSet<i64> = HashSet::new();
+            for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+                let mut upsert = QueryBuilder::<Db>::new(
+                    "INSERT INTO sale_holders (sale, customer, held, orders, limit_units) ",
+                );
+                upsert.push_values(chunk, |mut row, (customer, (units, orders))| {
+                    row.push_bind(sale.0)
+                        .push_bind(*customer)
+                        .push_bind(*units)
+                        .push_bind(*orders)
+                        .push_bind(i64::from(terms.per_customer_limit));
+                });
+                upsert.push(format!(
+                    " ON CONFLICT (sale, customer) DO UPDATE SET
+                       held = sale_holders.held + excluded.held,
+                       orders = sale_holders.orders + excluded.orders
+                     WHERE sale_holders.held + excluded.held <= sale_holders.limit_units
+                       AND sale_holders.orders + excluded.orders <= {ORDERS_PER_CUSTOMER_MAX}
+                     RETURNING customer"
+                ));
+                let ok: Vec<i64> = upsert.build_query_scalar().fetch_all(&mut *tx).await?;
+                within.extend(ok);
+            }
+            // Customers who would pass the limit across nodes: their orders of this
+            // batch go, and so do their units from the lease's claim.
+            let mut held_of: HashMap<i64, u32> = HashMap::new();
+            for &i in &candidates {
+                let buy = &buys[i];
+                if outcomes[i].is_some() || within.contains(&buy.customer.0) {
+                    continue;
+                }
+                sqlx::query("DELETE FROM sale_orders WHERE id = $1")
+                    .bind(buy.order.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                let held = match held_of.get(&buy.customer.0) {
+                    Some(&held) => held,
+                    None => {
+                        let held: i64 = sqlx::query_scalar(
+                            "SELECT held FROM sale_holders WHERE sale = $1 AND customer = $2",
+                        )
+                        .bind(sale.0)
+                        .bind(buy.customer.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        held_of.insert(buy.customer.0, held as u32);
+                        held as u32
+                    }
+                };
+                outcomes[i] = Some(LeasedOutcome::LimitReached { held });
+            }
+            let mut refused_units = 0i64;
+            for &i in &candidates {
+                if outcomes[i].is_some() {
+                    refused_units += i64::from(buys[i].quantity);
+                }
+            }
+            if refused_units > 0 {
+                sqlx::query("UPDATE sale_leases SET sold = sold - $1 WHERE sale = $2 AND node = $3")
+                    .bind(refused_units)
+                    .bind(sale.0)
+                    .bind(node)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or(LeasedOutcome::Placed))
+                .collect())
+        })
+        .await
+    }
+
+    /// Every order's key of a sale, for a node that answers sold-out from memory but
+    /// must still know a replay.
+    pub(super) async fn leased_keys(&self, sale: SaleId) -> Result<Vec<u128>, StoreError> {
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT idempotency_key FROM sale_orders WHERE sale = $1")
+                .bind(sale.0)
+                .fetch_all(&self.reader)
+                .await?;
+        keys.iter()
+            .map(|k| u128::from_str_radix(k, 16).map_err(|_| corrupt("idempotency key", k)))
+            .collect()
+    }
+
+    pub(super) async fn leased_order_by_key(
+        &self,
+        sale: SaleId,
+        key: u128,
+    ) -> Result<Option<Order>, StoreError> {
+        sqlx::query("SELECT * FROM sale_orders WHERE sale = $1 AND idempotency_key = $2")
+            .bind(sale.0)
+            .bind(key_text(key))
+            .fetch_optional(&self.reader)
+            .await?
+            .map(|row| order_from_row(&row))
+            .transpose()
+    }
+
+    pub(super) async fn leased_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        load_order(&mut conn, id).await
+    }
+
+    /// The pool, the leases and the orders' totals, read in one snapshot.
+    pub(super) async fn pool_state(&self, sale: SaleId) -> Result<Option<PoolState>, StoreError> {
+        let mut tx = self.begin_snapshot().await?;
+        let Some(pool) = sqlx::query(
+            "SELECT p.unleased, p.released, p.ended, p.sold_out_at, p.fair_start_seed, s.quantity,
+               (SELECT CAST(COALESCE(SUM(l.granted - l.sold), 0) AS BIGINT)
+                  FROM sale_leases l WHERE l.sale = p.sale) AS leased_unsold,
+               (SELECT COUNT(*) FROM sale_registrations r WHERE r.sale = p.sale) AS registrations
+             FROM sale_pools p JOIN sales s ON s.id = p.sale WHERE p.sale = $1",
+        )
+        .bind(sale.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let totals = sqlx::query(
+            "SELECT status, CAST(SUM(quantity) AS BIGINT) AS units FROM sale_orders
+             WHERE sale = $1 GROUP BY status",
+        )
+        .bind(sale.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let int = |name: &str| -> Result<u32, StoreError> {
+            Ok(pool.try_get::<i64, _>(name)?.max(0) as u32)
+        };
+        let unleased = int("unleased")?;
+        let leased_unsold = int("leased_unsold")?;
+        let mut counters = SaleCounters {
+            quantity: int("quantity")?,
+            available: unleased + leased_unsold,
+            released: int("released")?,
+            registrations: int("registrations")?,
+            ..SaleCounters::default()
+        };
+        for row in &totals {
+            let units = row.try_get::<i64, _>("units")? as u32;
+            match column(row, "status", OrderStatus::parse)? {
+                OrderStatus::Reserved => counters.reserved += units,
+                OrderStatus::Paid => counters.paid += units,
+                OrderStatus::Fulfilled => counters.fulfilled += units,
+                OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::RefundDue => {}
+            }
+        }
+        Ok(Some(PoolState {
+            unleased,
+            leased_unsold,
+            ended: pool.try_get("ended")?,
+            fair_start_seed: pool
+                .try_get::<Option<i64>, _>("fair_start_seed")?
+                .map(|s| s as u64),
+            sold_out_at: pool.try_get("sold_out_at")?,
+            counters,
+        }))
+    }
+
+    /// Records the fair-start draw's seed once; every node gets the first one.
+    pub(super) async fn record_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError> {
+        self.retrying(|| async move {
+            let mut tx = self.begin_locking().await?;
+            let seed: i64 = sqlx::query_scalar(
+                "UPDATE sale_pools SET fair_start_seed = COALESCE(fair_start_seed, $1)
+                 WHERE sale = $2 RETURNING fair_start_seed",
+            )
+            .bind(proposed as i64)
+            .bind(sale.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(seed as u64)
+        })
+        .await
+    }
+
+    pub(super) async fn register_leased(
+        &self,
+        sale: SaleId,
+        customer: CustomerId,
+    ) -> Result<bool, StoreError> {
+        self.retrying(|| async move {
+            let mut tx = self.begin_locking().await?;
+            let added = sqlx::query(
+                "INSERT INTO sale_registrations (sale, customer) VALUES ($1, $2)
+                 ON CONFLICT (sale, customer) DO NOTHING",
+            )
+            .bind(sale.0)
+            .bind(customer.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
+    /// A provider's report on a leased order: the event id is claimed and the order
+    /// moves in one transaction, so a crash between the two cannot lose the payment.
+    pub(super) async fn pay_leased(
+        &self,
+        report: &PaymentReport,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            let mut current = load_order(&mut tx, report.order)
+                .await?
+                .ok_or(Rejection::UnknownOrder(report.order))?;
+            if !super::payments::claim(&mut tx, report, at).await? {
+                return Ok(current);
+            }
+            let terms = terms_of(&mut tx, OrderId::sale(report.order)).await?;
+            order::check_payment(
+                report.order,
+                (current.amount, terms.currency),
+                (report.amount, report.currency),
+            )?;
+            let before = current.status;
+            let effect = order::after_payment(before, report.outcome);
+            current.status = effect.status;
+            current.refunds_due += u32::from(effect.refund_due);
+            if report.outcome == soldout_core::sale::PaymentOutcome::Failed {
+                current.payment_failures += 1;
+            }
+            move_order(&mut tx, &current, before).await?;
+            tx.commit().await?;
+            Ok(current)
+        })
+        .await
+    }
+
+    pub(super) async fn cancel_leased(
+        &self,
+        id: OrderId,
+        customer: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        let cancelled = self
+            .retrying(|| async move {
+                let mut tx = self.begin_write().await?;
+                let mut current = load_order(&mut tx, id)
+                    .await?
+                    .filter(|o| o.customer == customer)
+                    .ok_or(Rejection::UnknownOrder(id))?;
+                order::check_cancel(id, current.status)?;
+                current.status = OrderStatus::Cancelled;
+                move_order(&mut tx, &current, OrderStatus::Reserved).await?;
+                let terms = terms_of(&mut tx, OrderId::sale(id)).await?;
+                give_back(&mut tx, &terms, &[(customer, current.quantity)], at).await?;
+                tx.commit().await?;
+                Ok(current)
+            })
+            .await?;
+        self.announce(SaleSignal::Changed(OrderId::sale(id)))
+            .await;
+        Ok(cancelled)
+    }
+
+    /// Expires every reserved order of a sale whose `pay_by` has passed, once,
+    /// whichever node runs it first.
+    pub(super) async fn expire_leased(
+        &self,
+        sale: SaleId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let expired = self
+            .retrying(|| async move {
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query(
+                    "UPDATE sale_orders SET status = 'expired'
+                     WHERE sale = $1 AND status = 'reserved' AND pay_by <= $2
+                     RETURNING customer, quantity",
+                )
+                .bind(sale.0)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                let orders = rows
+                    .iter()
+                    .map(|r| {
+                        Ok((
+                            CustomerId(r.try_get("customer")?),
+                            r.try_get::<i64, _>("quantity")? as u32,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let terms = terms_of(&mut tx, sale).await?;
+                give_back(&mut tx, &terms, &orders, now).await?;
+                tx.commit().await?;
+                Ok(orders.len())
+            })
+            .await?;
+        if expired > 0 {
+            self.announce(SaleSignal::Changed(sale)).await;
+        }
+        Ok(expired)
+    }
+
+    /// When the next reserved order of a sale falls due.
+    pub(super) async fn next_leased_expiry(
+        &self,
+        sale: SaleId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(pay_by) FROM sale_orders WHERE sale = $1 AND status = 'reserved'",
+        )
+        .bind(sale.0)
+        .fetch_one(&self.reader)
+        .await?)
+    }
+
+    /// Ends a leased sale once: every lease is taken back (a batch under one after
+    /// this is refused) and what no one sold goes back to the location.
+    pub(super) async fn end_leased(
+        &self,
+        sale: SaleId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let ended = self
+            .retrying(|| async move {
+                let mut tx = self.begin_write().await?;
+                let unleased: Option<i64> = sqlx::query_scalar(
+                    "UPDATE sale_pools SET ended = TRUE WHERE sale = $1 AND ended = FALSE RETURNING unleased",
+                )
+                .bind(sale.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(unleased) = unleased else {
+                    return Ok(false);
+                };
+                let unsold: Vec<i64> = sqlx::query_scalar(
+                    "DELETE FROM sale_leases WHERE sale = $1 RETURNING granted - sold",
+                )
+                .bind(sale.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                let units = unleased + unsold.iter().sum::<i64>();
+                sqlx::query(
+                    "UPDATE sale_pools SET unleased = 0, released = released + $1 WHERE sale = $2",
+                )
+                .bind(units)
+                .bind(sale.0)
+                .execute(&mut *tx)
+                .await?;
+                if units > 0 {
+                    let terms = terms_of(&mut tx, sale).await?;
+                    release_to_location(&mut tx, &terms, units, at).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+            .await?;
+        if ended {
+            self.announce(SaleSignal::Changed(sale)).await;
+        }
+        Ok(ended)
+    }
+
+    /// Hands a paid leased order over: its units leave the location, its serials
+    /// become devices and shipments, in one transaction.
+    pub(super) async fn fulfil_leased(
+        &self,
+        id: OrderId,
+        handed: &[HandedOver],
+        devices: &[Device],
+        at: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            let mut current = load_order(&mut tx, id)
+                .await?
+                .ok_or(Rejection::UnknownOrder(id))?;
+            let terms = terms_of(&mut tx, OrderId::sale(id)).await?;
+            order::check_fulfil(id, current.status)?;
+            order::check_hand_over(id, &[(terms.sku.clone(), current.quantity)], handed)?;
+            current.status = OrderStatus::Fulfilled;
+            move_order(&mut tx, &current, OrderStatus::Paid).await?;
+            apply_movement(
+                &mut tx,
+                &NewMovement {
+                    location: terms.location.clone(),
+                    sku: terms.sku.clone(),
+                    kind: MovementKind::Fulfilment,
+                    quantity: i64::from(current.quantity),
+                    reference: Some(format!("sale {}", terms.id)),
+                    at,
+                },
+            )
+            .await?;
+            let serials: Vec<Serial> = devices.iter().map(|d| d.serial.clone()).collect();
+            stores::serials_free(&mut tx, &serials).await?;
+            for device in devices {
+                stores::upsert_device(&mut tx, device).await?;
+            }
+            shipments::record(&mut tx, &shipment::from_handover(devices)).await?;
+            tx.commit().await?;
+            Ok(current)
+        })
+        .await
+    }
+}
+
+async fn registered_among(
+    tx: &mut Transaction<'_, Db>,
+    sale: SaleId,
+    buys: &[LeasedBuy],
+) -> Result<HashSet<i64>, StoreError> {
+    let mut registered = HashSet::new();
+    let customers: Vec<i64> = buys.iter().map(|b| b.customer.0).collect::<HashSet<_>>().into_iter().collect();
+    for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Db>::new("SELECT customer FROM sale_registrations WHERE sale = ");
+        query.push_bind(sale.0).push(" AND customer IN (");
+        let mut list = query.separated(", ");
+        for customer in chunk {
+            list.push_bind(*customer);
+        }
+        query.push(")");
+        let found: Vec<i64> = query.build_query_scalar().fetch_all(&mut **tx).await?;
+        registered.extend(found);
+    }
+    Ok(registered)
+}
