@@ -114,14 +114,26 @@ impl LeasedSeller {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(Self, mpsc::Sender<Command>, watch::Receiver<Snapshot>), StoreError> {
         let signals = store.sale_signals();
+        // Orders that fell due while this node was down expire before it answers
+        // (another node may well have expired them already).
+        if clock.now() >= terms.starts_at {
+            store.expire_leased_orders(terms.id, clock.now()).await?;
+        }
         let pool = store
             .pool_state(terms.id)
             .await?
             .ok_or_else(|| StoreError::Backend(format!("sale {} has no pool", terms.id).into()))?;
         let terms = Arc::new(terms);
+        // The curve as every node draws it: from the orders' own times.
         let mut curve = SoldCurve::default();
-        let c = pool.counters;
-        curve.record(crate::now_ms(clock), c.reserved + c.paid + c.fulfilled);
+        let mut held = 0i64;
+        for (at, units) in store.leased_curve(terms.id).await? {
+            held += units;
+            curve.record(
+                soldout_core::sale::to_ms(at),
+                held.clamp(0, i64::from(u32::MAX)) as u32,
+            );
+        }
         let snapshot = Snapshot {
             terms: terms.clone(),
             counters: pool.counters,
@@ -197,22 +209,30 @@ impl LeasedSeller {
                 } else if !sold_out_before || self.keys_when_sold_out.is_none() {
                     self.load_keys().await;
                 }
-                let c = pool.counters;
-                self.curve
-                    .record(crate::now_ms(self.clock), c.reserved + c.paid + c.fulfilled);
-                self.snapshot.send_replace(Snapshot {
-                    terms: self.terms.clone(),
-                    counters: pool.counters,
-                    fair_start_seed: pool.fair_start_seed,
-                    sold_out_at: pool.sold_out_at,
-                    sold_curve: self.curve.points().clone(),
-                });
+                self.publish(crate::now_ms(self.clock));
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(sale = %self.sale_id(), error = %e, "reading the sale's pool failed")
             }
         }
+    }
+
+    /// Publishes the counters as this node knows them, as of `at_ms`.
+    fn publish(&mut self, at_ms: i64) {
+        let c = self.pool.counters;
+        let held = c.reserved + c.paid + c.fulfilled;
+        // The curve moves only when the units do (a reader re-draws on a move).
+        if self.curve.points().last().map_or(0, |&(_, units)| units) != held {
+            self.curve.record(at_ms, held);
+        }
+        self.snapshot.send_replace(Snapshot {
+            terms: self.terms.clone(),
+            counters: c,
+            fair_start_seed: self.pool.fair_start_seed,
+            sold_out_at: self.pool.sold_out_at,
+            sold_curve: self.curve.points().clone(),
+        });
     }
 
     async fn load_keys(&mut self) {
@@ -239,7 +259,9 @@ impl LeasedSeller {
                     self.lease = None;
                     self.refresh().await;
                 }
-                Err(e) => tracing::warn!(sale = %self.sale_id(), error = %e, "ending the sale failed"),
+                Err(e) => {
+                    tracing::warn!(sale = %self.sale_id(), error = %e, "ending the sale failed")
+                }
             }
         }
         if now >= self.terms.starts_at && (!self.pool.ended || self.pool.counters.reserved > 0) {
@@ -262,7 +284,9 @@ impl LeasedSeller {
                 self.renew(0).await;
             }
         }
-        if self.last_refresh.elapsed() >= TICK * 2 && !(self.pool.ended && self.pool.counters.reserved == 0) {
+        if self.last_refresh.elapsed() >= TICK * 2
+            && !(self.pool.ended && self.pool.counters.reserved == 0)
+        {
             self.refresh().await;
         }
     }
@@ -273,7 +297,13 @@ impl LeasedSeller {
         let asked_at = Instant::now();
         match self
             .store
-            .lease_units(self.sale_id(), &self.node.id, more, ttl_ms(&self.node), self.clock.now())
+            .lease_units(
+                self.sale_id(),
+                &self.node.id,
+                more,
+                ttl_ms(&self.node),
+                self.clock.now(),
+            )
             .await
         {
             Ok((lease, _)) => {
@@ -289,7 +319,9 @@ impl LeasedSeller {
     }
 
     async fn give_back_all(&mut self) {
-        let Some(lease) = self.lease.take() else { return };
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
         if let Err(e) = self
             .store
             .return_lease(self.sale_id(), &self.node.id, lease.epoch, 0)
@@ -321,7 +353,9 @@ impl LeasedSeller {
                     l.unsold -= given.min(l.unsold);
                 }
             }
-            Err(e) => tracing::warn!(sale = %self.sale_id(), error = %e, "giving units back failed"),
+            Err(e) => {
+                tracing::warn!(sale = %self.sale_id(), error = %e, "giving units back failed")
+            }
         }
     }
 
@@ -345,7 +379,9 @@ impl LeasedSeller {
                 }
                 self.refresh().await;
             }
-            Err(e) => tracing::warn!(sale = %self.sale_id(), error = %e, "recording the draw failed"),
+            Err(e) => {
+                tracing::warn!(sale = %self.sale_id(), error = %e, "recording the draw failed")
+            }
         }
     }
 
@@ -365,8 +401,10 @@ impl LeasedSeller {
         let holds = self.holds_for_draw(now);
         let mut replies: Vec<Reply> = Vec::new();
         let mut asked: Vec<Asked> = Vec::new();
+        let mut syncs = Vec::new();
         for command in inbox.drain(..) {
             match command {
+                Command::Sync { reply } => syncs.push(reply),
                 Command::Buy { .. } | Command::BuyMany { .. } if holds => {
                     if self.held.len() < HELD_MAX {
                         self.held.push(command);
@@ -374,8 +412,18 @@ impl LeasedSeller {
                         command.refuse(EngineError::Overloaded);
                     }
                 }
-                Command::Buy { customer, quantity, key, reply } => {
-                    asked.push(Asked { reply: replies.len(), customer, quantity, key });
+                Command::Buy {
+                    customer,
+                    quantity,
+                    key,
+                    reply,
+                } => {
+                    asked.push(Asked {
+                        reply: replies.len(),
+                        customer,
+                        quantity,
+                        key,
+                    });
                     replies.push(Reply::One(reply));
                 }
                 Command::BuyMany { buys, reply } => {
@@ -392,6 +440,12 @@ impl LeasedSeller {
                 other => other.refuse(EngineError::Invalid(
                     "a leased sale's orders are handled by the engine, not its seller".into(),
                 )),
+            }
+        }
+        if !syncs.is_empty() {
+            self.refresh().await;
+            for reply in syncs {
+                let _ = reply.send(Ok(()));
             }
         }
         if asked.is_empty() {
@@ -429,7 +483,13 @@ impl LeasedSeller {
                 }
                 pending.push((
                     i,
-                    LeasedBuy { order, customer: a.customer, quantity: a.quantity, key: a.key, at: now },
+                    LeasedBuy {
+                        order,
+                        customer: a.customer,
+                        quantity: a.quantity,
+                        key: a.key,
+                        at: now,
+                    },
                 ));
             }
         }
@@ -441,9 +501,16 @@ impl LeasedSeller {
         // A key twice in one batch answers as its first did.
         for (i, first) in duplicates {
             decided[i] = Some(match &decided[first] {
-                Some(Ok((order, _))) if order.quantity == asked[i].quantity => Ok((order.clone(), true)),
-                Some(Ok((order, _))) => Err(Rejection::IdempotencyMismatch { original: order.quantity }.into()),
-                _ => Err(EngineError::Unavailable("the same key is being decided; retry".into())),
+                Some(Ok((order, _))) if order.quantity == asked[i].quantity => {
+                    Ok((order.clone(), true))
+                }
+                Some(Ok((order, _))) => Err(Rejection::IdempotencyMismatch {
+                    original: order.quantity,
+                }
+                .into()),
+                _ => Err(EngineError::Unavailable(
+                    "the same key is being decided; retry".into(),
+                )),
             });
         }
         self.answer(replies, &asked, decided);
@@ -456,16 +523,24 @@ impl LeasedSeller {
         let mut results: Vec<Vec<Result<(Order, bool), EngineError>>> =
             replies.iter().map(|_| Vec::new()).collect();
         for (a, d) in asked.iter().zip(decided) {
-            results[a.reply].push(d.unwrap_or_else(|| Err(EngineError::Unavailable("not decided; retry".into()))));
+            results[a.reply].push(
+                d.unwrap_or_else(|| Err(EngineError::Unavailable("not decided; retry".into()))),
+            );
         }
         for (reply, mut results) in replies.into_iter().zip(results) {
             match reply {
                 Reply::One(reply) => {
-                    let result = results.pop().unwrap_or_else(|| Err(EngineError::Unavailable("not decided; retry".into())));
-                    let _ = reply.send(result.map(|(o, replay)| (OrderView::new(&o, &self.terms), replay)));
+                    let result = results.pop().unwrap_or_else(|| {
+                        Err(EngineError::Unavailable("not decided; retry".into()))
+                    });
+                    let _ = reply
+                        .send(result.map(|(o, replay)| (OrderView::new(&o, &self.terms), replay)));
                 }
                 Reply::Many(reply) => {
-                    let _ = reply.send(Ok(results.into_iter().map(|r| r.map(|(o, _)| o.id)).collect()));
+                    let _ = reply.send(Ok(results
+                        .into_iter()
+                        .map(|r| r.map(|(o, _)| o.id))
+                        .collect()));
                 }
             }
         }
@@ -477,28 +552,35 @@ impl LeasedSeller {
         if self.keys_when_sold_out.is_none() {
             self.load_keys().await;
         }
-        for (i, buy) in pending {
-            let known = self.keys_when_sold_out.as_ref().is_none_or(|k| k.contains(&buy.key));
-            decided[i] = Some(if !known {
-                Err(Rejection::SoldOut.into())
-            } else {
-                match self.store.leased_order_by_key(self.sale_id(), buy.key).await {
-                    Ok(Some(o)) if o.quantity == buy.quantity => Ok((o, true)),
-                    Ok(Some(o)) => Err(Rejection::IdempotencyMismatch { original: o.quantity }.into()),
-                    Ok(None) => Err(Rejection::SoldOut.into()),
-                    Err(e) => Err(e.into()),
-                }
-            });
+        let (mut known, unknown): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, buy)| {
+            self.keys_when_sold_out
+                .as_ref()
+                .is_none_or(|k| k.contains(&buy.key))
+        });
+        for (i, _) in unknown {
+            decided[i] = Some(Err(Rejection::SoldOut.into()));
+        }
+        if !known.is_empty() {
+            self.decide_known(&mut known, decided).await;
+            for (i, _) in known {
+                decided[i] = Some(Err(Rejection::SoldOut.into()));
+            }
         }
     }
 
     /// Makes sure the lease holds what `pending` asks for (leasing more when it does
     /// not, or will not for long), commits what it holds and decides the rest.
     async fn commit(&mut self, pending: Vec<(usize, LeasedBuy)>, decided: &mut [Decided]) {
-        let asked: u32 = pending.iter().map(|(_, b)| b.quantity).fold(0, u32::saturating_add);
+        let asked: u32 = pending
+            .iter()
+            .map(|(_, b)| b.quantity)
+            .fold(0, u32::saturating_add);
         let trusted = self.lease.filter(|l| l.valid_until > Instant::now());
         let have = trusted.map_or(0, |l| l.unsold);
-        if trusted.is_none() || have < asked || lease::should_refill(have - asked.min(have), self.rate) {
+        if trusted.is_none()
+            || have < asked
+            || lease::should_refill(have - asked.min(have), self.rate)
+        {
             let needed = asked.saturating_sub(have);
             let want = lease::block_size(needed, self.rate, self.pool.unleased.max(needed));
             self.renew(want).await;
@@ -523,12 +605,15 @@ impl LeasedSeller {
             }
         }
         if !short.is_empty() {
+            self.decide_known(&mut short, decided).await;
             self.refresh().await;
             if self.pool.unleased == 0 && self.pool.leased_unsold <= lease.unsold {
                 // Nothing beyond what this node holds.
                 self.answer_sold_out(short, decided).await;
             } else {
-                self.store.signal(SaleSignal::NeedUnits(self.sale_id())).await;
+                self.store
+                    .signal(SaleSignal::NeedUnits(self.sale_id()))
+                    .await;
                 for (i, _) in short {
                     decided[i] = Some(Err(EngineError::Unavailable(
                         "the units left are leased to other nodes; retry in a moment".into(),
@@ -543,35 +628,37 @@ impl LeasedSeller {
         let started = Instant::now();
         let committed = self
             .store
-            .commit_leased_batch(&self.terms, &self.node.id, lease.epoch, ttl_ms(&self.node), &buys)
+            .commit_leased_batch(
+                &self.terms,
+                &self.node.id,
+                lease.epoch,
+                ttl_ms(&self.node),
+                &buys,
+            )
             .await;
         match committed {
             Ok(outcomes) => {
                 let mut placed_units = 0u32;
                 for ((i, buy), outcome) in taken.into_iter().zip(outcomes) {
-                    decided[i] = Some(match outcome {
-                        LeasedOutcome::Placed => {
-                            placed_units += buy.quantity;
-                            Ok((self.placed(&buy), false))
-                        }
-                        LeasedOutcome::Replay(order) => Ok((order, true)),
-                        LeasedOutcome::KeyMismatch { original } => {
-                            Err(Rejection::IdempotencyMismatch { original }.into())
-                        }
-                        LeasedOutcome::LimitReached { held } => Err(Rejection::LimitReached {
-                            limit: self.terms.per_customer_limit,
-                            held,
-                            asked: buy.quantity,
-                        }
-                        .into()),
-                        LeasedOutcome::NotRegistered => Err(Rejection::NotRegistered.into()),
-                    });
+                    if matches!(outcome, LeasedOutcome::Placed) {
+                        placed_units += buy.quantity;
+                    }
+                    decided[i] = Some(self.decide(&buy, outcome));
                 }
                 if let Some(l) = self.lease.as_mut() {
                     l.unsold -= placed_units.min(l.unsold);
                     l.valid_until = started + self.node.lease_ttl - self.node.lease_ttl / 5;
                 }
                 self.note_sold(placed_units);
+                if placed_units > 0 {
+                    // This node's own sales show at once; the others' with the next
+                    // refresh.
+                    let c = &mut self.pool.counters;
+                    c.available -= placed_units.min(c.available);
+                    c.reserved += placed_units;
+                    self.pool.leased_unsold -= placed_units.min(self.pool.leased_unsold);
+                    self.publish(soldout_core::sale::to_ms(buys[0].at));
+                }
                 if self.lease.is_some_and(|l| l.unsold == 0) {
                     // Out of units: lease the next block now, or learn the sale is
                     // sold out everywhere.
@@ -587,7 +674,8 @@ impl LeasedSeller {
                 self.lease = None;
                 for (i, _) in taken {
                     decided[i] = Some(Err(EngineError::Unavailable(
-                        "this node's lease of the sale lapsed before the batch committed; retry".into(),
+                        "this node's lease of the sale lapsed before the batch committed; retry"
+                            .into(),
                     )));
                 }
             }
@@ -599,6 +687,55 @@ impl LeasedSeller {
                     )));
                 }
             }
+        }
+    }
+
+    /// Decides the buys of `short` that the database already answers (a replay, a
+    /// mismatched key, a customer at the limit) and keeps the rest: as on one node, a
+    /// buy over the limit is refused for the limit before it is refused for stock.
+    async fn decide_known(&self, short: &mut Vec<(usize, LeasedBuy)>, decided: &mut [Decided]) {
+        let buys: Vec<LeasedBuy> = short.iter().map(|(_, b)| *b).collect();
+        match self.store.leased_standing(&self.terms, &buys).await {
+            Ok(standing) => {
+                let mut kept = Vec::with_capacity(short.len());
+                for ((i, buy), known) in short.drain(..).zip(standing) {
+                    match known {
+                        Some(outcome) => decided[i] = Some(self.decide(&buy, outcome)),
+                        None => kept.push((i, buy)),
+                    }
+                }
+                *short = kept;
+            }
+            Err(e) => {
+                tracing::warn!(sale = %self.sale_id(), error = %e, "reading the buyers' standing failed");
+                for (i, _) in short.drain(..) {
+                    decided[i] = Some(Err(EngineError::Unavailable(
+                        "the sale could not be read; retry".into(),
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The answer to a buy the database decided.
+    fn decide(
+        &self,
+        buy: &LeasedBuy,
+        outcome: LeasedOutcome,
+    ) -> Result<(Order, bool), EngineError> {
+        match outcome {
+            LeasedOutcome::Placed => Ok((self.placed(buy), false)),
+            LeasedOutcome::Replay(order) => Ok((order, true)),
+            LeasedOutcome::KeyMismatch { original } => {
+                Err(Rejection::IdempotencyMismatch { original }.into())
+            }
+            LeasedOutcome::LimitReached { held } => Err(Rejection::LimitReached {
+                limit: self.terms.per_customer_limit,
+                held,
+                asked: buy.quantity,
+            }
+            .into()),
+            LeasedOutcome::NotRegistered => Err(Rejection::NotRegistered.into()),
         }
     }
 

@@ -331,7 +331,12 @@ impl Engine {
     /// Starts this node's owner of a sale another node created, once.
     async fn meet(&self, sale: SaleId) -> Result<bool, EngineError> {
         let _one_at_a_time = self.spawning.lock().await;
-        if self.sales.read().expect("sales map poisoned").contains_key(&sale) {
+        if self
+            .sales
+            .read()
+            .expect("sales map poisoned")
+            .contains_key(&sale)
+        {
             return Ok(true);
         }
         let Some(terms) = self.store.sales().await?.into_iter().find(|t| t.id == sale) else {
@@ -571,6 +576,7 @@ impl Engine {
                 self.store
                     .signal(soldout_store::SaleSignal::Changed(sale))
                     .await;
+                self.sync_leased(sale).await;
             }
             return Ok(new);
         }
@@ -609,6 +615,7 @@ impl Engine {
             self.store
                 .signal(soldout_store::SaleSignal::Changed(terms.id))
                 .await;
+            self.sync_leased(terms.id).await;
             return Ok(OrderView::new(&paid, &terms));
         }
         self.store
@@ -657,6 +664,7 @@ impl Engine {
                 .store
                 .cancel_leased_order(order, customer, self.clock.now())
                 .await?;
+            self.sync_leased(terms.id).await;
             return Ok(OrderView::new(&cancelled, &terms));
         }
         self.ask_about(order, |reply| Command::Cancel {
@@ -737,7 +745,9 @@ impl Engine {
                 .product(&terms.product)
                 .await?
                 .map(|p| p.specs.os_version)
-                .ok_or_else(|| EngineError::Unavailable(format!("product {} is gone", terms.product)))?;
+                .ok_or_else(|| {
+                    EngineError::Unavailable(format!("product {} is gone", terms.product))
+                })?;
             let devices = owner::handed_devices(&terms, order, &handed, &os_version, now);
             let fulfilled = self
                 .store
@@ -746,6 +756,7 @@ impl Engine {
             self.store
                 .signal(soldout_store::SaleSignal::Changed(terms.id))
                 .await;
+            self.sync_leased(terms.id).await;
             return Ok(OrderView::new(&fulfilled, &terms));
         }
         let product = {
@@ -773,6 +784,20 @@ impl Engine {
 
     /// Asks the owner of the sale an order belongs to; an order whose sale does not
     /// exist is an unknown order.
+    /// Waits until this node's view of a leased sale includes what this node just
+    /// changed in the database, so a client reads its own writes from any route. A
+    /// failure only delays the view until the next refresh.
+    async fn sync_leased(&self, sale: SaleId) {
+        if let Err(e) = self
+            .ask(sale, Admission::WaitForRoom, |reply| Command::Sync {
+                reply,
+            })
+            .await
+        {
+            tracing::warn!(%sale, error = %e, "refreshing the sale's counters failed");
+        }
+    }
+
     async fn ask_about(
         &self,
         order: OrderId,

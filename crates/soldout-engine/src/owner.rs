@@ -65,6 +65,9 @@ pub(crate) enum Command {
         order: OrderId,
         reply: Reply<OrderView>,
     },
+    /// Answers once the sale's published counters include every change this node
+    /// has made so far (a leased sale reads them again from the database).
+    Sync { reply: Reply<()> },
     /// Hands a paid order over; its serials become devices in the same commit.
     Fulfil {
         order: OrderId,
@@ -86,6 +89,9 @@ impl Command {
                 let _ = reply.send(Err(error));
             }
             Command::Register { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Command::Sync { reply } => {
                 let _ = reply.send(Err(error));
             }
             Command::Payment { reply, .. }
@@ -623,6 +629,10 @@ impl SaleOwner {
                 }
             },
             Command::Get { order, reply } => pending.push(Pending::Order { reply, order }),
+            // The journal owner publishes its counters after every commit.
+            Command::Sync { reply } => {
+                let _ = reply.send(Ok(()));
+            }
             Command::Fulfil {
                 order,
                 handed,

@@ -59,7 +59,9 @@ async fn listen(pool: PgPool, signals: tokio::sync::broadcast::WeakSender<crate:
             Ok(mut listener) => loop {
                 match listener.try_recv().await {
                     Ok(Some(note)) => {
-                        let Some(signals) = signals.upgrade() else { return };
+                        let Some(signals) = signals.upgrade() else {
+                            return;
+                        };
                         if let Some(signal) = crate::SaleSignal::decode(note.payload()) {
                             let _ = signals.send(signal);
                         }

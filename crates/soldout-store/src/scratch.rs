@@ -244,4 +244,3 @@ pub fn around_host(url: &str) -> (&str, &str, &str) {
     let path = after_at + url[after_at..].find('/').unwrap();
     (&url[..after_at], &url[after_at..path], &url[path..])
 }
-

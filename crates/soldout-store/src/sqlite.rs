@@ -110,8 +110,7 @@ mod dialect {
     use sqlx::SqliteConnection;
 
     /// The database's clock, in milliseconds since the Unix epoch.
-    pub(super) const NOW_MS: &str =
-        "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+    pub(super) const NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
     /// Whether a quarter total overflowed: SQLite turns an integer sum that overflows
     /// into a float instead of failing.

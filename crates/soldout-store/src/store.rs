@@ -1,6 +1,7 @@
 //! The one interface to persistence. Each method is one transaction: it either
 //! happens whole or not at all.
 
+use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,7 +15,6 @@ use soldout_core::order::{
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
-use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 use soldout_core::sale::{Order, OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
@@ -262,8 +262,7 @@ pub trait Store: Send + Sync + 'static {
     /// same transaction; returns the terms with their new id. A `leased` sale is sold
     /// by any number of nodes through allotment leases (its orders are rows); any
     /// other from its journal by one owner.
-    async fn create_sale(&self, terms: &SaleTerms, leased: bool)
-        -> Result<SaleTerms, StoreError>;
+    async fn create_sale(&self, terms: &SaleTerms, leased: bool) -> Result<SaleTerms, StoreError>;
     /// Every sale, oldest first.
     async fn sales(&self) -> Result<Vec<SaleTerms>, StoreError>;
     /// Appends one group commit to a sale's journal, with the stock movements its
@@ -326,6 +325,17 @@ pub trait Store: Send + Sync + 'static {
         sale: SaleId,
         key: u128,
     ) -> Result<Option<Order>, StoreError>;
+    /// What the database already says about buys this node cannot place from its
+    /// lease: a key that bought before (a replay or a mismatch), a customer the buy
+    /// would take over the limit; `None` for a buy that only lacks units.
+    async fn leased_standing(
+        &self,
+        terms: &SaleTerms,
+        buys: &[LeasedBuy],
+    ) -> Result<Vec<Option<LeasedOutcome>>, StoreError>;
+    /// The changes of a leased sale's units held, in time order (placed: more;
+    /// cancelled or expired: fewer), from which a node draws the sale's curve.
+    async fn leased_curve(&self, sale: SaleId) -> Result<Vec<(DateTime<Utc>, i64)>, StoreError>;
     /// Records the fair-start seed of a leased sale once; answers the recorded one.
     async fn record_fair_start_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError>;
     /// Registers a customer for a leased sale; true when new.
@@ -346,10 +356,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Order, StoreError>;
     /// Expires a leased sale's reserved orders past `pay_by`, each once whichever node
     /// asks; returns how many.
-    async fn expire_leased_orders(&self, sale: SaleId, now: DateTime<Utc>)
-        -> Result<usize, StoreError>;
-    async fn next_leased_expiry(&self, sale: SaleId)
-        -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn expire_leased_orders(
+        &self,
+        sale: SaleId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+    async fn next_leased_expiry(&self, sale: SaleId) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Ends a leased sale once (true the first time): the leases are taken back and
     /// the unsold units go back to the location.
     async fn end_leased_sale(&self, sale: SaleId, at: DateTime<Utc>) -> Result<bool, StoreError>;

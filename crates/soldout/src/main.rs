@@ -105,7 +105,9 @@ impl NodeArgs {
         anyhow::ensure!(
             !id.is_empty()
                 && id.len() <= 64
-                && id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
             "--node-id {id:?}: use 1 to 64 letters, digits, '.', '_' or '-'"
         );
         anyhow::ensure!(

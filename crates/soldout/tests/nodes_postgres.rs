@@ -103,7 +103,14 @@ async fn call(
 }
 
 async fn admin(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
-    let (status, body) = call(client, reqwest::Method::POST, format!("{base}{path}"), ADMIN, body).await;
+    let (status, body) = call(
+        client,
+        reqwest::Method::POST,
+        format!("{base}{path}"),
+        ADMIN,
+        body,
+    )
+    .await;
     assert_eq!(status, 201, "{path}: {body}");
     body
 }
@@ -111,26 +118,63 @@ async fn admin(client: &reqwest::Client, base: &str, path: &str, body: Value) ->
 /// The catalog, the warehouse's stock and the buyers (created over every node).
 async fn setup(client: &reqwest::Client, nodes: &[String], units: u64) -> Arc<Vec<String>> {
     let base = &nodes[0];
-    admin(client, base, "/v1/markets", json!({"code": "IN", "name": "India", "currency": "INR"})).await;
+    admin(
+        client,
+        base,
+        "/v1/markets",
+        json!({"code": "IN", "name": "India", "currency": "INR"}),
+    )
+    .await;
     let product = json!({"id": "redmi-note-4", "name": "Redmi Note 4", "specs": {
         "soc": "Snapdragon 625", "battery_mah": 4100, "fast_charging": false, "main_camera_mp": 13,
         "port": "Micro-USB", "os_name": "MIUI", "os_base": "Android 6.0", "os_version": "8.1.0"},
         "skus": [{"sku": "RN4-3-32-GLD", "colour": "Gold", "ram_gb": 3, "storage_gb": 32}]});
     admin(client, base, "/v1/products", product).await;
     let launch = json!({"teaser_at": "2017-01-09T12:00:00+05:30", "unveil_at": "2017-01-19T12:00:00+05:30", "sale_from": "2017-01-23T12:00:00+05:30"});
-    let put = |path: &str, body: Value| call(client, reqwest::Method::PUT, format!("{base}{path}"), ADMIN, body);
-    assert_eq!(put("/v1/products/redmi-note-4/launches/IN", launch).await.0, 200);
-    assert_eq!(put("/v1/markets/IN/prices/RN4-3-32-GLD", json!({"amount": 1_099_900})).await.0, 200);
+    let put = |path: &str, body: Value| {
+        call(
+            client,
+            reqwest::Method::PUT,
+            format!("{base}{path}"),
+            ADMIN,
+            body,
+        )
+    };
+    assert_eq!(
+        put("/v1/products/redmi-note-4/launches/IN", launch).await.0,
+        200
+    );
+    assert_eq!(
+        put(
+            "/v1/markets/IN/prices/RN4-3-32-GLD",
+            json!({"amount": 1_099_900})
+        )
+        .await
+        .0,
+        200
+    );
     let location = json!({"id": "wh-in-sricity", "kind": "warehouse", "market": "IN", "name": "Sri City", "city": "Sri City"});
     admin(client, base, "/v1/locations", location).await;
-    admin(client, base, "/v1/locations/wh-in-sricity/receipts", json!({"sku": "RN4-3-32-GLD", "quantity": units})).await;
+    admin(
+        client,
+        base,
+        "/v1/locations/wh-in-sricity/receipts",
+        json!({"sku": "RN4-3-32-GLD", "quantity": units}),
+    )
+    .await;
     let tokens: Vec<String> = futures_join(
         (0..BUYERS).map(|i| {
             let client = client.clone();
             let base = nodes[i % nodes.len()].clone();
             async move {
-                let (status, body) = call(&client, reqwest::Method::POST, format!("{base}/v1/customers"), "",
-                    json!({"email": format!("buyer{i}@example.com")})).await;
+                let (status, body) = call(
+                    &client,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/customers"),
+                    "",
+                    json!({"email": format!("buyer{i}@example.com")}),
+                )
+                .await;
                 assert_eq!(status, 201, "{body}");
                 body["token"].as_str().unwrap().to_owned()
             }
@@ -168,7 +212,9 @@ async fn open_sale(client: &reqwest::Client, base: &str, quantity: u64, limit: u
     let sale = json!({"sku": "RN4-3-32-GLD", "market": "IN", "location": "wh-in-sricity", "quantity": quantity,
         "starts_at": "2017-07-04T00:00:00Z", "ends_at": "2017-07-05T00:00:00Z", "per_customer_limit": limit,
         "payment_window_secs": 86400});
-    admin(client, base, "/v1/sales", sale).await["id"].as_i64().unwrap()
+    admin(client, base, "/v1/sales", sale).await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// One buy, retried (on the next node each time) while the answer is a 503 or the
@@ -199,14 +245,24 @@ async fn buy(
                 return (status, body, at % nodes.len());
             }
         }
-        assert!(Instant::now() < deadline, "a buy kept getting 503s for a minute");
+        assert!(
+            Instant::now() < deadline,
+            "a buy kept getting 503s for a minute"
+        );
         at += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 async fn sale_view(client: &reqwest::Client, base: &str, sale: i64) -> Value {
-    let (status, body) = call(client, reqwest::Method::GET, format!("{base}/v1/sales/{sale}"), ADMIN, Value::Null).await;
+    let (status, body) = call(
+        client,
+        reqwest::Method::GET,
+        format!("{base}/v1/sales/{sale}"),
+        ADMIN,
+        Value::Null,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -234,7 +290,10 @@ async fn every_node_shows(client: &reqwest::Client, nodes: &[String], sale: i64,
         if all {
             return;
         }
-        assert!(Instant::now() < deadline, "the nodes did not all show {sold} sold");
+        assert!(
+            Instant::now() < deadline,
+            "the nodes did not all show {sold} sold"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -243,14 +302,34 @@ async fn every_node_shows(client: &reqwest::Client, nodes: &[String], sale: i64,
 type Acknowledged = (usize, String, String);
 
 /// Every acknowledged order is there on every node, its key answers with it again.
-async fn acknowledged_are_kept(client: &reqwest::Client, nodes: &[String], sale: i64, tokens: &[String], acks: &[Acknowledged]) {
+async fn acknowledged_are_kept(
+    client: &reqwest::Client,
+    nodes: &[String],
+    sale: i64,
+    tokens: &[String],
+    acks: &[Acknowledged],
+) {
     for (n, (buyer, key, id)) in acks.iter().enumerate() {
         let base = &nodes[n % nodes.len()];
-        let (status, order) = call(client, reqwest::Method::GET, format!("{base}/v1/orders/{id}"), &tokens[*buyer], Value::Null).await;
+        let (status, order) = call(
+            client,
+            reqwest::Method::GET,
+            format!("{base}/v1/orders/{id}"),
+            &tokens[*buyer],
+            Value::Null,
+        )
+        .await;
         assert_eq!(status, 200, "acknowledged order {id} is gone: {order}");
         let (status, again, _) = buy(client, nodes, n + 1, sale, &tokens[*buyer], key).await;
-        assert!(status == 200 || status == 201, "replay of {key}: {status} {again}");
-        assert_eq!(again["id"].as_str(), Some(id.as_str()), "replay of {key} gave another order");
+        assert!(
+            status == 200 || status == 201,
+            "replay of {key}: {status} {again}"
+        );
+        assert_eq!(
+            again["id"].as_str(),
+            Some(id.as_str()),
+            "replay of {key} gave another order"
+        );
     }
 }
 
@@ -270,7 +349,9 @@ fn client() -> reqwest::Client {
 fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes() {
     let database = scratch();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let nodes: Vec<Node> = (1..=3).map(|i| start_node(database.url(), &format!("n{i}"))).collect();
+    let nodes: Vec<Node> = (1..=3)
+        .map(|i| start_node(database.url(), &format!("n{i}")))
+        .collect();
     let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.base.clone()).collect());
     let client = client();
     runtime.block_on(async {
@@ -281,18 +362,28 @@ fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes(
                 let (client, bases, tokens) = (client.clone(), bases.clone(), tokens.clone());
                 async move {
                     let key = format!("rush-{i}");
-                    let (status, body, node) = buy(&client, &bases, i, sale, &tokens[i], &key).await;
+                    let (status, body, node) =
+                        buy(&client, &bases, i, sale, &tokens[i], &key).await;
                     let mut second = None;
                     if i % 10 == 0 {
                         // The same buyer, another key, another node: the limit holds
                         // across nodes.
-                        let (s, b, _) = buy(&client, &bases, i + 2, sale, &tokens[i], &format!("second-{i}")).await;
+                        let (s, b, _) = buy(
+                            &client,
+                            &bases,
+                            i + 2,
+                            sale,
+                            &tokens[i],
+                            &format!("second-{i}"),
+                        )
+                        .await;
                         second = Some((s, b));
                     }
                     let mut replay = None;
                     if status == 201 {
                         // The same key on another node: the same order.
-                        let (s, b, _) = buy(&client, &bases, node + 1, sale, &tokens[i], &key).await;
+                        let (s, b, _) =
+                            buy(&client, &bases, node + 1, sale, &tokens[i], &key).await;
                         replay = Some((s, b));
                     }
                     (i, status, body, second, replay)
@@ -310,11 +401,18 @@ fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes(
                     assert!(ids.insert(id.clone()), "order {id} acknowledged twice");
                     sold.entry(*i).or_default().push(id.clone());
                     let (rs, rb) = replay.as_ref().unwrap();
-                    assert_eq!(*rs, 200, "a replay on another node: {rb}");
-                    assert_eq!(rb["id"].as_str(), Some(id.as_str()), "a replay on another node gave another order");
+                    // A replay answers as the first answer did.
+                    assert_eq!(*rs, 201, "a replay on another node: {rb}");
+                    assert_eq!(
+                        rb["id"].as_str(),
+                        Some(id.as_str()),
+                        "a replay on another node gave another order"
+                    );
                 }
                 409 => assert!(
-                    ["sold-out", "limit-reached"].iter().any(|s| body["type"].as_str().unwrap_or("").ends_with(s)),
+                    ["sold-out", "limit-reached"]
+                        .iter()
+                        .any(|s| body["type"].as_str().unwrap_or("").ends_with(s)),
                     "{body}"
                 ),
                 other => panic!("unexpected answer {other}: {body}"),
@@ -330,7 +428,10 @@ fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes(
             }
         }
         assert_eq!(ids.len(), 500, "exactly the sale's units are sold");
-        assert!(sold.values().all(|orders| orders.len() == 1), "a buyer holds more than the limit");
+        assert!(
+            sold.values().all(|orders| orders.len() == 1),
+            "a buyer holds more than the limit"
+        );
         every_node_shows(&client, &bases, sale, 500).await;
         // Sold out everywhere: a fresh buyer on each node is told so.
         for (n, base) in bases.iter().enumerate() {
@@ -347,7 +448,10 @@ fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes(
             };
             if !sold.contains_key(&(BUYERS - 1 - n)) {
                 assert_eq!(status, 409, "{body}");
-                assert!(body["type"].as_str().unwrap().ends_with("sold-out"), "{body}");
+                assert!(
+                    body["type"].as_str().unwrap().ends_with("sold-out"),
+                    "{body}"
+                );
             }
         }
     });
@@ -358,7 +462,9 @@ fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes(
 fn a_node_killed_in_the_rush_loses_nothing_and_its_units_are_sold_by_the_others() {
     let database = scratch();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut nodes: Vec<Node> = (1..=3).map(|i| start_node(database.url(), &format!("k{i}"))).collect();
+    let mut nodes: Vec<Node> = (1..=3)
+        .map(|i| start_node(database.url(), &format!("k{i}")))
+        .collect();
     let client = client();
     let seed: u64 = rand::random();
     println!("nodes kill test seed {seed}");
@@ -372,17 +478,24 @@ fn a_node_killed_in_the_rush_loses_nothing_and_its_units_are_sold_by_the_others(
         let acks: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
         let kill_after = Duration::from_millis(rng.gen_range(100..600));
         let rush = {
-            let (client, bases, tokens, acks) = (client.clone(), bases.clone(), tokens.clone(), acks.clone());
+            let (client, bases, tokens, acks) =
+                (client.clone(), bases.clone(), tokens.clone(), acks.clone());
             runtime.spawn(async move {
                 futures_join(
                     (0..1_500).map(move |i| {
-                        let (client, bases, tokens, acks) = (client.clone(), bases.clone(), tokens.clone(), acks.clone());
+                        let (client, bases, tokens, acks) =
+                            (client.clone(), bases.clone(), tokens.clone(), acks.clone());
                         async move {
                             let buyer = (i * 7 + round * 1_500) % tokens.len();
                             let key = format!("kill-{round}-{i}");
-                            let (status, body, _) = buy(&client, &bases, i, sale, &tokens[buyer], &key).await;
+                            let (status, body, _) =
+                                buy(&client, &bases, i, sale, &tokens[buyer], &key).await;
                             if status == 201 {
-                                acks.lock().unwrap().push((buyer, key, body["id"].as_str().unwrap().to_owned()));
+                                acks.lock().unwrap().push((
+                                    buyer,
+                                    key,
+                                    body["id"].as_str().unwrap().to_owned(),
+                                ));
                             } else {
                                 assert_eq!(status, 409, "{body}");
                             }
@@ -396,15 +509,26 @@ fn a_node_killed_in_the_rush_loses_nothing_and_its_units_are_sold_by_the_others(
         std::thread::sleep(kill_after);
         sigkill(&mut nodes[victim]);
         runtime.block_on(rush).unwrap();
-        let survivors: Vec<String> = bases.iter().enumerate().filter(|&(i, _)| i != victim).map(|(_, b)| b.clone()).collect();
+        let survivors: Vec<String> = bases
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != victim)
+            .map(|(_, b)| b.clone())
+            .collect();
         let acks = acks.lock().unwrap().clone();
         // Every buyer got an answer, so what the dead node leased came back (its
         // lease expired) and was sold: exactly the sale's units, none twice.
         let distinct: HashSet<&String> = acks.iter().map(|(_, _, id)| id).collect();
         assert_eq!(distinct.len(), acks.len(), "an order acknowledged twice");
-        assert_eq!(acks.len(), 300, "round {round}: the sale's units are all sold, none oversold");
+        assert_eq!(
+            acks.len(),
+            300,
+            "round {round}: the sale's units are all sold, none oversold"
+        );
         runtime.block_on(every_node_shows(&client, &survivors, sale, 300));
-        runtime.block_on(acknowledged_are_kept(&client, &survivors, sale, &tokens, &acks));
+        runtime.block_on(acknowledged_are_kept(
+            &client, &survivors, sale, &tokens, &acks,
+        ));
         // The dead node comes back under its name.
         let name = nodes[victim].name.clone();
         nodes[victim] = start_node(database.url(), &name);
@@ -445,12 +569,17 @@ fn a_node_cut_off_from_the_database_sells_nothing_past_its_lease() {
                 .send()
                 .await;
             if let Ok(r) = r {
-                assert_ne!(r.status().as_u16(), 201, "a node cut off from the database sold");
+                assert_ne!(
+                    r.status().as_u16(),
+                    201,
+                    "a node cut off from the database sold"
+                );
             }
         }
         let rest = futures_join(
             (100..600).map(|i| {
-                let (client, direct, tokens) = (client.clone(), vec![bases[0].clone()], tokens.clone());
+                let (client, direct, tokens) =
+                    (client.clone(), vec![bases[0].clone()], tokens.clone());
                 async move {
                     let key = format!("direct-{i}");
                     let (status, body, _) = buy(&client, &direct, 0, sale, &tokens[i], &key).await;
@@ -464,7 +593,10 @@ fn a_node_cut_off_from_the_database_sells_nothing_past_its_lease() {
             if status == 201 {
                 acks.push((i, key, body["id"].as_str().unwrap().to_owned()));
             } else {
-                assert!(body["type"].as_str().unwrap().ends_with("sold-out"), "{body}");
+                assert!(
+                    body["type"].as_str().unwrap().ends_with("sold-out"),
+                    "{body}"
+                );
             }
         }
         // The cut-off node's lease expired, so the direct node sold its units too.

@@ -196,6 +196,12 @@ struct Tally {
 /// included), so a buy-and-cancel loop cannot grow a sale without bound.
 pub const ORDERS_PER_CUSTOMER_MAX: u32 = 50;
 
+/// Whether a customer who holds `held` units in `orders` orders may buy `quantity`
+/// more under `limit`: the per-customer rule, wherever it is decided.
+pub fn within_limit(limit: u32, held: u32, orders: u32, quantity: u32) -> bool {
+    quantity > 0 && held.saturating_add(quantity) <= limit && orders < ORDERS_PER_CUSTOMER_MAX
+}
+
 pub struct SaleBook {
     terms: SaleTerms,
     counters: SaleCounters,
@@ -324,20 +330,17 @@ impl SaleBook {
                 })
             };
         }
-        check_buy_window(
-            &self.terms,
-            now,
-            self.ended,
-            self.fair_start_seed.is_some(),
-        )?;
+        check_buy_window(&self.terms, now, self.ended, self.fair_start_seed.is_some())?;
         if self.terms.registration_required && !self.registrations.contains(&customer) {
             return Err(Rejection::NotRegistered);
         }
         let tally = self.tallies.get(&customer).copied().unwrap_or_default();
-        if quantity == 0
-            || tally.held.saturating_add(quantity) > self.terms.per_customer_limit
-            || tally.orders >= ORDERS_PER_CUSTOMER_MAX
-        {
+        if !within_limit(
+            self.terms.per_customer_limit,
+            tally.held,
+            tally.orders,
+            quantity,
+        ) {
             return Err(Rejection::LimitReached {
                 limit: self.terms.per_customer_limit,
                 held: tally.held,

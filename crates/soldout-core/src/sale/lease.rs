@@ -16,8 +16,13 @@ pub const POOL_SHARE: u32 = 4;
 /// more, capped by a share of `unleased` (but never below what is needed right now,
 /// so a lone node can sell the pool's last units).
 pub fn block_size(needed: u32, rate_per_sec: f64, unleased: u32) -> u32 {
-    let by_rate = (rate_per_sec.max(0.0) * BLOCK_HORIZON_SECS).ceil().min(f64::from(BLOCK_MAX)) as u32;
-    let wanted = by_rate.max(BLOCK_MIN).max(needed).min(BLOCK_MAX.max(needed));
+    let by_rate = (rate_per_sec.max(0.0) * BLOCK_HORIZON_SECS)
+        .ceil()
+        .min(f64::from(BLOCK_MAX)) as u32;
+    let wanted = by_rate
+        .max(BLOCK_MIN)
+        .max(needed)
+        .min(BLOCK_MAX.max(needed));
     let share = (unleased / POOL_SHARE).max(1);
     wanted.min(share.max(needed)).min(unleased)
 }

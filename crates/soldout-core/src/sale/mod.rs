@@ -10,14 +10,14 @@ mod book;
 mod curve;
 mod event;
 pub mod fair;
-pub mod lease;
 mod ids;
+pub mod lease;
 mod terms;
 
 pub use crate::order::OrderStatus;
 pub use book::{
-    check_buy_window, from_ms, to_ms, BuyOutcome, Order, PaymentAck, Rejection, SaleBook, SaleCounters,
-    FAIR_START_EARLY_HOLD_SECS, ORDERS_PER_CUSTOMER_MAX,
+    check_buy_window, from_ms, to_ms, within_limit, BuyOutcome, Order, PaymentAck, Rejection,
+    SaleBook, SaleCounters, FAIR_START_EARLY_HOLD_SECS, ORDERS_PER_CUSTOMER_MAX,
 };
 pub use curve::{SoldCurve, CURVE_POINTS_MAX};
 pub use event::{PaymentOutcome, SaleEvent};

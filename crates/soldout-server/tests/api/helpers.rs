@@ -120,6 +120,13 @@ pub async fn spawn_on(
         payment_secret: Some(PAYMENT_SECRET.into()),
         ..Settings::default()
     };
+    if env!("CARGO_CRATE_NAME").contains("leased") {
+        // `api_leased_postgres`: a node of a cluster, whose sales are leased.
+        settings.engine.node = Some(soldout_engine::NodeSettings {
+            id: "test-node".into(),
+            lease_ttl: soldout_engine::NodeSettings::DEFAULT_LEASE_TTL,
+        });
+    }
     adjust(&mut settings);
     let state = AppState::start(store, Clock::starting_at(Some(start)), settings)
         .await

@@ -11,8 +11,8 @@ use crate::helpers::{
 };
 use reqwest::Method;
 use serde_json::json;
-use std::time::{Duration, Instant};
 use soldout_store::scratch::{around_host, TcpProxy as Proxy};
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn the_server_answers_503_while_the_database_is_unreachable_and_recovers() {

@@ -41,6 +41,8 @@ CREATE TABLE sale_orders (
     pay_by           timestamptz NOT NULL,
     payment_failures bigint NOT NULL DEFAULT 0,
     refunds_due      bigint NOT NULL DEFAULT 0 CHECK (refunds_due >= 0),
+    -- When a cancellation or an expiry gave the units back (the live chart's steps).
+    closed_at        timestamptz,
     node             text NOT NULL,
     epoch            bigint NOT NULL,
     UNIQUE (sale, idempotency_key)

@@ -41,6 +41,8 @@ CREATE TABLE sale_orders (
     pay_by           TEXT NOT NULL,
     payment_failures INTEGER NOT NULL DEFAULT 0,
     refunds_due      INTEGER NOT NULL DEFAULT 0 CHECK (refunds_due >= 0),
+    -- When a cancellation or an expiry gave the units back (the live chart's steps).
+    closed_at        TEXT,
     node             TEXT NOT NULL,
     epoch            INTEGER NOT NULL,
     UNIQUE (sale, idempotency_key)

@@ -6,14 +6,14 @@
 //! whatever moves stock runs as an ordinary write. The lifecycle rules are the core's.
 
 use super::{apply_movement, column, corrupt, dialect, shipments, stores, Backend, Db, DbRow};
-use crate::leases::{LeasedBuy, LeasedOutcome, Lease, PoolState, SaleSignal};
+use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use soldout_core::device::Device;
 use soldout_core::order::{self, HandedOver, PaymentReport};
 use soldout_core::sale::{
-    from_ms, to_ms, Order, OrderId, OrderStatus, Rejection, SaleCounters, SaleId, SaleTerms,
-    ORDERS_PER_CUSTOMER_MAX,
+    from_ms, to_ms, within_limit, Order, OrderId, OrderStatus, Rejection, SaleCounters, SaleId,
+    SaleTerms, ORDERS_PER_CUSTOMER_MAX,
 };
 use soldout_core::{shipment, CustomerId, MovementKind, NewMovement, Serial};
 use sqlx::{QueryBuilder, Row, Transaction};
@@ -48,6 +48,11 @@ fn order_from_row(row: &DbRow) -> Result<Order, StoreError> {
     })
 }
 
+/// A stored count as the core counts it.
+fn count(stored: i64) -> u32 {
+    stored.clamp(0, i64::from(u32::MAX)) as u32
+}
+
 fn key_text(key: u128) -> String {
     format!("{key:032x}")
 }
@@ -70,14 +75,17 @@ async fn move_order(
     tx: &mut Transaction<'_, Db>,
     order: &Order,
     before: OrderStatus,
+    closed_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
     let moved = sqlx::query(
-        "UPDATE sale_orders SET status = $1, payment_failures = $2, refunds_due = $3
-         WHERE id = $4 AND status = $5",
+        "UPDATE sale_orders SET status = $1, payment_failures = $2, refunds_due = $3,
+           closed_at = COALESCE($4, closed_at)
+         WHERE id = $5 AND status = $6",
     )
     .bind(order.status.as_str())
     .bind(i64::from(order.payment_failures))
     .bind(i64::from(order.refunds_due))
+    .bind(closed_at)
     .bind(order.id.to_string())
     .bind(before.as_str())
     .execute(&mut **tx)
@@ -380,7 +388,8 @@ impl Backend {
             }
             // Orders, one per key: a key that bought before (here or on another node)
             // places nothing.
-            let candidates: Vec<usize> = (0..buys.len()).filter(|&i| outcomes[i].is_none()).collect();
+            let candidates: Vec<usize> =
+                (0..buys.len()).filter(|&i| outcomes[i].is_none()).collect();
             let mut placed: HashSet<String> = HashSet::new();
             for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = QueryBuilder::<Db>::new(
@@ -397,7 +406,9 @@ impl Backend {
                         .push_bind(terms.price * i64::from(buy.quantity))
                         .push_bind(OrderStatus::Reserved.as_str())
                         .push_bind(buy.at)
-                        .push_bind(from_ms(to_ms(buy.at) + i64::from(terms.payment_window_secs) * 1000))
+                        .push_bind(from_ms(
+                            to_ms(buy.at) + i64::from(terms.payment_window_secs) * 1000,
+                        ))
                         .push_bind(node)
                         .push_bind(epoch);
                 });
@@ -418,27 +429,66 @@ impl Backend {
                 .fetch_one(&mut *tx)
                 .await?;
                 let earlier = order_from_row(&earlier)?;
-                outcomes[i] = Some(if earlier.quantity == buy.quantity && earlier.customer == buy.customer {
-                    LeasedOutcome::Replay(earlier)
-                } else {
-                    LeasedOutcome::KeyMismatch {
-                        original: earlier.quantity,
-                    }
-                });
+                outcomes[i] = Some(
+                    if earlier.quantity == buy.quantity && earlier.customer == buy.customer {
+                        LeasedOutcome::Replay(earlier)
+                    } else {
+                        LeasedOutcome::KeyMismatch {
+                            original: earlier.quantity,
+                        }
+                    },
+                );
             }
-            // Each customer's new units, in customer order (so two batches lock the
-            // same customers in the same order).
-            let mut per_customer: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+            // Each customer's buys in batch order, against what they hold now: as on one
+            // node, the buys that fit under the limit are placed and the rest refused.
+            let customers: Vec<i64> = candidates
+                .iter()
+                .filter(|&&i| outcomes[i].is_none())
+                .map(|&i| buys[i].customer.0)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut standing: HashMap<i64, (i64, i64)> = HashMap::new();
+            for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+                let mut query = QueryBuilder::<Db>::new(
+                    "SELECT customer, held, orders FROM sale_holders WHERE sale = ",
+                );
+                query.push_bind(sale.0).push(" AND customer IN (");
+                let mut list = query.separated(", ");
+                for customer in chunk {
+                    list.push_bind(*customer);
+                }
+                query.push(")");
+                let rows: Vec<(i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
+                standing.extend(rows.into_iter().map(|(c, h, o)| (c, (h, o))));
+            }
+            let limit = terms.per_customer_limit;
+            let mut added: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+            let mut refused: Vec<usize> = Vec::new();
             for &i in &candidates {
-                if outcomes[i].is_none() {
-                    let entry = per_customer.entry(buys[i].customer.0).or_default();
-                    entry.0 += i64::from(buys[i].quantity);
+                if outcomes[i].is_some() {
+                    continue;
+                }
+                let buy = &buys[i];
+                let (held, orders) = standing.entry(buy.customer.0).or_default();
+                let units = i64::from(buy.quantity);
+                if within_limit(limit, count(*held), count(*orders), buy.quantity) {
+                    *held += units;
+                    *orders += 1;
+                    let entry = added.entry(buy.customer.0).or_default();
+                    entry.0 += units;
                     entry.1 += 1;
+                } else {
+                    outcomes[i] = Some(LeasedOutcome::LimitReached { held: count(*held) });
+                    refused.push(i);
                 }
             }
-            let customers: Vec<(i64, (i64, i64))> = per_customer.into_iter().collect();
+            // The guarded upsert, in customer order (so two batches lock the same
+            // customers in the same order): a row another node changed since the read
+            // above is only updated while the sum stays within the limit.
+            let added: Vec<(i64, (i64, i64))> = added.into_iter().collect();
             let mut within: HashSet<i64> = HashSet::new();
-            for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+            for chunk in added.chunks(ROWS_PER_STATEMENT) {
                 let mut upsert = QueryBuilder::<Db>::new(
                     "INSERT INTO sale_holders (sale, customer, held, orders, limit_units) ",
                 );
@@ -447,7 +497,7 @@ impl Backend {
                         .push_bind(*customer)
                         .push_bind(*units)
                         .push_bind(*orders)
-                        .push_bind(i64::from(terms.per_customer_limit));
+                        .push_bind(i64::from(limit));
                 });
                 upsert.push(format!(
                     " ON CONFLICT (sale, customer) DO UPDATE SET
@@ -460,33 +510,30 @@ impl Backend {
                 let ok: Vec<i64> = upsert.build_query_scalar().fetch_all(&mut *tx).await?;
                 within.extend(ok);
             }
-            // Customers who would pass the limit across nodes: their orders of this
-            // batch go, and so do their units from the lease's claim.
-            let mut held_of: HashMap<i64, u32> = HashMap::new();
+            // Customers another node took to the limit meanwhile: this batch's orders of
+            // theirs go too.
             for &i in &candidates {
-                let buy = &buys[i];
-                if outcomes[i].is_some() || within.contains(&buy.customer.0) {
-                    continue;
-                }
-                sqlx::query("DELETE FROM sale_orders WHERE id = $1")
-                    .bind(buy.order.to_string())
-                    .execute(&mut *tx)
+                let customer = buys[i].customer.0;
+                if outcomes[i].is_none() && !within.contains(&customer) {
+                    let held: i64 = sqlx::query_scalar(
+                        "SELECT held FROM sale_holders WHERE sale = $1 AND customer = $2",
+                    )
+                    .bind(sale.0)
+                    .bind(customer)
+                    .fetch_one(&mut *tx)
                     .await?;
-                let held = match held_of.get(&buy.customer.0) {
-                    Some(&held) => held,
-                    None => {
-                        let held: i64 = sqlx::query_scalar(
-                            "SELECT held FROM sale_holders WHERE sale = $1 AND customer = $2",
-                        )
-                        .bind(sale.0)
-                        .bind(buy.customer.0)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        held_of.insert(buy.customer.0, held as u32);
-                        held as u32
-                    }
-                };
-                outcomes[i] = Some(LeasedOutcome::LimitReached { held });
+                    outcomes[i] = Some(LeasedOutcome::LimitReached { held: count(held) });
+                    refused.push(i);
+                }
+            }
+            for chunk in refused.chunks(ROWS_PER_STATEMENT) {
+                let mut delete = QueryBuilder::<Db>::new("DELETE FROM sale_orders WHERE id IN (");
+                let mut list = delete.separated(", ");
+                for &i in chunk {
+                    list.push_bind(buys[i].order.to_string());
+                }
+                delete.push(")");
+                delete.build().execute(&mut *tx).await?;
             }
             let mut refused_units = 0i64;
             for &i in &candidates {
@@ -495,12 +542,14 @@ impl Backend {
                 }
             }
             if refused_units > 0 {
-                sqlx::query("UPDATE sale_leases SET sold = sold - $1 WHERE sale = $2 AND node = $3")
-                    .bind(refused_units)
-                    .bind(sale.0)
-                    .bind(node)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE sale_leases SET sold = sold - $1 WHERE sale = $2 AND node = $3",
+                )
+                .bind(refused_units)
+                .bind(sale.0)
+                .bind(node)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok(outcomes
@@ -536,6 +585,78 @@ impl Backend {
             .await?
             .map(|row| order_from_row(&row))
             .transpose()
+    }
+
+    pub(super) async fn leased_standing(
+        &self,
+        terms: &SaleTerms,
+        buys: &[LeasedBuy],
+    ) -> Result<Vec<Option<LeasedOutcome>>, StoreError> {
+        let sale = terms.id;
+        let mut earlier: HashMap<String, Order> = HashMap::new();
+        let mut held: HashMap<i64, (u32, u32)> = HashMap::new();
+        for chunk in buys.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Db>::new("SELECT * FROM sale_orders WHERE sale = ");
+            query.push_bind(sale.0).push(" AND idempotency_key IN (");
+            let mut list = query.separated(", ");
+            for buy in chunk {
+                list.push_bind(key_text(buy.key));
+            }
+            query.push(")");
+            for row in query.build().fetch_all(&self.reader).await? {
+                let key: String = row.try_get("idempotency_key")?;
+                earlier.insert(key, order_from_row(&row)?);
+            }
+            let mut query = QueryBuilder::<Db>::new(
+                "SELECT customer, held, orders FROM sale_holders WHERE sale = ",
+            );
+            query.push_bind(sale.0).push(" AND customer IN (");
+            let mut list = query.separated(", ");
+            for buy in chunk {
+                list.push_bind(buy.customer.0);
+            }
+            query.push(")");
+            let rows: Vec<(i64, i64, i64)> = query.build_query_as().fetch_all(&self.reader).await?;
+            held.extend(rows.into_iter().map(|(c, h, o)| (c, (count(h), count(o)))));
+        }
+        let limit = terms.per_customer_limit;
+        Ok(buys
+            .iter()
+            .map(|buy| {
+                if let Some(order) = earlier.get(&key_text(buy.key)) {
+                    return Some(
+                        if order.quantity == buy.quantity && order.customer == buy.customer {
+                            LeasedOutcome::Replay(order.clone())
+                        } else {
+                            LeasedOutcome::KeyMismatch {
+                                original: order.quantity,
+                            }
+                        },
+                    );
+                }
+                let (held, orders) = held.get(&buy.customer.0).copied().unwrap_or_default();
+                (!within_limit(limit, held, orders, buy.quantity))
+                    .then_some(LeasedOutcome::LimitReached { held })
+            })
+            .collect())
+    }
+
+    /// The changes of a sale's units held, in time order: each order's units when it
+    /// was placed, and back when it was cancelled or expired.
+    pub(super) async fn leased_curve(
+        &self,
+        sale: SaleId,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT created_at AS at, quantity AS units FROM sale_orders WHERE sale = $1
+             UNION ALL
+             SELECT closed_at AS at, -quantity AS units FROM sale_orders
+              WHERE sale = $1 AND closed_at IS NOT NULL
+             ORDER BY at",
+        )
+        .bind(sale.0)
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     pub(super) async fn leased_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
@@ -668,7 +789,7 @@ impl Backend {
             if report.outcome == soldout_core::sale::PaymentOutcome::Failed {
                 current.payment_failures += 1;
             }
-            move_order(&mut tx, &current, before).await?;
+            move_order(&mut tx, &current, before, None).await?;
             tx.commit().await?;
             Ok(current)
         })
@@ -690,15 +811,14 @@ impl Backend {
                     .ok_or(Rejection::UnknownOrder(id))?;
                 order::check_cancel(id, current.status)?;
                 current.status = OrderStatus::Cancelled;
-                move_order(&mut tx, &current, OrderStatus::Reserved).await?;
+                move_order(&mut tx, &current, OrderStatus::Reserved, Some(at)).await?;
                 let terms = terms_of(&mut tx, OrderId::sale(id)).await?;
                 give_back(&mut tx, &terms, &[(customer, current.quantity)], at).await?;
                 tx.commit().await?;
                 Ok(current)
             })
             .await?;
-        self.announce(SaleSignal::Changed(OrderId::sale(id)))
-            .await;
+        self.announce(SaleSignal::Changed(OrderId::sale(id))).await;
         Ok(cancelled)
     }
 
@@ -713,7 +833,7 @@ impl Backend {
             .retrying(|| async move {
                 let mut tx = self.begin_write().await?;
                 let rows = sqlx::query(
-                    "UPDATE sale_orders SET status = 'expired'
+                    "UPDATE sale_orders SET status = 'expired', closed_at = $2
                      WHERE sale = $1 AND status = 'reserved' AND pay_by <= $2
                      RETURNING customer, quantity",
                 )
@@ -823,7 +943,7 @@ impl Backend {
             order::check_fulfil(id, current.status)?;
             order::check_hand_over(id, &[(terms.sku.clone(), current.quantity)], handed)?;
             current.status = OrderStatus::Fulfilled;
-            move_order(&mut tx, &current, OrderStatus::Paid).await?;
+            move_order(&mut tx, &current, OrderStatus::Paid, None).await?;
             apply_movement(
                 &mut tx,
                 &NewMovement {
@@ -855,9 +975,15 @@ async fn registered_among(
     buys: &[LeasedBuy],
 ) -> Result<HashSet<i64>, StoreError> {
     let mut registered = HashSet::new();
-    let customers: Vec<i64> = buys.iter().map(|b| b.customer.0).collect::<HashSet<_>>().into_iter().collect();
+    let customers: Vec<i64> = buys
+        .iter()
+        .map(|b| b.customer.0)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     for chunk in customers.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Db>::new("SELECT customer FROM sale_registrations WHERE sale = ");
+        let mut query =
+            QueryBuilder::<Db>::new("SELECT customer FROM sale_registrations WHERE sale = ");
         query.push_bind(sale.0).push(" AND customer IN (");
         let mut list = query.separated(", ");
         for customer in chunk {

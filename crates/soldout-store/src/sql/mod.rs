@@ -884,6 +884,18 @@ impl Store for Backend {
         Backend::leased_order_by_key(self, sale, key).await
     }
 
+    async fn leased_standing(
+        &self,
+        terms: &SaleTerms,
+        buys: &[LeasedBuy],
+    ) -> Result<Vec<Option<LeasedOutcome>>, StoreError> {
+        Backend::leased_standing(self, terms, buys).await
+    }
+
+    async fn leased_curve(&self, sale: SaleId) -> Result<Vec<(DateTime<Utc>, i64)>, StoreError> {
+        Backend::leased_curve(self, sale).await
+    }
+
     async fn record_fair_start_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError> {
         self.record_seed(sale, proposed).await
     }
@@ -921,10 +933,7 @@ impl Store for Backend {
         self.expire_leased(sale, now).await
     }
 
-    async fn next_leased_expiry(
-        &self,
-        sale: SaleId,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn next_leased_expiry(&self, sale: SaleId) -> Result<Option<DateTime<Utc>>, StoreError> {
         Backend::next_leased_expiry(self, sale).await
     }
 
