@@ -608,8 +608,10 @@ impl LeasedSeller {
             self.decide_known(&mut short, decided).await;
             self.refresh().await;
             if self.pool.unleased == 0 && self.pool.leased_unsold <= lease.unsold {
-                // Nothing beyond what this node holds.
-                self.answer_sold_out(short, decided).await;
+                // Nothing beyond what this node holds; replays were answered above.
+                for (i, _) in short {
+                    decided[i] = Some(Err(Rejection::SoldOut.into()));
+                }
             } else {
                 self.store
                     .signal(SaleSignal::NeedUnits(self.sale_id()))
@@ -642,6 +644,9 @@ impl LeasedSeller {
                 for ((i, buy), outcome) in taken.into_iter().zip(outcomes) {
                     if matches!(outcome, LeasedOutcome::Placed) {
                         placed_units += buy.quantity;
+                        if let Some(keys) = self.keys_when_sold_out.as_mut() {
+                            keys.insert(buy.key);
+                        }
                     }
                     decided[i] = Some(self.decide(&buy, outcome));
                 }
