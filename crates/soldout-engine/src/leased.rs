@@ -17,8 +17,9 @@ use crate::views::OrderView;
 use crate::{Clock, EngineError};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashSet as HashSet;
+use soldout_core::sale::draw::{self, HeldBuy};
 use soldout_core::sale::{
-    check_buy_window, fair, lease, Order, OrderId, OrderStatus, Rejection, SaleTerms, SoldCurve,
+    check_buy_window, lease, Order, OrderId, OrderStatus, Rejection, SaleTerms, SoldCurve,
 };
 use soldout_core::CustomerId;
 use soldout_store::{LeasedBuy, LeasedOutcome, PoolState, SaleSignal, Store, StoreError};
@@ -270,8 +271,8 @@ impl LeasedSeller {
             }
         }
         if self.terms.fair_start_secs > 0
-            && self.pool.fair_start_seed.is_none()
             && now >= self.terms.fair_start_closes_at()
+            && (!self.pool.drawn || !self.held.is_empty())
         {
             self.draw().await;
         }
@@ -359,28 +360,118 @@ impl LeasedSeller {
         }
     }
 
-    /// The fair-start draw: one seed for every node, recorded once; this node's held
-    /// buys are shuffled with it and sold.
+    /// The fair-start draw, one for every node: the first seed recorded closes the
+    /// entries every node made; the first node to decide them writes the winners'
+    /// orders. Then this node's held buys are sold as any buy after the draw is: a
+    /// winner's key finds its order, a loser gets the same refusal again.
     async fn draw(&mut self) {
+        let now = self.clock.now();
+        if !self.pool.drawn {
+            let closed = match self.store.close_draw(&self.terms, rand::random()).await {
+                Ok(closed) => closed,
+                Err(e) => {
+                    tracing::warn!(sale = %self.sale_id(), error = %e, "closing the draw failed");
+                    return;
+                }
+            };
+            if !closed.drawn {
+                let sale = self.sale_id();
+                let decided = draw::decide_held(
+                    &self.terms,
+                    closed.registered.iter().copied(),
+                    &closed.entries,
+                    closed.seed,
+                    now,
+                    || new_order_id(sale, now),
+                );
+                let placed: Vec<LeasedBuy> = closed
+                    .entries
+                    .iter()
+                    .zip(&decided)
+                    .filter_map(|(entry, decided)| {
+                        decided.as_ref().ok().map(|order| LeasedBuy {
+                            order: order.id,
+                            customer: entry.customer,
+                            quantity: entry.quantity,
+                            key: entry.key,
+                            at: now,
+                        })
+                    })
+                    .collect();
+                match self
+                    .store
+                    .record_draw(&self.terms, &self.node.id, &placed, now)
+                    .await
+                {
+                    Ok(written) => tracing::info!(
+                        sale = %sale,
+                        entries = closed.entries.len(),
+                        winners = placed.len(),
+                        seed = closed.seed,
+                        written,
+                        "fair-start draw"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(sale = %sale, error = %e, "writing the draw failed");
+                        return;
+                    }
+                }
+            }
+            self.refresh().await;
+        }
+        if !self.pool.drawn {
+            return;
+        }
+        let mut held = std::mem::take(&mut self.held);
+        while !held.is_empty() {
+            let rest = held.split_off(held.len().min(BATCH_MAX));
+            self.sell(&mut held).await;
+            held = rest;
+        }
+    }
+
+    /// Enters buys that arrived while the fair-start window is open in the one draw
+    /// of every node, and holds them for it. Buys that come after the entries closed
+    /// are held too, and sold after the draw's winners.
+    async fn enter_draw(&mut self, commands: Vec<Command>) {
+        let buys: Vec<HeldBuy> = commands
+            .iter()
+            .flat_map(|command| match command {
+                Command::Buy {
+                    customer,
+                    quantity,
+                    key,
+                    ..
+                } => vec![HeldBuy {
+                    customer: *customer,
+                    quantity: *quantity,
+                    key: *key,
+                }],
+                Command::BuyMany { buys, .. } => buys
+                    .iter()
+                    .map(|b| HeldBuy {
+                        customer: b.customer,
+                        quantity: b.quantity,
+                        key: b.key,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .filter(|b| b.quantity > 0)
+            .collect();
         match self
             .store
-            .record_fair_start_seed(self.sale_id(), rand::random())
+            .enter_draw(self.sale_id(), &self.node.id, &buys)
             .await
         {
-            Ok(seed) => {
-                self.pool.fair_start_seed = Some(seed);
-                let mut held = std::mem::take(&mut self.held);
-                fair::shuffle(&mut held, seed);
-                tracing::info!(sale = %self.sale_id(), held = held.len(), seed, "fair-start draw");
-                while !held.is_empty() {
-                    let rest = held.split_off(held.len().min(BATCH_MAX));
-                    self.sell(&mut held).await;
-                    held = rest;
-                }
-                self.refresh().await;
-            }
+            Ok(_) => self.held.extend(commands),
             Err(e) => {
-                tracing::warn!(sale = %self.sale_id(), error = %e, "recording the draw failed")
+                tracing::warn!(sale = %self.sale_id(), error = %e, "entering the draw failed");
+                for command in commands {
+                    command.refuse(EngineError::Unavailable(
+                        "the sale could not enter this request in the draw; retry".into(),
+                    ));
+                }
             }
         }
     }
@@ -388,7 +479,7 @@ impl LeasedSeller {
     /// Whether a buy arriving now waits for the fair-start draw.
     fn holds_for_draw(&self, now: DateTime<Utc>) -> bool {
         self.terms.fair_start_secs > 0
-            && self.pool.fair_start_seed.is_none()
+            && !self.pool.drawn
             && now
                 >= self.terms.starts_at
                     - chrono::Duration::seconds(soldout_core::sale::FAIR_START_EARLY_HOLD_SECS)
@@ -402,12 +493,13 @@ impl LeasedSeller {
         let mut replies: Vec<Reply> = Vec::new();
         let mut asked: Vec<Asked> = Vec::new();
         let mut syncs = Vec::new();
+        let mut entering = Vec::new();
         for command in inbox.drain(..) {
             match command {
                 Command::Sync { reply } => syncs.push(reply),
                 Command::Buy { .. } | Command::BuyMany { .. } if holds => {
-                    if self.held.len() < HELD_MAX {
-                        self.held.push(command);
+                    if self.held.len() + entering.len() < HELD_MAX {
+                        entering.push(command);
                     } else {
                         command.refuse(EngineError::Overloaded);
                     }
@@ -441,6 +533,9 @@ impl LeasedSeller {
                     "a leased sale's orders are handled by the engine, not its seller".into(),
                 )),
             }
+        }
+        if !entering.is_empty() {
+            self.enter_draw(entering).await;
         }
         if !syncs.is_empty() {
             self.refresh().await;

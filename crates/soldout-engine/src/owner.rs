@@ -11,8 +11,8 @@ use soldout_core::device::Device;
 use soldout_core::order::HandedOver;
 use soldout_core::pos::Channel;
 use soldout_core::sale::{
-    fair, BuyOutcome, OrderId, PaymentAck, PaymentOutcome, SaleBook, SaleCounters, SaleEvent,
-    SaleId, SaleTerms,
+    draw, BuyOutcome, OrderId, PaymentAck, PaymentOutcome, Rejection, SaleBook, SaleCounters,
+    SaleEvent, SaleId, SaleTerms,
 };
 use soldout_core::{Currency, CustomerId, MovementKind, NewMovement, OsVersion};
 use soldout_store::{Store, StoreError};
@@ -249,8 +249,6 @@ pub(crate) struct SaleOwner {
     commands: mpsc::Receiver<Command>,
     snapshot: watch::Sender<Snapshot>,
     held: Vec<Command>,
-    /// True while the held requests of the fair-start draw are being decided.
-    drawing: bool,
     /// Devices handed over by the batch being decided, written with its commit.
     handed_over: Vec<Device>,
 }
@@ -301,7 +299,6 @@ impl SaleOwner {
             commands,
             snapshot,
             held: Vec::new(),
-            drawing: false,
             handed_over: Vec::new(),
         };
         Ok((owner, commands_tx, snapshot_rx))
@@ -411,13 +408,8 @@ impl SaleOwner {
                 .partition(|c| matches!(c, Command::Buy { .. } | Command::BuyMany { .. }));
             held.extend(buys);
             inbox.extend(others);
-            fair::shuffle(&mut held, seed);
             tracing::info!(sale = %self.terms.id, held = held.len(), seed, "fair-start draw");
-            self.drawing = true;
-            for command in held {
-                self.decide(command, now, &mut events, &mut pending);
-            }
-            self.drawing = false;
+            self.decide_held(held, seed, now, &mut events, &mut pending);
         }
         // Requests that were waiting are decided before the deadlines that fell due
         // while they waited: a payment that arrived before `pay_by` pays.
@@ -517,6 +509,77 @@ impl SaleOwner {
         }
     }
 
+    /// The draw: every held buy (one of a many-buy command counts as one) decided in
+    /// the draw's order, as any node of several decides them.
+    fn decide_held(
+        &mut self,
+        held: Vec<Command>,
+        seed: u64,
+        now: DateTime<Utc>,
+        events: &mut Vec<SaleEvent>,
+        pending: &mut Vec<Pending>,
+    ) {
+        let buys_of = |command: &Command| -> Vec<Buy> {
+            match command {
+                Command::Buy {
+                    customer,
+                    quantity,
+                    key,
+                    ..
+                } => vec![Buy {
+                    customer: *customer,
+                    quantity: *quantity,
+                    key: *key,
+                }],
+                Command::BuyMany { buys, .. } => buys.clone(),
+                _ => Vec::new(),
+            }
+        };
+        let mut slots: Vec<(usize, usize)> = Vec::new();
+        let mut flat: Vec<Buy> = Vec::new();
+        type Bought = Result<(OrderId, bool), Rejection>;
+        let mut results: Vec<Vec<Option<Bought>>> = Vec::new();
+        for (c, command) in held.iter().enumerate() {
+            let buys = buys_of(command);
+            results.push(vec![None; buys.len()]);
+            for (j, buy) in buys.into_iter().enumerate() {
+                slots.push((c, j));
+                flat.push(buy);
+            }
+        }
+        let keys: Vec<u128> = flat.iter().map(|b| b.key).collect();
+        for i in draw::draw_order(&keys, seed) {
+            let (c, j) = slots[i];
+            let b = flat[i];
+            results[c][j] = Some(self.buy(b.customer, b.quantity, b.key, now, events));
+        }
+        for (command, results) in held.into_iter().zip(results) {
+            let mut results = results
+                .into_iter()
+                .map(|r| r.expect("every held buy is decided"));
+            match command {
+                Command::Buy { reply, .. } => match results.next() {
+                    Some(Ok((order, replay))) => pending.push(Pending::Bought {
+                        reply,
+                        order,
+                        replay,
+                    }),
+                    Some(Err(rejection)) => {
+                        let _ = reply.send(Err(rejection.into()));
+                    }
+                    None => {}
+                },
+                Command::BuyMany { reply, .. } => pending.push(Pending::BoughtMany {
+                    reply,
+                    results: results
+                        .map(|r| r.map(|(order, _)| order).map_err(EngineError::from))
+                        .collect(),
+                }),
+                other => other.refuse(EngineError::Invalid("only buys are held".into())),
+            }
+        }
+    }
+
     fn record(&mut self, event: SaleEvent, events: &mut Vec<SaleEvent>) {
         self.book.apply(&event);
         events.push(event);
@@ -560,7 +623,7 @@ impl SaleOwner {
                     }
                 }
             }
-            Command::BuyMany { mut buys, reply } => {
+            Command::BuyMany { buys, reply } => {
                 if self.book.holds_for_fair_start(now) {
                     if self.held.len() < HELD_MAX {
                         self.held.push(Command::BuyMany { buys, reply });
@@ -568,10 +631,6 @@ impl SaleOwner {
                         let _ = reply.send(Err(EngineError::Overloaded));
                     }
                     return;
-                }
-                if let Some(seed) = self.book.fair_start_seed().filter(|_| self.drawing) {
-                    let n = buys.len() as u64;
-                    fair::shuffle(&mut buys, seed ^ n);
                 }
                 let results = buys
                     .iter()

@@ -33,8 +33,10 @@ pub struct PoolState {
     /// Units leased to a node (any node, this one included) and not sold yet.
     pub leased_unsold: u32,
     pub ended: bool,
-    /// The fair-start draw's seed, once a node drew.
+    /// The fair-start draw's seed, once a node closed the draw's entries.
     pub fair_start_seed: Option<u64>,
+    /// Whether the draw's orders are written.
+    pub drawn: bool,
     pub sold_out_at: Option<DateTime<Utc>>,
     /// `available` is `unleased + leased_unsold`.
     pub counters: SaleCounters,
@@ -125,4 +127,15 @@ mod tests {
         assert_eq!(SaleSignal::decode("changed x"), None);
         assert_eq!(SaleSignal::decode("other 1"), None);
     }
+}
+
+/// The fair-start draw's entries as every node reads them once the seed closed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawEntries {
+    pub seed: u64,
+    /// Whether a node already wrote the draw's orders.
+    pub drawn: bool,
+    pub entries: Vec<soldout_core::sale::draw::HeldBuy>,
+    /// The entries' customers who registered (when the sale asks for registration).
+    pub registered: Vec<CustomerId>,
 }

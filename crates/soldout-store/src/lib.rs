@@ -15,7 +15,7 @@ mod sqlite;
 mod store;
 
 pub use error::StoreError;
-pub use leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
+pub use leases::{DrawEntries, Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{

@@ -194,6 +194,9 @@ mod dialect {
     /// The database's clock, in milliseconds since the Unix epoch.
     pub(super) const NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
 
+    /// Locks the rows read against a concurrent update until the transaction ends.
+    pub(super) const FOR_SHARE: &str = " FOR SHARE";
+
     /// PostgreSQL refuses a `bigint` total that would overflow (SQLSTATE 22003, which
     /// the shared statement maps) instead of storing something else.
     pub(super) async fn totals_overflowed(_: &mut PgConnection) -> Result<bool, StoreError> {

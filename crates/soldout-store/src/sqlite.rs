@@ -112,6 +112,9 @@ mod dialect {
     /// The database's clock, in milliseconds since the Unix epoch.
     pub(super) const NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
+    /// A write transaction already holds the whole database.
+    pub(super) const FOR_SHARE: &str = "";
+
     /// Whether a quarter total overflowed: SQLite turns an integer sum that overflows
     /// into a float instead of failing.
     pub(super) async fn totals_overflowed(conn: &mut SqliteConnection) -> Result<bool, StoreError> {

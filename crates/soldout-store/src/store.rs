@@ -1,7 +1,7 @@
 //! The one interface to persistence. Each method is one transaction: it either
 //! happens whole or not at all.
 
-use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
+use crate::leases::{DrawEntries, Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,6 +15,7 @@ use soldout_core::order::{
 use soldout_core::pos::{PosPayment, Receipt};
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
+use soldout_core::sale::draw::HeldBuy;
 use soldout_core::sale::{Order, OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
@@ -336,8 +337,27 @@ pub trait Store: Send + Sync + 'static {
     /// The changes of a leased sale's units held, in time order (placed: more;
     /// cancelled or expired: fewer), from which a node draws the sale's curve.
     async fn leased_curve(&self, sale: SaleId) -> Result<Vec<(DateTime<Utc>, i64)>, StoreError>;
-    /// Records the fair-start seed of a leased sale once; answers the recorded one.
-    async fn record_fair_start_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError>;
+    /// Enters buys held for a leased sale's fair-start draw (a key entered before, on
+    /// any node, keeps its first entry); false when the draw's entries are already
+    /// closed, and nothing was entered.
+    async fn enter_draw(
+        &self,
+        sale: SaleId,
+        node: &str,
+        buys: &[HeldBuy],
+    ) -> Result<bool, StoreError>;
+    /// Closes the draw's entries with `proposed` unless a seed closed them before, and
+    /// reads them: every node gets the same seed and entries.
+    async fn close_draw(&self, terms: &SaleTerms, proposed: u64)
+        -> Result<DrawEntries, StoreError>;
+    /// Writes the draw's orders, once: false when a node wrote them before.
+    async fn record_draw(
+        &self,
+        terms: &SaleTerms,
+        node: &str,
+        placed: &[LeasedBuy],
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Registers a customer for a leased sale; true when new.
     async fn register_leased(&self, sale: SaleId, customer: CustomerId)
         -> Result<bool, StoreError>;

@@ -13,6 +13,9 @@
 //! - A node cut off from PostgreSQL (a TCP proxy the test cuts) sells nothing past its
 //!   lease: its buyers get 503s, the other node sells the rest, and when the node is
 //!   back its old lease is refused.
+//! - A fair start across three nodes: buys held on every node, some keys sent to two
+//!   nodes, are one draw with one recorded seed, and the winners are exactly those the
+//!   core's draw picks from the same requests and seed, as one node would.
 
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -610,4 +613,141 @@ fn a_node_cut_off_from_the_database_sells_nothing_past_its_lease() {
         acknowledged_are_kept(&client, &bases, sale, &tokens, &acks).await;
     });
     drop((direct, cut_off));
+}
+
+#[test]
+fn the_fair_start_is_one_draw_across_nodes_with_one_recorded_seed() {
+    use soldout_core::sale::draw::{decide_held, HeldBuy};
+    use soldout_core::sale::{idempotency_fingerprint, OrderId, SaleId, SaleTerms};
+    use soldout_core::CustomerId;
+    const HOPEFULS: usize = 600;
+    const UNITS: u64 = 100;
+    let database = scratch();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let nodes: Vec<Node> = (1..=3)
+        .map(|i| start_node(database.url(), &format!("f{i}")))
+        .collect();
+    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.base.clone()).collect());
+    let client = client();
+    runtime.block_on(async {
+        let tokens = setup(&client, &bases, 10_000).await;
+        let (_, health) = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{}/healthz", bases[0]),
+            "",
+            Value::Null,
+        )
+        .await;
+        let now: chrono::DateTime<chrono::Utc> = health["now"].as_str().unwrap().parse().unwrap();
+        let starts_at = now + chrono::Duration::seconds(2);
+        let sale = json!({"sku": "RN4-3-32-GLD", "market": "IN", "location": "wh-in-sricity",
+            "quantity": UNITS, "starts_at": starts_at, "ends_at": starts_at + chrono::Duration::hours(1),
+            "per_customer_limit": 1, "payment_window_secs": 86400, "fair_start_secs": 2});
+        let view = admin(&client, &bases[0], "/v1/sales", sale).await;
+        let sale = view["id"].as_i64().unwrap();
+        // Everyone asks before the window closes, on every node; one in five sends the
+        // same key to a second node too (a retry that lands elsewhere).
+        let answers = futures_join(
+            (0..HOPEFULS).map(|i| {
+                let (client, bases, tokens) = (client.clone(), bases.clone(), tokens.clone());
+                async move {
+                    let send = |node: usize| {
+                        let (client, base, token) =
+                            (client.clone(), bases[node % 3].clone(), tokens[i].clone());
+                        async move {
+                            let r = client
+                                .post(format!("{base}/v1/sales/{sale}/orders"))
+                                .bearer_auth(token)
+                                .header("idempotency-key", format!("fair-{i}"))
+                                .json(&json!({"quantity": 1}))
+                                .send()
+                                .await
+                                .unwrap();
+                            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+                        }
+                    };
+                    if i % 5 == 0 {
+                        let (a, b) = tokio::join!(send(i), send(i + 1));
+                        (i, a, Some(b))
+                    } else {
+                        (i, send(i).await, None)
+                    }
+                }
+            }),
+            HOPEFULS * 2,
+        )
+        .await;
+        let mut winners: HashSet<usize> = HashSet::new();
+        let mut ids = HashSet::new();
+        for (i, (status, body), twin) in &answers {
+            match status {
+                201 => {
+                    winners.insert(*i);
+                    ids.insert(body["id"].as_str().unwrap().to_owned());
+                }
+                409 => assert!(body["type"].as_str().unwrap().ends_with("sold-out"), "{body}"),
+                other => panic!("unexpected answer {other}: {body}"),
+            }
+            if let Some((twin_status, twin_body)) = twin {
+                assert_eq!(twin_status, status, "the same key on two nodes: {body} / {twin_body}");
+                assert_eq!(twin_body["id"], body["id"], "the same key on two nodes, two orders");
+            }
+        }
+        assert_eq!(ids.len() as u64, UNITS, "the draw sells exactly the sale");
+        // One seed, the same on every node.
+        let mut seeds = HashSet::new();
+        for base in bases.iter() {
+            seeds.insert(sale_view(&client, base, sale).await["fair_start_seed"].clone());
+        }
+        assert_eq!(seeds.len(), 1, "one seed: {seeds:?}");
+        let seed: u64 = seeds
+            .into_iter()
+            .next()
+            .unwrap()
+            .as_str()
+            .expect("a seed")
+            .parse()
+            .unwrap();
+        // The same requests and seed, decided by the core's draw as one node does.
+        let customer = |i: usize| -> CustomerId {
+            CustomerId(tokens[i].split('.').nth(1).unwrap().parse().unwrap())
+        };
+        let buys: Vec<HeldBuy> = (0..HOPEFULS)
+            .map(|i| HeldBuy {
+                customer: customer(i),
+                quantity: 1,
+                key: idempotency_fingerprint(customer(i), &format!("fair-{i}")),
+            })
+            .collect();
+        let parse = |field: &str| -> chrono::DateTime<chrono::Utc> {
+            view[field].as_str().unwrap().parse().unwrap()
+        };
+        let terms = SaleTerms {
+            id: SaleId(sale),
+            sku: soldout_core::SkuCode::parse("RN4-3-32-GLD").unwrap(),
+            product: soldout_core::ProductId::parse("redmi-note-4").unwrap(),
+            market: soldout_core::MarketCode::parse("IN").unwrap(),
+            location: soldout_core::LocationId::parse("wh-in-sricity").unwrap(),
+            quantity: UNITS as u32,
+            price: 1_099_900,
+            currency: soldout_core::Currency::parse("INR").unwrap(),
+            starts_at: parse("starts_at"),
+            ends_at: parse("ends_at"),
+            per_customer_limit: 1,
+            payment_window_secs: 86400,
+            registration_required: false,
+            fair_start_secs: 2,
+            created_at: now,
+        };
+        let mut n = 0u64;
+        let decided = decide_held(&terms, [], &buys, seed, terms.fair_start_closes_at(), || {
+            n += 1;
+            OrderId::of_sale(terms.id, 1, n)
+        });
+        let expected: HashSet<usize> = (0..HOPEFULS).filter(|&i| decided[i].is_ok()).collect();
+        assert_eq!(winners, expected, "the draw picked other winners than one node would");
+        every_node_shows(&client, &bases, sale, UNITS).await;
+    });
+    drop(nodes);
 }

@@ -8,6 +8,7 @@
 
 mod book;
 mod curve;
+pub mod draw;
 mod event;
 pub mod fair;
 mod ids;

@@ -11,7 +11,9 @@ CREATE TABLE sale_pools (
     ended       boolean NOT NULL DEFAULT false,
     -- The last epoch handed out: every new lease takes the next one.
     epoch       bigint NOT NULL DEFAULT 0,
-    -- The fair-start draw's seed, recorded once for every node.
+    -- The fair-start draw's seed, recorded once for every node: it closes the draw's
+    -- entries; `drawn` says the draw's orders are written.
+    drawn       boolean NOT NULL DEFAULT false,
     fair_start_seed bigint,
     sold_out_at timestamptz
 );
@@ -64,4 +66,16 @@ CREATE TABLE sale_registrations (
     sale     bigint NOT NULL REFERENCES sales (id),
     customer bigint NOT NULL,
     PRIMARY KEY (sale, customer)
+);
+
+-- The buys every node held for the fair-start draw, one per idempotency key. Every
+-- node decides the same entries with the same seed the same way; one writes the
+-- winners' orders.
+CREATE TABLE sale_draw_entries (
+    sale            bigint NOT NULL REFERENCES sales (id),
+    idempotency_key text NOT NULL,
+    customer        bigint NOT NULL,
+    quantity        bigint NOT NULL CHECK (quantity > 0),
+    node            text NOT NULL,
+    PRIMARY KEY (sale, idempotency_key)
 );

@@ -11,7 +11,9 @@ CREATE TABLE sale_pools (
     ended       INTEGER NOT NULL DEFAULT 0,
     -- The last epoch handed out: every new lease takes the next one.
     epoch       INTEGER NOT NULL DEFAULT 0,
-    -- The fair-start draw's seed, recorded once for every node.
+    -- The fair-start draw's seed, recorded once for every node: it closes the draw's
+    -- entries; `drawn` says the draw's orders are written.
+    drawn       INTEGER NOT NULL DEFAULT 0,
     fair_start_seed INTEGER,
     sold_out_at TEXT
 );
@@ -64,4 +66,16 @@ CREATE TABLE sale_registrations (
     sale     INTEGER NOT NULL REFERENCES sales (id),
     customer INTEGER NOT NULL,
     PRIMARY KEY (sale, customer)
+);
+
+-- The buys every node held for the fair-start draw, one per idempotency key. Every
+-- node decides the same entries with the same seed the same way; one writes the
+-- winners' orders.
+CREATE TABLE sale_draw_entries (
+    sale            INTEGER NOT NULL REFERENCES sales (id),
+    idempotency_key TEXT NOT NULL,
+    customer        INTEGER NOT NULL,
+    quantity        INTEGER NOT NULL CHECK (quantity > 0),
+    node            TEXT NOT NULL,
+    PRIMARY KEY (sale, idempotency_key)
 );

@@ -49,11 +49,11 @@ fn order_from_row(row: &DbRow) -> Result<Order, StoreError> {
 }
 
 /// A stored count as the core counts it.
-fn count(stored: i64) -> u32 {
+pub(super) fn count(stored: i64) -> u32 {
     stored.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-fn key_text(key: u128) -> String {
+pub(super) fn key_text(key: u128) -> String {
     format!("{key:032x}")
 }
 
@@ -169,6 +169,78 @@ async fn release_to_location(
     )
     .await?;
     Ok(())
+}
+
+/// Inserts an order row per buy, unless its key bought before; answers the ids placed.
+pub(super) async fn insert_orders<'a>(
+    tx: &mut Transaction<'_, Db>,
+    terms: &SaleTerms,
+    node: &str,
+    epoch: i64,
+    buys: impl Iterator<Item = &'a LeasedBuy>,
+) -> Result<HashSet<String>, StoreError> {
+    let buys: Vec<&LeasedBuy> = buys.collect();
+    let mut placed = HashSet::new();
+    for chunk in buys.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO sale_orders (id, sale, customer, idempotency_key, quantity, amount,
+               status, created_at, pay_by, node, epoch) ",
+        );
+        insert.push_values(chunk, |mut row, buy| {
+            row.push_bind(buy.order.to_string())
+                .push_bind(terms.id.0)
+                .push_bind(buy.customer.0)
+                .push_bind(key_text(buy.key))
+                .push_bind(i64::from(buy.quantity))
+                .push_bind(terms.price * i64::from(buy.quantity))
+                .push_bind(OrderStatus::Reserved.as_str())
+                .push_bind(buy.at)
+                .push_bind(from_ms(
+                    to_ms(buy.at) + i64::from(terms.payment_window_secs) * 1000,
+                ))
+                .push_bind(node)
+                .push_bind(epoch);
+        });
+        insert.push(" ON CONFLICT (sale, idempotency_key) DO NOTHING RETURNING id");
+        let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut **tx).await?;
+        placed.extend(ids);
+    }
+    Ok(placed)
+}
+
+/// Adds units and orders to customers' holdings, in customer order (so two batches
+/// lock the same customers in the same order); a row another node changed meanwhile
+/// is only updated while it stays within the limit. Answers the customers added to.
+pub(super) async fn add_holdings(
+    tx: &mut Transaction<'_, Db>,
+    sale: SaleId,
+    limit: u32,
+    added: &[(i64, (i64, i64))],
+) -> Result<HashSet<i64>, StoreError> {
+    let mut within = HashSet::new();
+    for chunk in added.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = QueryBuilder::<Db>::new(
+            "INSERT INTO sale_holders (sale, customer, held, orders, limit_units) ",
+        );
+        upsert.push_values(chunk, |mut row, (customer, (units, orders))| {
+            row.push_bind(sale.0)
+                .push_bind(*customer)
+                .push_bind(*units)
+                .push_bind(*orders)
+                .push_bind(i64::from(limit));
+        });
+        upsert.push(format!(
+            " ON CONFLICT (sale, customer) DO UPDATE SET
+               held = sale_holders.held + excluded.held,
+               orders = sale_holders.orders + excluded.orders
+             WHERE sale_holders.held + excluded.held <= sale_holders.limit_units
+               AND sale_holders.orders + excluded.orders <= {ORDERS_PER_CUSTOMER_MAX}
+             RETURNING customer"
+        ));
+        let ok: Vec<i64> = upsert.build_query_scalar().fetch_all(&mut **tx).await?;
+        within.extend(ok);
+    }
+    Ok(within)
 }
 
 impl Backend {
@@ -350,214 +422,185 @@ impl Backend {
         ttl_ms: i64,
         buys: &[LeasedBuy],
     ) -> Result<Vec<LeasedOutcome>, StoreError> {
-        self.retrying(|| async move {
-            let mut tx = self.begin_locking().await?;
-            let sale = terms.id;
-            let mut outcomes: Vec<Option<LeasedOutcome>> = vec![None; buys.len()];
-            if terms.registration_required {
-                let registered = registered_among(&mut tx, sale, buys).await?;
-                for (i, buy) in buys.iter().enumerate() {
-                    if !registered.contains(&buy.customer.0) {
-                        outcomes[i] = Some(LeasedOutcome::NotRegistered);
+        let (outcomes, emptied) = self
+            .retrying(|| async move {
+                let mut tx = self.begin_locking().await?;
+                let sale = terms.id;
+                let mut outcomes: Vec<Option<LeasedOutcome>> = vec![None; buys.len()];
+                if terms.registration_required {
+                    let registered =
+                        registered_among(&mut tx, sale, buys.iter().map(|b| b.customer)).await?;
+                    for (i, buy) in buys.iter().enumerate() {
+                        if !registered.contains(&buy.customer.0) {
+                            outcomes[i] = Some(LeasedOutcome::NotRegistered);
+                        }
                     }
                 }
-            }
-            let asked: i64 = buys
-                .iter()
-                .zip(&outcomes)
-                .filter(|(_, o)| o.is_none())
-                .map(|(b, _)| i64::from(b.quantity))
-                .sum();
-            let now_ms = dialect::NOW_MS;
-            // The fence: this statement is the batch's claim on its lease's units.
-            let live = sqlx::query(&format!(
-                "UPDATE sale_leases SET sold = sold + $1, expires_ms = {now_ms} + $2
+                let asked: i64 = buys
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(_, o)| o.is_none())
+                    .map(|(b, _)| i64::from(b.quantity))
+                    .sum();
+                let now_ms = dialect::NOW_MS;
+                // The fence: this statement is the batch's claim on its lease's units.
+                let left: Option<i64> = sqlx::query_scalar(&format!(
+                    "UPDATE sale_leases SET sold = sold + $1, expires_ms = {now_ms} + $2
                  WHERE sale = $3 AND node = $4 AND epoch = $5
-                   AND expires_ms > {now_ms} AND granted - sold >= $1"
-            ))
-            .bind(asked)
-            .bind(ttl_ms)
-            .bind(sale.0)
-            .bind(node)
-            .bind(epoch)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if live == 0 {
-                return Err(fenced(sale, node, epoch));
-            }
-            // Orders, one per key: a key that bought before (here or on another node)
-            // places nothing.
-            let candidates: Vec<usize> =
-                (0..buys.len()).filter(|&i| outcomes[i].is_none()).collect();
-            let mut placed: HashSet<String> = HashSet::new();
-            for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
-                let mut insert = QueryBuilder::<Db>::new(
-                    "INSERT INTO sale_orders (id, sale, customer, idempotency_key, quantity, amount,
-                       status, created_at, pay_by, node, epoch) ",
-                );
-                insert.push_values(chunk, |mut row, &i| {
-                    let buy = &buys[i];
-                    row.push_bind(buy.order.to_string())
-                        .push_bind(sale.0)
-                        .push_bind(buy.customer.0)
-                        .push_bind(key_text(buy.key))
-                        .push_bind(i64::from(buy.quantity))
-                        .push_bind(terms.price * i64::from(buy.quantity))
-                        .push_bind(OrderStatus::Reserved.as_str())
-                        .push_bind(buy.at)
-                        .push_bind(from_ms(
-                            to_ms(buy.at) + i64::from(terms.payment_window_secs) * 1000,
-                        ))
-                        .push_bind(node)
-                        .push_bind(epoch);
-                });
-                insert.push(" ON CONFLICT (sale, idempotency_key) DO NOTHING RETURNING id");
-                let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-                placed.extend(ids);
-            }
-            for &i in &candidates {
-                let buy = &buys[i];
-                if placed.contains(&buy.order.to_string()) {
-                    continue;
-                }
-                let earlier = sqlx::query(
-                    "SELECT * FROM sale_orders WHERE sale = $1 AND idempotency_key = $2",
-                )
-                .bind(sale.0)
-                .bind(key_text(buy.key))
-                .fetch_one(&mut *tx)
-                .await?;
-                let earlier = order_from_row(&earlier)?;
-                outcomes[i] = Some(
-                    if earlier.quantity == buy.quantity && earlier.customer == buy.customer {
-                        LeasedOutcome::Replay(earlier)
-                    } else {
-                        LeasedOutcome::KeyMismatch {
-                            original: earlier.quantity,
-                        }
-                    },
-                );
-            }
-            // Each customer's buys in batch order, against what they hold now: as on one
-            // node, the buys that fit under the limit are placed and the rest refused.
-            let customers: Vec<i64> = candidates
-                .iter()
-                .filter(|&&i| outcomes[i].is_none())
-                .map(|&i| buys[i].customer.0)
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let mut standing: HashMap<i64, (i64, i64)> = HashMap::new();
-            for chunk in customers.chunks(ROWS_PER_STATEMENT) {
-                let mut query = QueryBuilder::<Db>::new(
-                    "SELECT customer, held, orders FROM sale_holders WHERE sale = ",
-                );
-                query.push_bind(sale.0).push(" AND customer IN (");
-                let mut list = query.separated(", ");
-                for customer in chunk {
-                    list.push_bind(*customer);
-                }
-                query.push(")");
-                let rows: Vec<(i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
-                standing.extend(rows.into_iter().map(|(c, h, o)| (c, (h, o))));
-            }
-            let limit = terms.per_customer_limit;
-            let mut added: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-            let mut refused: Vec<usize> = Vec::new();
-            for &i in &candidates {
-                if outcomes[i].is_some() {
-                    continue;
-                }
-                let buy = &buys[i];
-                let (held, orders) = standing.entry(buy.customer.0).or_default();
-                let units = i64::from(buy.quantity);
-                if within_limit(limit, count(*held), count(*orders), buy.quantity) {
-                    *held += units;
-                    *orders += 1;
-                    let entry = added.entry(buy.customer.0).or_default();
-                    entry.0 += units;
-                    entry.1 += 1;
-                } else {
-                    outcomes[i] = Some(LeasedOutcome::LimitReached { held: count(*held) });
-                    refused.push(i);
-                }
-            }
-            // The guarded upsert, in customer order (so two batches lock the same
-            // customers in the same order): a row another node changed since the read
-            // above is only updated while the sum stays within the limit.
-            let added: Vec<(i64, (i64, i64))> = added.into_iter().collect();
-            let mut within: HashSet<i64> = HashSet::new();
-            for chunk in added.chunks(ROWS_PER_STATEMENT) {
-                let mut upsert = QueryBuilder::<Db>::new(
-                    "INSERT INTO sale_holders (sale, customer, held, orders, limit_units) ",
-                );
-                upsert.push_values(chunk, |mut row, (customer, (units, orders))| {
-                    row.push_bind(sale.0)
-                        .push_bind(*customer)
-                        .push_bind(*units)
-                        .push_bind(*orders)
-                        .push_bind(i64::from(limit));
-                });
-                upsert.push(format!(
-                    " ON CONFLICT (sale, customer) DO UPDATE SET
-                       held = sale_holders.held + excluded.held,
-                       orders = sale_holders.orders + excluded.orders
-                     WHERE sale_holders.held + excluded.held <= sale_holders.limit_units
-                       AND sale_holders.orders + excluded.orders <= {ORDERS_PER_CUSTOMER_MAX}
-                     RETURNING customer"
-                ));
-                let ok: Vec<i64> = upsert.build_query_scalar().fetch_all(&mut *tx).await?;
-                within.extend(ok);
-            }
-            // Customers another node took to the limit meanwhile: this batch's orders of
-            // theirs go too.
-            for &i in &candidates {
-                let customer = buys[i].customer.0;
-                if outcomes[i].is_none() && !within.contains(&customer) {
-                    let held: i64 = sqlx::query_scalar(
-                        "SELECT held FROM sale_holders WHERE sale = $1 AND customer = $2",
-                    )
-                    .bind(sale.0)
-                    .bind(customer)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    outcomes[i] = Some(LeasedOutcome::LimitReached { held: count(held) });
-                    refused.push(i);
-                }
-            }
-            for chunk in refused.chunks(ROWS_PER_STATEMENT) {
-                let mut delete = QueryBuilder::<Db>::new("DELETE FROM sale_orders WHERE id IN (");
-                let mut list = delete.separated(", ");
-                for &i in chunk {
-                    list.push_bind(buys[i].order.to_string());
-                }
-                delete.push(")");
-                delete.build().execute(&mut *tx).await?;
-            }
-            let mut refused_units = 0i64;
-            for &i in &candidates {
-                if outcomes[i].is_some() {
-                    refused_units += i64::from(buys[i].quantity);
-                }
-            }
-            if refused_units > 0 {
-                sqlx::query(
-                    "UPDATE sale_leases SET sold = sold - $1 WHERE sale = $2 AND node = $3",
-                )
-                .bind(refused_units)
+                   AND expires_ms > {now_ms} AND granted - sold >= $1
+                 RETURNING granted - sold"
+                ))
+                .bind(asked)
+                .bind(ttl_ms)
                 .bind(sale.0)
                 .bind(node)
-                .execute(&mut *tx)
+                .bind(epoch)
+                .fetch_optional(&mut *tx)
                 .await?;
-            }
-            tx.commit().await?;
-            Ok(outcomes
-                .into_iter()
-                .map(|o| o.unwrap_or(LeasedOutcome::Placed))
-                .collect())
-        })
-        .await
+                let Some(left) = left else {
+                    return Err(fenced(sale, node, epoch));
+                };
+                // Orders, one per key: a key that bought before (here or on another node)
+                // places nothing.
+                let candidates: Vec<usize> =
+                    (0..buys.len()).filter(|&i| outcomes[i].is_none()).collect();
+                let placed = insert_orders(
+                    &mut tx,
+                    terms,
+                    node,
+                    epoch,
+                    candidates.iter().map(|&i| &buys[i]),
+                )
+                .await?;
+                for &i in &candidates {
+                    let buy = &buys[i];
+                    if placed.contains(&buy.order.to_string()) {
+                        continue;
+                    }
+                    let earlier = sqlx::query(
+                        "SELECT * FROM sale_orders WHERE sale = $1 AND idempotency_key = $2",
+                    )
+                    .bind(sale.0)
+                    .bind(key_text(buy.key))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let earlier = order_from_row(&earlier)?;
+                    outcomes[i] = Some(
+                        if earlier.quantity == buy.quantity && earlier.customer == buy.customer {
+                            LeasedOutcome::Replay(earlier)
+                        } else {
+                            LeasedOutcome::KeyMismatch {
+                                original: earlier.quantity,
+                            }
+                        },
+                    );
+                }
+                // Each customer's buys in batch order, against what they hold now: as on one
+                // node, the buys that fit under the limit are placed and the rest refused.
+                let customers: Vec<i64> = candidates
+                    .iter()
+                    .filter(|&&i| outcomes[i].is_none())
+                    .map(|&i| buys[i].customer.0)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut standing: HashMap<i64, (i64, i64)> = HashMap::new();
+                for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+                    let mut query = QueryBuilder::<Db>::new(
+                        "SELECT customer, held, orders FROM sale_holders WHERE sale = ",
+                    );
+                    query.push_bind(sale.0).push(" AND customer IN (");
+                    let mut list = query.separated(", ");
+                    for customer in chunk {
+                        list.push_bind(*customer);
+                    }
+                    query.push(")");
+                    let rows: Vec<(i64, i64, i64)> =
+                        query.build_query_as().fetch_all(&mut *tx).await?;
+                    standing.extend(rows.into_iter().map(|(c, h, o)| (c, (h, o))));
+                }
+                let limit = terms.per_customer_limit;
+                let mut added: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+                let mut refused: Vec<usize> = Vec::new();
+                for &i in &candidates {
+                    if outcomes[i].is_some() {
+                        continue;
+                    }
+                    let buy = &buys[i];
+                    let (held, orders) = standing.entry(buy.customer.0).or_default();
+                    let units = i64::from(buy.quantity);
+                    if within_limit(limit, count(*held), count(*orders), buy.quantity) {
+                        *held += units;
+                        *orders += 1;
+                        let entry = added.entry(buy.customer.0).or_default();
+                        entry.0 += units;
+                        entry.1 += 1;
+                    } else {
+                        outcomes[i] = Some(LeasedOutcome::LimitReached { held: count(*held) });
+                        refused.push(i);
+                    }
+                }
+                // The guarded upsert, in customer order (so two batches lock the same
+                // customers in the same order): a row another node changed since the read
+                // above is only updated while the sum stays within the limit.
+                let added: Vec<(i64, (i64, i64))> = added.into_iter().collect();
+                let within = add_holdings(&mut tx, sale, limit, &added).await?;
+                // Customers another node took to the limit meanwhile: this batch's orders of
+                // theirs go too.
+                for &i in &candidates {
+                    let customer = buys[i].customer.0;
+                    if outcomes[i].is_none() && !within.contains(&customer) {
+                        let held: i64 = sqlx::query_scalar(
+                            "SELECT held FROM sale_holders WHERE sale = $1 AND customer = $2",
+                        )
+                        .bind(sale.0)
+                        .bind(customer)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        outcomes[i] = Some(LeasedOutcome::LimitReached { held: count(held) });
+                        refused.push(i);
+                    }
+                }
+                for chunk in refused.chunks(ROWS_PER_STATEMENT) {
+                    let mut delete =
+                        QueryBuilder::<Db>::new("DELETE FROM sale_orders WHERE id IN (");
+                    let mut list = delete.separated(", ");
+                    for &i in chunk {
+                        list.push_bind(buys[i].order.to_string());
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *tx).await?;
+                }
+                let mut refused_units = 0i64;
+                for &i in &candidates {
+                    if outcomes[i].is_some() {
+                        refused_units += i64::from(buys[i].quantity);
+                    }
+                }
+                if refused_units > 0 {
+                    sqlx::query(
+                        "UPDATE sale_leases SET sold = sold - $1 WHERE sale = $2 AND node = $3",
+                    )
+                    .bind(refused_units)
+                    .bind(sale.0)
+                    .bind(node)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                let outcomes: Vec<LeasedOutcome> = outcomes
+                    .into_iter()
+                    .map(|o| o.unwrap_or(LeasedOutcome::Placed))
+                    .collect();
+                Ok((outcomes, left + refused_units == 0))
+            })
+            .await?;
+        if emptied {
+            // A lease sold to its last unit: every node looks again, so the sale's
+            // last units are known sold out everywhere at once.
+            self.announce(SaleSignal::Changed(terms.id)).await;
+        }
+        Ok(outcomes)
     }
 
     /// Every order's key of a sale, for a node that answers sold-out from memory but
@@ -668,7 +711,8 @@ impl Backend {
     pub(super) async fn pool_state(&self, sale: SaleId) -> Result<Option<PoolState>, StoreError> {
         let mut tx = self.begin_snapshot().await?;
         let Some(pool) = sqlx::query(
-            "SELECT p.unleased, p.released, p.ended, p.sold_out_at, p.fair_start_seed, s.quantity,
+            "SELECT p.unleased, p.released, p.ended, p.drawn, p.sold_out_at, p.fair_start_seed,
+               s.quantity,
                (SELECT CAST(COALESCE(SUM(l.granted - l.sold), 0) AS BIGINT)
                   FROM sale_leases l WHERE l.sale = p.sale) AS leased_unsold,
                (SELECT COUNT(*) FROM sale_registrations r WHERE r.sale = p.sale) AS registrations
@@ -716,27 +760,10 @@ impl Backend {
             fair_start_seed: pool
                 .try_get::<Option<i64>, _>("fair_start_seed")?
                 .map(|s| s as u64),
+            drawn: pool.try_get("drawn")?,
             sold_out_at: pool.try_get("sold_out_at")?,
             counters,
         }))
-    }
-
-    /// Records the fair-start draw's seed once; every node gets the first one.
-    pub(super) async fn record_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError> {
-        self.retrying(|| async move {
-            let mut tx = self.begin_locking().await?;
-            let seed: i64 = sqlx::query_scalar(
-                "UPDATE sale_pools SET fair_start_seed = COALESCE(fair_start_seed, $1)
-                 WHERE sale = $2 RETURNING fair_start_seed",
-            )
-            .bind(proposed as i64)
-            .bind(sale.0)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(seed as u64)
-        })
-        .await
     }
 
     pub(super) async fn register_leased(
@@ -969,15 +996,15 @@ impl Backend {
     }
 }
 
-async fn registered_among(
+/// Which of `customers` registered for the sale.
+pub(super) async fn registered_among(
     tx: &mut Transaction<'_, Db>,
     sale: SaleId,
-    buys: &[LeasedBuy],
+    customers: impl Iterator<Item = CustomerId>,
 ) -> Result<HashSet<i64>, StoreError> {
     let mut registered = HashSet::new();
-    let customers: Vec<i64> = buys
-        .iter()
-        .map(|b| b.customer.0)
+    let customers: Vec<i64> = customers
+        .map(|c| c.0)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();

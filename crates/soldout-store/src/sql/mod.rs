@@ -6,6 +6,7 @@
 //! into `soldout-core`.
 
 mod access;
+mod draws;
 mod leases;
 mod orders;
 mod payments;
@@ -14,7 +15,7 @@ mod shipments;
 mod stores;
 
 use super::{dialect, Backend, Db, DbConnection, DbRow};
-use crate::leases::{Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
+use crate::leases::{DrawEntries, Lease, LeasedBuy, LeasedOutcome, PoolState, SaleSignal};
 use crate::{
     DeviceVersion, ImportChunk, ImportKind, ImportedDevice, MovementPage, NewOnlineOrder,
     PosOutcome, PosSaleRecord, RegisteredDevice, ReturnRecord, Store, StoreError,
@@ -28,6 +29,7 @@ use soldout_core::order::{HandedOver, OnlineOrder, PaymentReport};
 use soldout_core::pos::Receipt;
 use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
+use soldout_core::sale::draw::HeldBuy;
 use soldout_core::sale::{Order, OrderId, PaymentOutcome, SaleId, SaleTerms};
 use soldout_core::shipment::{self, Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
@@ -896,8 +898,31 @@ impl Store for Backend {
         Backend::leased_curve(self, sale).await
     }
 
-    async fn record_fair_start_seed(&self, sale: SaleId, proposed: u64) -> Result<u64, StoreError> {
-        self.record_seed(sale, proposed).await
+    async fn enter_draw(
+        &self,
+        sale: SaleId,
+        node: &str,
+        buys: &[HeldBuy],
+    ) -> Result<bool, StoreError> {
+        Backend::enter_draw(self, sale, node, buys).await
+    }
+
+    async fn close_draw(
+        &self,
+        terms: &SaleTerms,
+        proposed: u64,
+    ) -> Result<DrawEntries, StoreError> {
+        Backend::close_draw(self, terms, proposed).await
+    }
+
+    async fn record_draw(
+        &self,
+        terms: &SaleTerms,
+        node: &str,
+        placed: &[LeasedBuy],
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Backend::record_draw(self, terms, node, placed, at).await
     }
 
     async fn register_leased(
