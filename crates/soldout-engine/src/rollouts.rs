@@ -126,6 +126,9 @@ struct Desk {
 struct Inner {
     store: Arc<dyn Store>,
     clock: Clock,
+    /// This node's name when several share the database ("" alone): its groups of
+    /// events carry it, and it follows the others'.
+    node: Arc<str>,
     desk: Mutex<Desk>,
     /// Held while a rollout is created or resumed, so two cannot both pass the
     /// overlap check.
@@ -215,6 +218,21 @@ impl Rollouts {
     /// Loads every release and rollout, rebuilds each book from its journal, and
     /// starts the writer and the timer.
     pub async fn start(store: Arc<dyn Store>, clock: Clock) -> Result<Rollouts, EngineError> {
+        Self::start_on(store, clock, None).await
+    }
+
+    /// As [`Rollouts::start`], on node `node` of several sharing the database: every
+    /// node applies the events the others write (a halt on one stops the offers of
+    /// all within [`FOLLOW_EVERY`]) and meets the releases and rollouts they create.
+    pub async fn start_on(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        node: Option<Arc<str>>,
+    ) -> Result<Rollouts, EngineError> {
+        // Groups written while the books load are applied again: events are
+        // idempotent (an offer once per device, a report sets a status, a wave or a
+        // state is set, not stepped).
+        let head = store.rollout_journal_head().await?;
         let releases = store
             .releases()
             .await?
@@ -233,6 +251,7 @@ impl Rollouts {
             inner: Arc::new(Inner {
                 store,
                 clock,
+                node: node.clone().unwrap_or_else(|| Arc::from("")),
                 desk: Mutex::new(Desk {
                     releases,
                     offers: HashMap::new(),
@@ -246,6 +265,9 @@ impl Rollouts {
         };
         tokio::spawn(write_forever(Arc::downgrade(&rollouts.inner)));
         tokio::spawn(tick_forever(Arc::downgrade(&rollouts.inner)));
+        if node.is_some() {
+            tokio::spawn(follow_forever(Arc::downgrade(&rollouts.inner), head));
+        }
         Ok(rollouts)
     }
 
@@ -321,6 +343,10 @@ impl Rollouts {
     pub async fn create_rollout(&self, terms: RolloutTerms) -> Result<RolloutView, EngineError> {
         let terms = terms.validate().map_err(rollout_error)?;
         let _starting = self.inner.starting.lock().await;
+        if !self.desk().releases.contains_key(&terms.release) {
+            // Perhaps another node created it.
+            self.inner.meet_new().await?;
+        }
         {
             let desk = self.desk();
             if !desk.releases.contains_key(&terms.release) {
@@ -341,6 +367,14 @@ impl Rollouts {
         self.view(&id).await
     }
 
+    /// Meets a rollout another node created, when `id` is not known here.
+    async fn meet_if_unknown(&self, id: &RolloutId) -> Result<(), EngineError> {
+        if !self.desk().books.contains_key(id) && !self.inner.node.is_empty() {
+            self.inner.meet_new().await?;
+        }
+        Ok(())
+    }
+
     /// Every rollout's id, oldest id first.
     pub fn rollout_ids(&self) -> Vec<RolloutId> {
         self.desk().books.keys().cloned().collect()
@@ -349,6 +383,7 @@ impl Rollouts {
     /// A rollout's terms and journal-built state, and per wave the registered
     /// devices it covers.
     pub async fn view(&self, id: &RolloutId) -> Result<RolloutView, EngineError> {
+        self.meet_if_unknown(id).await?;
         let (book, release) = {
             let desk = self.desk();
             let book = desk.book(id)?.clone();
@@ -416,6 +451,7 @@ impl Rollouts {
             RolloutAction::Resume => Some(self.inner.starting.lock().await),
             _ => None,
         };
+        self.meet_if_unknown(id).await?;
         let number = {
             let mut desk = self.desk();
             let book = desk.book(id)?;
@@ -684,7 +720,7 @@ async fn write_forever(inner: std::sync::Weak<Inner>) {
         }
         match strong
             .store
-            .record_rollout_progress(&flush.grouped, &flush.versions)
+            .record_rollout_progress(&flush.grouped, &flush.versions, &strong.node)
             .await
         {
             Ok(()) => {
@@ -700,6 +736,85 @@ async fn write_forever(inner: std::sync::Weak<Inner>) {
         }
         drop(strong);
         tokio::time::sleep(FLUSH_EVERY).await;
+    }
+}
+
+/// How often a node of several reads the events the others wrote.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+/// Applies the rollout events other nodes write, and meets the releases and
+/// rollouts they create, until the rollouts are dropped.
+async fn follow_forever(inner: std::sync::Weak<Inner>, mut after: i64) {
+    for round in 1u64.. {
+        tokio::time::sleep(FOLLOW_EVERY).await;
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        // A rollout created elsewhere is met with its first events, or within a few
+        // rounds if it has none yet.
+        let met = if round % 4 == 0 {
+            strong.meet_new().await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = met.and(strong.follow(&mut after).await) {
+            tracing::warn!(error = %e, "following the other nodes' rollouts failed");
+        }
+    }
+}
+
+impl Inner {
+    async fn follow(&self, after: &mut i64) -> Result<(), StoreError> {
+        let groups = self.store.rollout_journal_after(*after, &self.node).await?;
+        let unknown = {
+            let desk = self.desk();
+            groups.iter().any(|(_, id, _)| !desk.books.contains_key(id))
+        };
+        if unknown {
+            self.meet_new().await?;
+        }
+        let mut desk = self.desk();
+        for (number, rollout, events) in groups {
+            *after = number;
+            if let Some(book) = desk.books.get_mut(&rollout) {
+                for event in &events {
+                    book.apply(event);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the releases and rollouts another node created since this one started
+    /// (a rollout with its journal so far).
+    async fn meet_new(&self) -> Result<(), StoreError> {
+        let releases = self.store.releases().await?;
+        let terms = self.store.rollouts().await?;
+        let new: Vec<RolloutTerms> = {
+            let desk = self.desk();
+            terms
+                .into_iter()
+                .filter(|t| !desk.books.contains_key(&t.id))
+                .collect()
+        };
+        let mut books = Vec::new();
+        for terms in new {
+            let mut book = RolloutBook::new(terms.clone());
+            for event in self.store.rollout_journal(&terms.id).await? {
+                book.apply(&event);
+            }
+            books.push(book);
+        }
+        let mut desk = self.desk();
+        for release in releases {
+            desk.releases
+                .entry(release.id.clone())
+                .or_insert_with(|| Arc::new(release));
+        }
+        for book in books {
+            desk.books.entry(book.terms().id.clone()).or_insert(book);
+        }
+        Ok(())
     }
 }
 

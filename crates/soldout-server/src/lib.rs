@@ -134,8 +134,10 @@ impl AppState {
                 tokens.revoke_clerk(clerk.id);
             }
         }
+        let node = settings.engine.node.as_ref().map(|n| n.id.clone());
         let engine = Engine::start_with(store.clone(), clock, settings.engine).await?;
-        let rollouts = soldout_engine::rollouts::Rollouts::start(store.clone(), clock).await?;
+        let rollouts =
+            soldout_engine::rollouts::Rollouts::start_on(store.clone(), clock, node).await?;
         Ok(AppState(Arc::new(Services {
             store,
             clock,

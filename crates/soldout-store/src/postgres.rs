@@ -197,6 +197,11 @@ mod dialect {
     /// Locks the rows read against a concurrent update until the transaction ends.
     pub(super) const FOR_SHARE: &str = " FOR SHARE";
 
+    /// Taken by each rollout group commit: groups commit in the order of their ids,
+    /// so a node that follows the journal by id misses none.
+    pub(super) const LOCK_ROLLOUT_JOURNAL: &str =
+        "LOCK TABLE rollout_journal IN SHARE ROW EXCLUSIVE MODE";
+
     /// PostgreSQL refuses a `bigint` total that would overflow (SQLSTATE 22003, which
     /// the shared statement maps) instead of storing something else.
     pub(super) async fn totals_overflowed(_: &mut PgConnection) -> Result<bool, StoreError> {

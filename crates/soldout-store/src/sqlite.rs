@@ -115,6 +115,9 @@ mod dialect {
     /// A write transaction already holds the whole database.
     pub(super) const FOR_SHARE: &str = "";
 
+    /// Write transactions are one at a time already.
+    pub(super) const LOCK_ROLLOUT_JOURNAL: &str = "";
+
     /// Whether a quarter total overflowed: SQLite turns an integer sum that overflows
     /// into a float instead of failing.
     pub(super) async fn totals_overflowed(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
@@ -202,11 +205,11 @@ mod tests {
         };
         let installed = [version(&serial, "9.0", Some("Android 7.0"))];
         store
-            .record_rollout_progress(&[], &installed)
+            .record_rollout_progress(&[], &installed, "")
             .await
             .unwrap();
         let same = [version(&serial, "9.0", None)];
-        store.record_rollout_progress(&[], &same).await.unwrap();
+        store.record_rollout_progress(&[], &same, "").await.unwrap();
         assert_eq!(
             base(store.clone(), serial.clone()).await,
             ("9.0".into(), Some("Android 7.0".into())),
@@ -214,7 +217,7 @@ mod tests {
         );
         let downgraded = [version(&serial, "8.2", None)];
         store
-            .record_rollout_progress(&[], &downgraded)
+            .record_rollout_progress(&[], &downgraded, "")
             .await
             .unwrap();
         assert_eq!(base(store, serial).await, ("8.2".into(), None));

@@ -589,13 +589,23 @@ pub trait Store: Send + Sync + 'static {
     async fn rollouts(&self) -> Result<Vec<RolloutTerms>, StoreError>;
     /// A rollout's events, in order.
     async fn rollout_journal(&self, rollout: &RolloutId) -> Result<Vec<RolloutEvent>, StoreError>;
-    /// One group commit of the rollouts: their new events and the devices' new
-    /// versions, in one durable transaction.
+    /// One group commit of the rollouts, by `node`: their new events and the devices'
+    /// new versions, in one durable transaction.
     async fn record_rollout_progress(
         &self,
         events: &[(RolloutId, Vec<RolloutEvent>)],
         versions: &[DeviceVersion],
+        node: &str,
     ) -> Result<(), StoreError>;
+    /// The newest group of rollout events' number (0 when none).
+    async fn rollout_journal_head(&self) -> Result<i64, StoreError>;
+    /// The groups of rollout events after number `after` that nodes other than `node`
+    /// wrote, in order, each with its number.
+    async fn rollout_journal_after(
+        &self,
+        after: i64,
+        node: &str,
+    ) -> Result<Vec<(i64, RolloutId, Vec<RolloutEvent>)>, StoreError>;
     /// Imports the installed base, all or nothing: every SKU and market must exist, and
     /// no serial may be registered already. Returns the devices imported.
     async fn import_devices(

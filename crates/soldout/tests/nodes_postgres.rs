@@ -16,6 +16,8 @@
 //! - A fair start across three nodes: buys held on every node, some keys sent to two
 //!   nodes, are one draw with one recorded seed, and the winners are exactly those the
 //!   core's draw picks from the same requests and seed, as one node would.
+//! - A rollout created on one node offers on the other; failures reported on both
+//!   halt it, and the other node stops offering within two seconds.
 
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -120,7 +122,32 @@ async fn admin(client: &reqwest::Client, base: &str, path: &str, body: Value) ->
 
 /// The catalog, the warehouse's stock and the buyers (created over every node).
 async fn setup(client: &reqwest::Client, nodes: &[String], units: u64) -> Arc<Vec<String>> {
-    let base = &nodes[0];
+    catalog(client, &nodes[0], units).await;
+    let tokens: Vec<String> = futures_join(
+        (0..BUYERS).map(|i| {
+            let client = client.clone();
+            let base = nodes[i % nodes.len()].clone();
+            async move {
+                let (status, body) = call(
+                    &client,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/customers"),
+                    "",
+                    json!({"email": format!("buyer{i}@example.com")}),
+                )
+                .await;
+                assert_eq!(status, 201, "{body}");
+                body["token"].as_str().unwrap().to_owned()
+            }
+        }),
+        64,
+    )
+    .await;
+    Arc::new(tokens)
+}
+
+/// India, the Redmi Note 4 launched and priced there, and `units` in the warehouse.
+async fn catalog(client: &reqwest::Client, base: &str, units: u64) {
     admin(
         client,
         base,
@@ -165,27 +192,6 @@ async fn setup(client: &reqwest::Client, nodes: &[String], units: u64) -> Arc<Ve
         json!({"sku": "RN4-3-32-GLD", "quantity": units}),
     )
     .await;
-    let tokens: Vec<String> = futures_join(
-        (0..BUYERS).map(|i| {
-            let client = client.clone();
-            let base = nodes[i % nodes.len()].clone();
-            async move {
-                let (status, body) = call(
-                    &client,
-                    reqwest::Method::POST,
-                    format!("{base}/v1/customers"),
-                    "",
-                    json!({"email": format!("buyer{i}@example.com")}),
-                )
-                .await;
-                assert_eq!(status, 201, "{body}");
-                body["token"].as_str().unwrap().to_owned()
-            }
-        }),
-        64,
-    )
-    .await;
-    Arc::new(tokens)
 }
 
 /// Runs futures with at most `width` at once, keeping their order.
@@ -748,6 +754,118 @@ fn the_fair_start_is_one_draw_across_nodes_with_one_recorded_seed() {
         let expected: HashSet<usize> = (0..HOPEFULS).filter(|&i| decided[i].is_ok()).collect();
         assert_eq!(winners, expected, "the draw picked other winners than one node would");
         every_node_shows(&client, &bases, sale, UNITS).await;
+    });
+    drop(nodes);
+}
+
+#[test]
+fn a_rollout_halted_on_one_node_stops_offering_on_every_node() {
+    let database = scratch();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let nodes: Vec<Node> = (1..=2)
+        .map(|i| start_node(database.url(), &format!("r{i}")))
+        .collect();
+    let (a, b) = (nodes[0].base.clone(), nodes[1].base.clone());
+    let client = client();
+    runtime.block_on(async {
+        catalog(&client, &a, 10).await;
+        let mut csv = String::from("serial,sku,market,os_version,sold_at\n");
+        for i in 0..8 {
+            csv.push_str(&format!("RN4IN{i:06},RN4-3-32-GLD,IN,8.2,2017-03-01\n"));
+        }
+        let imported = client
+            .post(format!("{a}/v1/devices:import"))
+            .bearer_auth(ADMIN)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(imported.status(), 201);
+        let sha = "5f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+        admin(&client, &a, "/v1/os/releases", json!({
+            "id": "miui-9", "name": "MIUI 9", "version": "9.0", "min_version": "8.0",
+            "builds": [{"models": ["redmi-note-4"], "base": "Android 7.0",
+                        "url": "https://updates.example.com/miui-9/rn4.zip", "sha256": sha, "size": 1500000000u64}]
+        }))
+        .await;
+        let (_, health) = call(&client, reqwest::Method::GET, format!("{a}/healthz"), "", Value::Null).await;
+        let now: chrono::DateTime<chrono::Utc> = health["now"].as_str().unwrap().parse().unwrap();
+        admin(&client, &a, "/v1/os/rollouts", json!({
+            "id": "miui-9-in", "release": "miui-9", "markets": ["IN"], "starts_at": now,
+            "waves": [{"percent": 100}], "error_threshold": 0.4, "min_reports": 3, "advance": "manual"
+        }))
+        .await;
+        let mut tokens = Vec::new();
+        for i in 0..8 {
+            let (status, body) = call(
+                &client,
+                reqwest::Method::POST,
+                format!("{a}/v1/devices/RN4IN{i:06}/token"),
+                ADMIN,
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            tokens.push(body["token"].as_str().unwrap().to_owned());
+        }
+        let check_in = |base: String, token: String| {
+            let client = client.clone();
+            async move {
+                let (status, body) = call(
+                    &client,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/devices/check-in"),
+                    &token,
+                    json!({"version": "8.2"}),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+                !body["update"].is_null()
+            }
+        };
+        let report = |base: String, token: String| {
+            let client = client.clone();
+            async move {
+                call(
+                    &client,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/devices/updates"),
+                    &token,
+                    json!({"rollout": "miui-9-in", "status": "failed", "error": "bootloop"}),
+                )
+                .await
+            }
+        };
+        // The rollout created on A is offered on B (B meets it by itself).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !check_in(b.clone(), tokens[0].clone()).await {
+            assert!(Instant::now() < deadline, "node B never offered A's rollout");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(check_in(b.clone(), tokens[1].clone()).await);
+        assert!(check_in(a.clone(), tokens[2].clone()).await);
+        // Two failures on B, then (once A has followed them) the third on A: A halts.
+        for token in &tokens[..2] {
+            let (status, body) = report(b.clone(), token.clone()).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let (status, body) = report(a.clone(), tokens[2].clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["rollout_state"], "halted", "three failures of three: {body}");
+        // B stops offering within two seconds, and says the rollout is halted.
+        let halted_at = Instant::now();
+        while check_in(b.clone(), tokens[3].clone()).await {
+            assert!(
+                halted_at.elapsed() < Duration::from_secs(2),
+                "node B still offers a rollout halted on A"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (_, view) = call(&client, reqwest::Method::GET, format!("{b}/v1/os/rollouts/miui-9-in"), ADMIN, Value::Null).await;
+        assert_eq!(view["state"], "halted", "{view}");
+        assert_eq!(view["reports"], 3, "{view}");
     });
     drop(nodes);
 }

@@ -79,3 +79,7 @@ CREATE TABLE sale_draw_entries (
     node            TEXT NOT NULL,
     PRIMARY KEY (sale, idempotency_key)
 );
+
+-- Which node wrote each group of rollout events, so every other node applies it to
+-- its own books (a node follows the journal; its own groups it applied already).
+ALTER TABLE rollout_journal ADD COLUMN node TEXT NOT NULL DEFAULT '';

@@ -1289,9 +1289,22 @@ impl Store for Backend {
         &self,
         events: &[(RolloutId, Vec<RolloutEvent>)],
         versions: &[DeviceVersion],
+        node: &str,
     ) -> Result<(), StoreError> {
-        self.retrying(|| async move { self.append_rollout_progress(events, versions).await })
+        self.retrying(|| async move { self.append_rollout_progress(events, versions, node).await })
             .await
+    }
+
+    async fn rollout_journal_head(&self) -> Result<i64, StoreError> {
+        self.select_rollout_journal_head().await
+    }
+
+    async fn rollout_journal_after(
+        &self,
+        after: i64,
+        node: &str,
+    ) -> Result<Vec<(i64, RolloutId, Vec<RolloutEvent>)>, StoreError> {
+        self.select_rollout_journal_after(after, node).await
     }
 
     async fn import_devices(

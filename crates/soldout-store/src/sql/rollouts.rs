@@ -2,7 +2,7 @@
 //! it: devices sold through soldout (`devices`) and the imported installed base
 //! (`installed_base`), one serial in one of them only.
 
-use super::{column, corrupt, is_unique_violation as is_unique, taken, Backend};
+use super::{column, corrupt, dialect, is_unique_violation as is_unique, taken, Backend};
 use std::collections::HashMap;
 
 /// Rows one statement writes: under SQLite's 32,766 bound parameters at 7 a row.
@@ -122,17 +122,60 @@ impl Backend {
         Ok(events)
     }
 
+    pub(super) async fn select_rollout_journal_head(&self) -> Result<i64, StoreError> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM rollout_journal")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(head.unwrap_or(0))
+    }
+
+    pub(super) async fn select_rollout_journal_after(
+        &self,
+        after: i64,
+        node: &str,
+    ) -> Result<Vec<(i64, RolloutId, Vec<RolloutEvent>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, rollout, events, node FROM rollout_journal WHERE id > $1 ORDER BY id",
+        )
+        .bind(after)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut groups = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let writer: String = row.try_get("node")?;
+            let rollout = column(&row, "rollout", |s| RolloutId::parse(s).ok())?;
+            // The group's number counts even when it is this node's own.
+            let events = if writer == node {
+                Vec::new()
+            } else {
+                let bytes: Vec<u8> = row.try_get("events")?;
+                postcard::from_bytes(&bytes)
+                    .map_err(|_| corrupt("rollout events of", rollout.as_str()))?
+            };
+            groups.push((id, rollout, events));
+        }
+        Ok(groups)
+    }
+
     pub(super) async fn append_rollout_progress(
         &self,
         events: &[(RolloutId, Vec<RolloutEvent>)],
         versions: &[DeviceVersion],
+        node: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        if !events.is_empty() && !dialect::LOCK_ROLLOUT_JOURNAL.is_empty() {
+            sqlx::query(dialect::LOCK_ROLLOUT_JOURNAL)
+                .execute(&mut *tx)
+                .await?;
+        }
         for (rollout, group) in events.iter().filter(|(_, g)| !g.is_empty()) {
             let bytes = postcard::to_allocvec(group).expect("events encode");
-            sqlx::query("INSERT INTO rollout_journal (rollout, events) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO rollout_journal (rollout, events, node) VALUES ($1, $2, $3)")
                 .bind(rollout.as_str())
                 .bind(bytes)
+                .bind(node)
                 .execute(&mut *tx)
                 .await?;
         }
