@@ -69,6 +69,15 @@ impl Report {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Answers with this status.
+    pub(crate) fn status(&self, status: u16) -> u64 {
+        self.statuses.get(&status).copied().unwrap_or(0)
+    }
+
     pub(crate) fn print(&self) {
         let q = |p: f64| {
             format!(
@@ -167,7 +176,7 @@ pub(crate) struct Shot {
 
 impl Shot {
     /// A buy of one unit in `sale`.
-    fn buy(sale: i64) -> Shot {
+    pub(crate) fn buy(sale: i64) -> Shot {
         Shot {
             path: format!("/v1/sales/{sale}/orders").into(),
             body: Bytes::from_static(br#"{"quantity":1}"#),
@@ -207,11 +216,17 @@ impl Load {
     /// Drives `requests` of `shot` (or `limit` of time) at `addr` over keep-alive
     /// connections, one request in flight per connection, the tokens rotating.
     pub(crate) fn shoot(&self, name: &str, addr: SocketAddr, shot: &Shot) -> Report {
+        self.shoot_at(name, &[addr], shot)
+    }
+
+    /// As [`Load::shoot`], the connections spread evenly over `addrs`.
+    pub(crate) fn shoot_at(&self, name: &str, addrs: &[SocketAddr], shot: &Shot) -> Report {
         let next = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
         let results = self.client.block_on(async {
             let workers: Vec<_> = (0..self.connections)
-                .map(|_| {
+                .map(|c| {
+                    let addr = addrs[c % addrs.len()];
                     let next = next.clone();
                     let tokens = self.tokens.clone();
                     let shot = shot.clone();

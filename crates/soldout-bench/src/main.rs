@@ -18,6 +18,7 @@ mod checkins;
 mod fixture;
 mod http_load;
 mod in_process;
+mod nodes;
 mod peers;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,9 @@ enum Command {
     /// OS update check-ins over HTTP from a million registered devices, beside the
     /// bare-axum ceiling; and the rollout state's memory per device.
     CheckIns(checkins::Args),
+    /// Several nodes selling one leased sale on one PostgreSQL: durable buys over all
+    /// nodes per node count, beside the PostgreSQL hot-row peer.
+    Nodes(nodes::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,5 +58,6 @@ fn main() -> anyhow::Result<()> {
         Command::Engine(args) => in_process::engine(args),
         Command::Rush(args) => in_process::rush(args),
         Command::CheckIns(args) => checkins::run(args),
+        Command::Nodes(args) => nodes::run(args),
     }
 }

@@ -9,6 +9,10 @@ CREATE TABLE sale_pools (
     unleased    bigint NOT NULL CHECK (unleased >= 0),
     released    bigint NOT NULL DEFAULT 0 CHECK (released >= 0),
     ended       boolean NOT NULL DEFAULT false,
+    -- Units in paid and in fulfilled orders, kept by the transactions that move an
+    -- order (rare beside buys); units reserved follow from the rest of the row.
+    paid        bigint NOT NULL DEFAULT 0 CHECK (paid >= 0),
+    fulfilled   bigint NOT NULL DEFAULT 0 CHECK (fulfilled >= 0),
     -- The last epoch handed out: every new lease takes the next one.
     epoch       bigint NOT NULL DEFAULT 0,
     -- The fair-start draw's seed, recorded once for every node: it closes the draw's

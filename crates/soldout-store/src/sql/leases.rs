@@ -97,6 +97,21 @@ async fn move_order(
             order.id
         )));
     }
+    let units = i64::from(order.quantity);
+    let delta = |status: OrderStatus| {
+        units * (i64::from(order.status == status) - i64::from(before == status))
+    };
+    let (paid, fulfilled) = (delta(OrderStatus::Paid), delta(OrderStatus::Fulfilled));
+    if paid != 0 || fulfilled != 0 {
+        sqlx::query(
+            "UPDATE sale_pools SET paid = paid + $1, fulfilled = fulfilled + $2 WHERE sale = $3",
+        )
+        .bind(paid)
+        .bind(fulfilled)
+        .bind(OrderId::sale(order.id).0)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -712,7 +727,7 @@ impl Backend {
         let mut tx = self.begin_snapshot().await?;
         let Some(pool) = sqlx::query(
             "SELECT p.unleased, p.released, p.ended, p.drawn, p.sold_out_at, p.fair_start_seed,
-               s.quantity,
+               p.paid, p.fulfilled, s.quantity,
                (SELECT CAST(COALESCE(SUM(l.granted - l.sold), 0) AS BIGINT)
                   FROM sale_leases l WHERE l.sale = p.sale) AS leased_unsold,
                (SELECT COUNT(*) FROM sale_registrations r WHERE r.sale = p.sale) AS registrations
@@ -724,35 +739,27 @@ impl Backend {
         else {
             return Ok(None);
         };
-        let totals = sqlx::query(
-            "SELECT status, CAST(SUM(quantity) AS BIGINT) AS units FROM sale_orders
-             WHERE sale = $1 GROUP BY status",
-        )
-        .bind(sale.0)
-        .fetch_all(&mut *tx)
-        .await?;
         tx.commit().await?;
         let int = |name: &str| -> Result<u32, StoreError> {
             Ok(pool.try_get::<i64, _>(name)?.max(0) as u32)
         };
         let unleased = int("unleased")?;
         let leased_unsold = int("leased_unsold")?;
-        let mut counters = SaleCounters {
-            quantity: int("quantity")?,
+        let quantity = int("quantity")?;
+        let released = int("released")?;
+        let (paid, fulfilled) = (int("paid")?, int("fulfilled")?);
+        // Every unit is unleased, leased and unsold, released, or in an order; an
+        // order's units are reserved unless it is paid or fulfilled.
+        let held = quantity.saturating_sub(unleased + leased_unsold + released);
+        let counters = SaleCounters {
+            quantity,
             available: unleased + leased_unsold,
-            released: int("released")?,
+            reserved: held.saturating_sub(paid + fulfilled),
+            paid,
+            fulfilled,
+            released,
             registrations: int("registrations")?,
-            ..SaleCounters::default()
         };
-        for row in &totals {
-            let units = row.try_get::<i64, _>("units")? as u32;
-            match column(row, "status", OrderStatus::parse)? {
-                OrderStatus::Reserved => counters.reserved += units,
-                OrderStatus::Paid => counters.paid += units,
-                OrderStatus::Fulfilled => counters.fulfilled += units,
-                OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::RefundDue => {}
-            }
-        }
         Ok(Some(PoolState {
             unleased,
             leased_unsold,
