@@ -7,6 +7,7 @@
 
 mod access;
 mod draws;
+mod leased_orders;
 mod leases;
 mod orders;
 mod payments;
@@ -31,7 +32,7 @@ use soldout_core::report::TotalRow;
 use soldout_core::rollout::{Release, RolloutEvent, RolloutTerms};
 use soldout_core::sale::draw::HeldBuy;
 use soldout_core::sale::{Order, OrderId, PaymentOutcome, SaleId, SaleTerms};
-use soldout_core::shipment::{self, Quarter, Shipment};
+use soldout_core::shipment::{Quarter, Shipment};
 use soldout_core::tracker::TrackerRow;
 use soldout_core::transfer::{NewTransfer, Transfer, UnitCount};
 use soldout_core::{
@@ -822,12 +823,7 @@ impl Store for Backend {
             for movement in movements {
                 apply_movement(&mut tx, movement).await?;
             }
-            let serials: Vec<Serial> = devices.iter().map(|d| d.serial.clone()).collect();
-            stores::serials_free(&mut tx, &serials).await?;
-            for device in devices {
-                stores::upsert_device(&mut tx, device).await?;
-            }
-            shipments::record(&mut tx, &shipment::from_handover(devices)).await?;
+            stores::hand_over(&mut tx, devices).await?;
             tx.commit().await?;
             Ok(())
         })

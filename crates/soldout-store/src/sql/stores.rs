@@ -56,6 +56,20 @@ async fn insert_discrepancy(
     Ok(())
 }
 
+/// Hands `devices` over in the caller's transaction: each serial must be free, each
+/// device is registered, and their shipment rows are written.
+pub(super) async fn hand_over(
+    tx: &mut Transaction<'_, Db>,
+    devices: &[Device],
+) -> Result<(), StoreError> {
+    let serials: Vec<Serial> = devices.iter().map(|d| d.serial.clone()).collect();
+    serials_free(tx, &serials).await?;
+    for device in devices {
+        upsert_device(tx, device).await?;
+    }
+    super::shipments::record(tx, &soldout_core::shipment::from_handover(devices)).await
+}
+
 /// Refuses if one of `serials` is sold and not returned.
 pub(super) async fn serials_free(
     conn: &mut DbConnection,
