@@ -301,30 +301,6 @@ impl Backend {
                         }
                     }
                 }
-                let asked: i64 = buys
-                    .iter()
-                    .zip(&outcomes)
-                    .filter(|(_, o)| o.is_none())
-                    .map(|(b, _)| i64::from(b.quantity))
-                    .sum();
-                let now_ms = dialect::NOW_MS;
-                // The fence: this statement is the batch's claim on its lease's units.
-                let left: Option<i64> = sqlx::query_scalar(&format!(
-                    "UPDATE sale_leases SET sold = sold + $1, expires_ms = {now_ms} + $2
-                 WHERE sale = $3 AND node = $4 AND epoch = $5
-                   AND expires_ms > {now_ms} AND granted - sold >= $1
-                 RETURNING granted - sold"
-                ))
-                .bind(asked)
-                .bind(ttl_ms)
-                .bind(sale.0)
-                .bind(node)
-                .bind(epoch)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(left) = left else {
-                    return Err(fenced(sale, node, epoch));
-                };
                 // Orders, one per key: a key that bought before (here or on another node)
                 // places nothing.
                 let candidates: Vec<usize> =
@@ -362,12 +338,16 @@ impl Backend {
                 }
                 // Each customer's buys in batch order, against what they hold now: as on one
                 // node, the buys that fit under the limit are placed and the rest refused.
-                let customers: Vec<i64> = candidates
-                    .iter()
-                    .filter(|&&i| outcomes[i].is_none())
-                    .map(|&i| buys[i].customer.0)
-                    .collect::<std::collections::BTreeSet<_>>()
+                // Only a customer with several buys in the batch needs the read; for one
+                // buy the guarded upsert below decides alone.
+                let mut buys_of: BTreeMap<i64, usize> = BTreeMap::new();
+                for &i in candidates.iter().filter(|&&i| outcomes[i].is_none()) {
+                    *buys_of.entry(buys[i].customer.0).or_default() += 1;
+                }
+                let customers: Vec<i64> = buys_of
                     .into_iter()
+                    .filter(|&(_, n)| n > 1)
+                    .map(|(c, _)| c)
                     .collect();
                 let mut standing: HashMap<i64, (i64, i64)> = HashMap::new();
                 for chunk in customers.chunks(ROWS_PER_STATEMENT) {
@@ -436,28 +416,38 @@ impl Backend {
                     delete.push(")");
                     delete.build().execute(&mut *tx).await?;
                 }
-                let mut refused_units = 0i64;
-                for &i in &candidates {
-                    if outcomes[i].is_some() {
-                        refused_units += i64::from(buys[i].quantity);
-                    }
-                }
-                if refused_units > 0 {
-                    sqlx::query(
-                        "UPDATE sale_leases SET sold = sold - $1 WHERE sale = $2 AND node = $3",
-                    )
-                    .bind(refused_units)
-                    .bind(sale.0)
-                    .bind(node)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                let claimed: i64 = candidates
+                    .iter()
+                    .filter(|&&i| outcomes[i].is_none())
+                    .map(|&i| i64::from(buys[i].quantity))
+                    .sum();
+                let now_ms = dialect::NOW_MS;
+                // The fence, last so the lease's row is locked only until the commit:
+                // the batch's claim on its lease's units, refused (and the whole batch
+                // with it) unless the lease is live on the database's clock under this
+                // epoch and holds them.
+                let left: Option<i64> = sqlx::query_scalar(&format!(
+                    "UPDATE sale_leases SET sold = sold + $1, expires_ms = {now_ms} + $2
+                     WHERE sale = $3 AND node = $4 AND epoch = $5
+                       AND expires_ms > {now_ms} AND granted - sold >= $1
+                     RETURNING granted - sold"
+                ))
+                .bind(claimed)
+                .bind(ttl_ms)
+                .bind(sale.0)
+                .bind(node)
+                .bind(epoch)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(left) = left else {
+                    return Err(fenced(sale, node, epoch));
+                };
                 tx.commit().await?;
                 let outcomes: Vec<LeasedOutcome> = outcomes
                     .into_iter()
                     .map(|o| o.unwrap_or(LeasedOutcome::Placed))
                     .collect();
-                Ok((outcomes, left + refused_units == 0))
+                Ok((outcomes, left == 0))
             })
             .await?;
         if emptied {
