@@ -2,4 +2,6 @@
 //! that is dropped at its end. Without `SOLDOUT_TEST_DATABASE_URL` the run says once
 //! that it was skipped.
 
+mod server_process;
+
 include!("crash/suite.rs");

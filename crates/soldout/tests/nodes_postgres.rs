@@ -19,12 +19,13 @@
 //! - A rollout created on one node offers on the other; failures reported on both
 //!   halt it, and the other node stops offering within two seconds.
 
+mod server_process;
+
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use server_process::{call, catalog, sigkill, spawn, ServerProcess};
 use soldout_store::scratch::{around_host, TcpProxy, TestBackend, TestDatabase};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,78 +34,30 @@ const BUYERS: usize = 5_000;
 /// Seconds a lease lives without renewal in these tests (the default is 10).
 const LEASE_TTL_SECS: &str = "2";
 
+/// A node: its process and the name it was started with.
 struct Node {
     name: String,
-    child: Child,
-    base: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    server: ServerProcess,
 }
 
 fn start_node(database: &str, name: &str) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_soldout"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .args(["--node-id", name, "--lease-ttl-secs", LEASE_TTL_SECS])
-        .args(["--clock-start", "2017-07-04T09:00:00+08:00"])
-        // Every test client speaks from 127.0.0.1, as behind a load balancer.
-        .args(["--connections-per-client-max", "4096"])
-        .env("SOLDOUT_ADMIN_TOKEN", ADMIN)
-        .env("SOLDOUT_TOKEN_KEY", "nodes-token-key")
-        .env("SOLDOUT_PAYMENT_SECRET", "nodes-payment-secret")
-        .env("SOLDOUT_LOG", "warn")
-        .env_remove("SOLDOUT_DATABASE")
-        .env_remove("SOLDOUT_LISTEN")
-        .env_remove("SOLDOUT_NODE_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start soldout");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(rest) = line.strip_prefix("soldout listening on http://") {
-            break rest.split(' ').next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let server = spawn(
+        database,
+        ADMIN,
+        &[
+            "--node-id",
+            name,
+            "--lease-ttl-secs",
+            LEASE_TTL_SECS,
+            // Every test client speaks from 127.0.0.1, as behind a load balancer.
+            "--connections-per-client-max",
+            "4096",
+        ],
+    );
     Node {
         name: name.to_owned(),
-        child,
-        base: format!("http://{addr}"),
+        server,
     }
-}
-
-fn sigkill(node: &mut Node) {
-    let status = Command::new("kill")
-        .args(["-KILL", &node.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    node.child.wait().unwrap();
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Value,
-) -> (u16, Value) {
-    let response = client
-        .request(method, url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn admin(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
@@ -122,7 +75,7 @@ async fn admin(client: &reqwest::Client, base: &str, path: &str, body: Value) ->
 
 /// The catalog, the warehouse's stock and the buyers (created over every node).
 async fn setup(client: &reqwest::Client, nodes: &[String], units: u64) -> Arc<Vec<String>> {
-    catalog(client, &nodes[0], units).await;
+    catalog(client, &nodes[0], ADMIN, units).await;
     let tokens: Vec<String> = futures_join(
         (0..BUYERS).map(|i| {
             let client = client.clone();
@@ -144,54 +97,6 @@ async fn setup(client: &reqwest::Client, nodes: &[String], units: u64) -> Arc<Ve
     )
     .await;
     Arc::new(tokens)
-}
-
-/// India, the Redmi Note 4 launched and priced there, and `units` in the warehouse.
-async fn catalog(client: &reqwest::Client, base: &str, units: u64) {
-    admin(
-        client,
-        base,
-        "/v1/markets",
-        json!({"code": "IN", "name": "India", "currency": "INR"}),
-    )
-    .await;
-    let product = json!({"id": "redmi-note-4", "name": "Redmi Note 4", "specs": {
-        "soc": "Snapdragon 625", "battery_mah": 4100, "fast_charging": false, "main_camera_mp": 13,
-        "port": "Micro-USB", "os_name": "MIUI", "os_base": "Android 6.0", "os_version": "8.1.0"},
-        "skus": [{"sku": "RN4-3-32-GLD", "colour": "Gold", "ram_gb": 3, "storage_gb": 32}]});
-    admin(client, base, "/v1/products", product).await;
-    let launch = json!({"teaser_at": "2017-01-09T12:00:00+05:30", "unveil_at": "2017-01-19T12:00:00+05:30", "sale_from": "2017-01-23T12:00:00+05:30"});
-    let put = |path: &str, body: Value| {
-        call(
-            client,
-            reqwest::Method::PUT,
-            format!("{base}{path}"),
-            ADMIN,
-            body,
-        )
-    };
-    assert_eq!(
-        put("/v1/products/redmi-note-4/launches/IN", launch).await.0,
-        200
-    );
-    assert_eq!(
-        put(
-            "/v1/markets/IN/prices/RN4-3-32-GLD",
-            json!({"amount": 1_099_900})
-        )
-        .await
-        .0,
-        200
-    );
-    let location = json!({"id": "wh-in-sricity", "kind": "warehouse", "market": "IN", "name": "Sri City", "city": "Sri City"});
-    admin(client, base, "/v1/locations", location).await;
-    admin(
-        client,
-        base,
-        "/v1/locations/wh-in-sricity/receipts",
-        json!({"sku": "RN4-3-32-GLD", "quantity": units}),
-    )
-    .await;
 }
 
 /// Runs futures with at most `width` at once, keeping their order.
@@ -361,7 +266,7 @@ fn three_nodes_sell_exactly_the_sale_with_limits_and_keys_honoured_across_nodes(
     let nodes: Vec<Node> = (1..=3)
         .map(|i| start_node(database.url(), &format!("n{i}")))
         .collect();
-    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.base.clone()).collect());
+    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.server.base.clone()).collect());
     let client = client();
     runtime.block_on(async {
         let tokens = setup(&client, &bases, 10_000).await;
@@ -478,11 +383,12 @@ fn a_node_killed_in_the_rush_loses_nothing_and_its_units_are_sold_by_the_others(
     let seed: u64 = rand::random();
     println!("nodes kill test seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let bases0: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let bases0: Vec<String> = nodes.iter().map(|n| n.server.base.clone()).collect();
     let tokens = runtime.block_on(setup(&client, &bases0, 10_000));
     for round in 0..3 {
         let victim = round % nodes.len();
-        let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.base.clone()).collect());
+        let bases: Arc<Vec<String>> =
+            Arc::new(nodes.iter().map(|n| n.server.base.clone()).collect());
         let sale = runtime.block_on(open_sale(&client, &bases[0], 300, 1));
         let acks: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
         let kill_after = Duration::from_millis(rng.gen_range(100..600));
@@ -516,7 +422,7 @@ fn a_node_killed_in_the_rush_loses_nothing_and_its_units_are_sold_by_the_others(
             })
         };
         std::thread::sleep(kill_after);
-        sigkill(&mut nodes[victim]);
+        sigkill(&mut nodes[victim].server);
         runtime.block_on(rush).unwrap();
         let survivors: Vec<String> = bases
             .iter()
@@ -553,7 +459,7 @@ fn a_node_cut_off_from_the_database_sells_nothing_past_its_lease() {
     let through_proxy = format!("{user}{}{path}", proxy.addr);
     let direct = start_node(database.url(), "direct");
     let cut_off = start_node(&through_proxy, "cut-off");
-    let bases = vec![direct.base.clone(), cut_off.base.clone()];
+    let bases = vec![direct.server.base.clone(), cut_off.server.base.clone()];
     let client = client();
     let tokens = runtime.block_on(setup(&client, &bases, 10_000));
     runtime.block_on(async {
@@ -633,7 +539,7 @@ fn the_fair_start_is_one_draw_across_nodes_with_one_recorded_seed() {
     let nodes: Vec<Node> = (1..=3)
         .map(|i| start_node(database.url(), &format!("f{i}")))
         .collect();
-    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.base.clone()).collect());
+    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.server.base.clone()).collect());
     let client = client();
     runtime.block_on(async {
         let tokens = setup(&client, &bases, 10_000).await;
@@ -765,10 +671,10 @@ fn a_rollout_halted_on_one_node_stops_offering_on_every_node() {
     let nodes: Vec<Node> = (1..=2)
         .map(|i| start_node(database.url(), &format!("r{i}")))
         .collect();
-    let (a, b) = (nodes[0].base.clone(), nodes[1].base.clone());
+    let (a, b) = (nodes[0].server.base.clone(), nodes[1].server.base.clone());
     let client = client();
     runtime.block_on(async {
-        catalog(&client, &a, 10).await;
+        catalog(&client, &a, ADMIN, 10).await;
         let mut csv = String::from("serial,sku,market,os_version,sold_at\n");
         for i in 0..8 {
             csv.push_str(&format!("RN4IN{i:06},RN4-3-32-GLD,IN,8.2,2017-03-01\n"));

@@ -2,12 +2,12 @@
 // `crash_postgres.rs` on PostgreSQL): the real binary under load, killed with SIGKILL
 // at random moments, several rounds. After each restart every order that was answered
 // 201 is there, its idempotency key still answers with it, and the counters add up.
+// The includer declares `mod server_process` (tests/server_process/mod.rs).
 
 use rand::{Rng, SeedableRng};
+use server_process::{call, catalog, sigkill, spawn};
 use soldout_store::scratch::{TestBackend, TestDatabase};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,68 +16,8 @@ const QUANTITY: u64 = 60_000;
 const BUYERS: usize = 600;
 const ROUNDS: usize = 4;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(database: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_soldout"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .args(["--clock-start", "2017-07-04T09:00:00+08:00"])
-        .env("SOLDOUT_ADMIN_TOKEN", ADMIN)
-        .env("SOLDOUT_TOKEN_KEY", "crash-token-key")
-        .env("SOLDOUT_PAYMENT_SECRET", "crash-payment-secret")
-        .env_remove("SOLDOUT_DATABASE")
-        .env_remove("SOLDOUT_LISTEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start soldout");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(rest) = line.strip_prefix("soldout listening on http://") {
-            break rest.split(' ').next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    Server {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
-
-fn kill(server: &mut Server) {
-    let status = Command::new("kill")
-        .args(["-KILL", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    server.child.wait().unwrap();
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Value,
-) -> (u16, Value) {
-    let response = client
-        .request(method, url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn setup(client: &reqwest::Client, base: &str) -> (i64, Vec<String>) {
+    catalog(client, base, ADMIN, QUANTITY).await;
     let admin = |path: &str, body: Value| {
         call(
             client,
@@ -87,50 +27,6 @@ async fn setup(client: &reqwest::Client, base: &str) -> (i64, Vec<String>) {
             body,
         )
     };
-    assert_eq!(
-        admin(
-            "/v1/markets",
-            json!({"code": "IN", "name": "India", "currency": "INR"})
-        )
-        .await
-        .0,
-        201
-    );
-    let product = json!({"id": "redmi-note-4", "name": "Redmi Note 4", "specs": {
-        "soc": "Snapdragon 625", "battery_mah": 4100, "fast_charging": false, "main_camera_mp": 13,
-        "port": "Micro-USB", "os_name": "MIUI", "os_base": "Android 6.0", "os_version": "8.1.0"},
-        "skus": [{"sku": "RN4-3-32-GLD", "colour": "Gold", "ram_gb": 3, "storage_gb": 32}]});
-    assert_eq!(admin("/v1/products", product).await.0, 201);
-    let launch = json!({"teaser_at": "2017-01-09T12:00:00+05:30", "unveil_at": "2017-01-19T12:00:00+05:30", "sale_from": "2017-01-23T12:00:00+05:30"});
-    let (status, _) = call(
-        client,
-        reqwest::Method::PUT,
-        format!("{base}/v1/products/redmi-note-4/launches/IN"),
-        ADMIN,
-        launch,
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, _) = call(
-        client,
-        reqwest::Method::PUT,
-        format!("{base}/v1/markets/IN/prices/RN4-3-32-GLD"),
-        ADMIN,
-        json!({"amount": 1_099_900}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let location = json!({"id": "wh-in-sricity", "kind": "warehouse", "market": "IN", "name": "Sri City", "city": "Sri City"});
-    assert_eq!(admin("/v1/locations", location).await.0, 201);
-    assert_eq!(
-        admin(
-            "/v1/locations/wh-in-sricity/receipts",
-            json!({"sku": "RN4-3-32-GLD", "quantity": QUANTITY})
-        )
-        .await
-        .0,
-        201
-    );
     let sale = json!({"sku": "RN4-3-32-GLD", "market": "IN", "location": "wh-in-sricity", "quantity": QUANTITY,
         "starts_at": "2017-07-04T00:00:00Z", "ends_at": "2017-07-05T00:00:00Z", "per_customer_limit": 100,
         "payment_window_secs": 86400});
@@ -169,7 +65,7 @@ fn acknowledged_orders_survive_sigkill() {
         .build()
         .unwrap();
 
-    let mut server = start(&database);
+    let mut server = spawn(&database, ADMIN, &[]);
     let (sale, tokens) = runtime.block_on(setup(&client, &server.base));
     let tokens = Arc::new(tokens);
     let mut acknowledged: Vec<Acknowledged> = Vec::new();
@@ -211,7 +107,7 @@ fn acknowledged_orders_survive_sigkill() {
                 })
                 .collect();
             tokio::time::sleep(kill_after).await;
-            kill(&mut server);
+            sigkill(&mut server);
             for w in workers {
                 let _ = w.await;
             }
@@ -223,7 +119,7 @@ fn acknowledged_orders_survive_sigkill() {
         );
         acknowledged.extend(round_acks);
 
-        server = start(&database);
+        server = spawn(&database, ADMIN, &[]);
         runtime.block_on(async {
             let (status, counters) = call(
                 &client,
@@ -290,7 +186,7 @@ fn acknowledged_orders_survive_sigkill() {
         });
     }
     assert!(!acknowledged.is_empty(), "the load produced orders");
-    kill(&mut server);
+    sigkill(&mut server);
 }
 
 async fn futures_join(
