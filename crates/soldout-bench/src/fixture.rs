@@ -21,6 +21,14 @@ pub fn clock_start() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Signed tokens of customers 1 to `count`, as the servers under test check them.
+pub fn customer_tokens(count: u64) -> Vec<String> {
+    let key = soldout_server::auth::Tokens::new(ADMIN_TOKEN.into(), TOKEN_KEY);
+    (1..=count as i64)
+        .map(|i| key.customer_token(soldout_core::CustomerId(i), clock_start()))
+        .collect()
+}
+
 /// A fresh database for one run: an SQLite file of its own, or a scratch database on
 /// the PostgreSQL server `postgres` names (dropped when the guard is).
 pub async fn fresh_database(postgres: Option<&str>) -> anyhow::Result<TestDatabase> {

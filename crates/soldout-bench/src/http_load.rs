@@ -8,7 +8,6 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use soldout_core::CustomerId;
-use soldout_server::auth::Tokens;
 use soldout_server::{App, AppState, Settings};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -387,10 +386,7 @@ fn ratio(label: &str, ours: &Report, theirs: Option<&Report>, target: f64) {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let key = Tokens::new(fixture::ADMIN_TOKEN.into(), fixture::TOKEN_KEY);
-    let tokens: Vec<String> = (1..=args.customers as i64)
-        .map(|i| key.customer_token(CustomerId(i), fixture::clock_start()))
-        .collect();
+    let tokens = fixture::customer_tokens(args.customers);
     let load = Load::new(
         args.connections,
         args.requests,

@@ -7,9 +7,7 @@
 use crate::fixture;
 use crate::http_load::{start_target, Load, Shot, Target};
 use crate::peers;
-use soldout_core::CustomerId;
 use soldout_engine::{EngineOptions, NodeSettings};
-use soldout_server::auth::Tokens;
 use soldout_server::{App, AppState, Settings};
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,10 +113,7 @@ fn start_nodes(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let key = Tokens::new(fixture::ADMIN_TOKEN.into(), fixture::TOKEN_KEY);
-    let tokens: Vec<String> = (1..=args.customers as i64)
-        .map(|i| key.customer_token(CustomerId(i), fixture::clock_start()))
-        .collect();
+    let tokens = fixture::customer_tokens(args.customers);
     let load = Load::new(
         args.connections,
         args.requests,
