@@ -136,10 +136,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.connections, args.requests, args.seconds, args.devices, args.threads
     );
 
-    let ceiling = start_target(args.threads, || Box::pin(async { Ok(peers::ceiling(0)) }))?;
+    let ceiling = start_target(args.threads, || {
+        Box::pin(async { Ok(peers::bare_ceiling(0)) })
+    })?;
     let ceiling = measure(
         &load,
-        "ceiling: axum + atomic",
+        "bare ceiling: axum + atomic",
         ceiling.addr,
         &shot,
         ceiling,

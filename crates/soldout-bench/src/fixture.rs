@@ -138,3 +138,12 @@ pub fn new_sale(
         allow_zero_price: false,
     })
 }
+
+/// The token key and clock the fair peers check tokens with: the same as soldout's
+/// under test.
+pub fn request_work() -> crate::peers::RequestWork {
+    crate::peers::RequestWork {
+        tokens: soldout_server::auth::Tokens::new(ADMIN_TOKEN.into(), TOKEN_KEY),
+        clock: soldout_engine::Clock::starting_at(Some(clock_start())),
+    }
+}

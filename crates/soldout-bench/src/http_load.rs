@@ -34,9 +34,9 @@ pub struct Args {
     /// Worker threads of each server under test, and of the load generator.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Run only these targets (comma-separated): ceiling, soldout, soldout-postgres
-    /// (soldout with PostgreSQL as its database), redis, postgres, ceiling-sold-out,
-    /// soldout-sold-out. All when left out.
+    /// Run only these targets (comma-separated): bare-ceiling, ceiling, soldout,
+    /// soldout-postgres (soldout with PostgreSQL as its database), redis, postgres,
+    /// ceiling-sold-out, soldout-sold-out. All when left out.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[arg(
@@ -75,6 +75,16 @@ impl Report {
     /// Answers with this status.
     pub(crate) fn status(&self, status: u16) -> u64 {
         self.statuses.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Prints whether the `quantile` latency is within `target_ms`.
+    pub(crate) fn latency_verdict(&self, quantile: f64, target_ms: f64) {
+        let ms = self.latency_us.value_at_quantile(quantile) as f64 / 1000.0;
+        let verdict = if ms <= target_ms { "meets" } else { "MISSES" };
+        println!(
+            "{:<58} {ms:>6.1}ms ({verdict} the target of at most {target_ms} ms)",
+            format!("{} p{}", self.name, quantile * 100.0)
+        );
     }
 
     pub(crate) fn print(&self) {
@@ -124,6 +134,7 @@ pub(crate) fn start_target(
     let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
+            .thread_name("server")
             .enable_all()
             .build()
             .expect("server runtime");
@@ -201,6 +212,7 @@ impl Load {
             tokens: Arc::new(tokens),
             client: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
+                .thread_name("load")
                 .enable_all()
                 .build()?,
         })
@@ -417,11 +429,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report
     };
 
+    let limit = soldout_core::sale::PER_CUSTOMER_LIMIT_MAX;
+    let bare_ceiling = if wanted("bare-ceiling") {
+        let target = start_target(args.threads, move || {
+            Box::pin(async move { Ok(peers::bare_ceiling(units)) })
+        })?;
+        Some(measure("bare ceiling: no request work", target, 1))
+    } else {
+        None
+    };
     let ceiling_buys = if wanted("ceiling") {
         let target = start_target(args.threads, move || {
-            Box::pin(async move { Ok(peers::ceiling(units)) })
+            Box::pin(async move { Ok(peers::ceiling(fixture::request_work(), units)) })
         })?;
-        Some(measure("ceiling: axum + atomic (buys)", target, 1))
+        Some(measure("ceiling: request work + atomic", target, 1))
     } else {
         None
     };
@@ -450,11 +471,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     } else {
         match start_target(args.threads, move || {
-            Box::pin(async move { peers::redis(&redis_url, units).await })
+            Box::pin(async move {
+                peers::redis(fixture::request_work(), &redis_url, units, limit).await
+            })
         }) {
-            Ok(target) => Some(measure("peer: axum + Redis Lua", target, 1)),
+            Ok(target) => Some(measure("Redis peer: request work + Lua", target, 1)),
             Err(e) => {
-                println!("peer: axum + Redis Lua                 skipped: {e}");
+                println!("Redis peer                             skipped: {e}");
                 None
             }
         }
@@ -465,19 +488,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     } else {
         match start_target(args.threads, move || {
-            Box::pin(async move { peers::postgres(&pg_url, units).await })
+            Box::pin(async move { peers::postgres(fixture::request_work(), &pg_url, units).await })
         }) {
-            Ok(target) => Some(measure("peer: axum + PostgreSQL UPDATE", target, 1)),
+            Ok(target) => Some(measure("PostgreSQL peer: request work + UPDATE", target, 1)),
             Err(e) => {
-                println!("peer: axum + PostgreSQL UPDATE         skipped: {e}");
+                println!("PostgreSQL peer                        skipped: {e}");
                 None
             }
         }
     };
 
     let ceiling_sold_out = if wanted("ceiling-sold-out") {
-        let target = start_target(args.threads, || Box::pin(async { Ok(peers::ceiling(0)) }))?;
-        Some(measure("ceiling: axum + atomic (sold out)", target, 1))
+        let target = start_target(args.threads, || {
+            Box::pin(async { Ok(peers::ceiling(fixture::request_work(), 0)) })
+        })?;
+        Some(measure("ceiling: request work, sold out", target, 1))
     } else {
         None
     };
@@ -503,7 +528,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "soldout durable buys / Redis peer",
                 ours,
                 redis.as_ref(),
-                1.0,
+                1.3,
             );
         }
         if wanted("postgres") {
@@ -514,6 +539,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 20.0,
             );
         }
+    }
+    if let Some(ours) = &soldout_buys {
+        ours.latency_verdict(0.99, 20.0);
+        ours.latency_verdict(0.999, 50.0);
+    }
+    if let (Some(ceiling), Some(bare)) = (&ceiling_buys, &bare_ceiling) {
+        println!(
+            "{:<58} {:>6.2}x  (for the record: what the request work costs)",
+            "ceiling with the request work / bare ceiling",
+            ceiling.per_second() / bare.per_second()
+        );
     }
     if let (Some(on_postgres), Some(on_sqlite)) = (&soldout_on_postgres, &soldout_buys) {
         ratio(

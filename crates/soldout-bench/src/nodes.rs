@@ -135,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let units = i64::try_from(args.requests)?;
     let pg_url = args.postgres.clone();
     let peer = match start_target(args.threads, move || {
-        Box::pin(async move { peers::postgres(&pg_url, units).await })
+        Box::pin(async move { peers::postgres(fixture::request_work(), &pg_url, units).await })
     }) {
         Ok(target) => {
             let report = load.shoot("peer: axum + PostgreSQL UPDATE", target.addr, &Shot::buy(1));

@@ -335,25 +335,20 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
     bearer_token(&parts.headers)
 }
 
-/// Adds a renewed customer token to the answer of a successful request made with a
-/// customer token in the second half of its life.
-pub async fn renew_customer_tokens(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let renewed = bearer_token(request.headers())
-        .ok()
-        .and_then(|token| state.tokens.renewed(token, state.clock.now()));
-    let mut response = next.run(request).await;
-    if let Some(token) = renewed {
-        if response.status().is_success() {
-            if let Ok(value) = axum::http::HeaderValue::from_str(&token) {
-                response.headers_mut().insert(RENEWED_TOKEN_HEADER, value);
-            }
+/// The renewed token due to a request made with a customer token in the second half
+/// of its life, if it is one.
+pub(crate) fn renewal(state: &AppState, headers: &axum::http::HeaderMap) -> Option<String> {
+    let token = bearer_token(headers).ok()?;
+    state.tokens.renewed(token, state.clock.now())
+}
+
+/// Adds the renewed token to `response` when it is a success.
+pub(crate) fn hand_renewal(response: &mut axum::response::Response, token: &str) {
+    if response.status().is_success() {
+        if let Ok(value) = axum::http::HeaderValue::from_str(token) {
+            response.headers_mut().insert(RENEWED_TOKEN_HEADER, value);
         }
     }
-    response
 }
 
 /// Any authenticated caller.

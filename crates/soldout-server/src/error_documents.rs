@@ -4,18 +4,15 @@
 //! text: a problem for the API, an HTML page for the dashboard and the shop.
 
 use crate::problem::Problem;
-use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// The most of a plain-text error body kept as the document's detail.
 const DETAIL_BYTES_MAX: usize = 4096;
 
-/// Rewrites an error answer that is not a document into one.
-pub async fn every_error_is_a_document(request: Request, next: Next) -> Response {
-    let page = is_page(request.uri().path());
-    let response = next.run(request).await;
+/// Rewrites an error answer that is not a document into one: an HTML page when the
+/// request was for a `page`, else a problem.
+pub(crate) async fn as_document(page: bool, response: Response) -> Response {
     let status = response.status();
     if status.as_u16() < 400 || is_document(response.headers()) {
         return response;
@@ -58,7 +55,7 @@ fn is_document(headers: &HeaderMap) -> bool {
 }
 
 /// Whether `path` is one of the dashboard's or the shop's pages rather than the API.
-fn is_page(path: &str) -> bool {
+pub(crate) fn is_page(path: &str) -> bool {
     !(path.starts_with("/v1/") || matches!(path, "/healthz" | "/metrics" | "/openapi.json"))
 }
 

@@ -9,6 +9,7 @@ mod api_doc;
 pub mod auth;
 pub mod connections;
 mod error_documents;
+mod gate;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -27,7 +28,6 @@ use soldout_store::Store;
 use std::future::Future;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -176,7 +176,6 @@ impl App {
             campaigns, catalog, clerks, customers, imports, locations, markets, orders, os,
             payments, reports, sales, shipments, stores, system, transfers,
         };
-        let metrics = state.metrics.clone();
         let state_for_web = state.clone();
         let state_for_gate = state.clone();
         let (router, mut doc) = OpenApiRouter::with_openapi(api_doc::frame())
@@ -262,26 +261,14 @@ impl App {
             })
             .layer(axum::Extension(OpenApiJson(Arc::new(json))))
             .layer(axum::middleware::from_fn_with_state(
-                metrics,
-                metrics::track,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                state_for_gate.clone(),
-                auth::renew_customer_tokens,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
                 state_for_gate,
-                operators_only_in_reserve,
+                gate::gate,
             ))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-            .layer(axum::middleware::from_fn(
-                error_documents::every_error_is_a_document,
-            ))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("a handler panicked");
                 axum::response::IntoResponse::into_response(Problem::internal())
-            }))
-            .layer(TraceLayer::new_for_http());
+            }));
         (router, doc)
     }
 
@@ -291,32 +278,6 @@ impl App {
 }
 
 pub use connections::{serve, serve_with, ConnectionLimits};
-
-/// On a connection admitted into the operators' reserve (the server is at its
-/// connection cap), answers only `/healthz`, `/metrics` and admin-token requests; the
-/// rest get a 503 that says to retry.
-async fn operators_only_in_reserve(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let in_reserve = request
-        .extensions()
-        .get::<connections::ClientConnection>()
-        .is_some_and(|c| c.admission == connections::Admission::Reserve);
-    if in_reserve {
-        let operator = matches!(request.uri().path(), "/healthz" | "/metrics")
-            || auth::bearer_token(request.headers()).is_ok_and(|token| {
-                state.tokens.resolve(token, state.clock.now())
-                    == Some(soldout_core::Principal::Admin)
-            });
-        if !operator {
-            return Problem::connection_limit().into_response();
-        }
-    }
-    next.run(request).await
-}
 
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

@@ -2,16 +2,13 @@
 //! registry belongs to one server instance (no global state), and `/metrics` renders
 //! it in the Prometheus text format.
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,36 +83,46 @@ impl Default for Metrics {
     }
 }
 
-/// Middleware that counts and times every request by its route template (never the
-/// raw path, so unknown ids cannot blow up the label space).
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = match request.extensions().get::<MatchedPath>() {
-        Some(path) => metrics.route_label(path.as_str()),
-        None => "unmatched",
-    };
-    let method = match *request.method() {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    };
-    let started = Instant::now();
-    let response = next.run(request).await;
-    metrics
-        .latency
-        .get_or_create(&RouteLabels { method, route })
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
+/// A request's labels: its route template (never the raw path, so unknown ids cannot
+/// blow up the label space) and its method.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestRoute {
+    method: &'static str,
+    route: &'static str,
+}
+
+impl Metrics {
+    /// The labels `request` is counted under.
+    pub(crate) fn route_of(&self, request: &Request) -> RequestRoute {
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(path) => self.route_label(path.as_str()),
+            None => "unmatched",
+        };
+        let method = match *request.method() {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+            Method::PATCH => "PATCH",
+            Method::HEAD => "HEAD",
+            Method::OPTIONS => "OPTIONS",
+            _ => "other",
+        };
+        RequestRoute { method, route }
+    }
+
+    /// Counts and times one answered request.
+    pub(crate) fn record(&self, at: RequestRoute, status: u16, started: Instant) {
+        let RequestRoute { method, route } = at;
+        self.latency
+            .get_or_create(&RouteLabels { method, route })
+            .observe(started.elapsed().as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
 }

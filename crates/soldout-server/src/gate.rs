@@ -1,0 +1,47 @@
+//! The one middleware every request passes, in one future so a request pays for one
+//! layer, not four: the operators' reserve (a connection admitted past the cap gets
+//! only operator requests), the renewed customer token, the metrics, and the rule that
+//! every error answer is a document.
+
+use crate::problem::Problem;
+use crate::{auth, connections, error_documents, AppState};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+
+pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = state.metrics.route_of(&request);
+    let response = if refused_in_reserve(&state, &request) {
+        Problem::connection_limit().into_response()
+    } else {
+        let page = error_documents::is_page(request.uri().path());
+        let renewed = auth::renewal(&state, request.headers());
+        let mut response = next.run(request).await;
+        if let Some(token) = renewed {
+            auth::hand_renewal(&mut response, &token);
+        }
+        error_documents::as_document(page, response).await
+    };
+    state
+        .metrics
+        .record(route, response.status().as_u16(), started);
+    response
+}
+
+/// Whether `request` came on a connection admitted into the operators' reserve (the
+/// server is at its connection cap) and is not an operator's: only `/healthz`,
+/// `/metrics` and admin-token requests are answered there.
+fn refused_in_reserve(state: &AppState, request: &Request) -> bool {
+    let in_reserve = request
+        .extensions()
+        .get::<connections::ClientConnection>()
+        .is_some_and(|c| c.admission == connections::Admission::Reserve);
+    in_reserve
+        && !(matches!(request.uri().path(), "/healthz" | "/metrics")
+            || auth::bearer_token(request.headers()).is_ok_and(|token| {
+                state.tokens.resolve(token, state.clock.now())
+                    == Some(soldout_core::Principal::Admin)
+            }))
+}
