@@ -2,9 +2,11 @@
 //! compared side by side with peers on the same load in the same process.
 //!
 //! - `http`: 256 keep-alive connections POST buys (bearer tokens rotating over
-//!   20,000 customers, a unique `Idempotency-Key` each) at soldout and at three
-//!   peers: a bare axum handler decrementing an atomic (the ceiling), axum + Redis
-//!   with a Lua check-and-decrement, axum + PostgreSQL `UPDATE ... WHERE n > 0`.
+//!   20,000 customers, a unique `Idempotency-Key` each) at soldout and at peers that
+//!   do soldout's request work (the token verified, the body parsed, the key
+//!   required, an order serialized) and differ only in the decision: an in-memory
+//!   atomic (the ceiling), one Redis Lua script, one PostgreSQL `UPDATE ... WHERE
+//!   n >= q`; and a bare handler with no request work, for the record.
 //! - `engine`: the engine alone, in process, without HTTP: durable decisions/s.
 //! - `rush`: 1,000,000 registered customers and 100,000 units, all buying at once.
 //! - `check-ins`: 1,000,000 registered devices asking for their OS update over HTTP,
