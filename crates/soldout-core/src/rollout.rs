@@ -568,26 +568,31 @@ impl RolloutBook {
         after[progress.status.index()] -= 1;
         after[status.index()] += 1;
         let mut events = vec![report];
-        // A failure halts a running or paused rollout once the rate is over the
-        // threshold; after an operator resumes it, the next failure halts it again
-        // while the rate stays over, an install does not.
-        if status == DeviceStatus::Failed && self.status != RolloutStatus::Halted {
-            let installed = after[DeviceStatus::Installed.index()];
-            let failed = after[DeviceStatus::Failed.index()];
-            let reports = installed + failed;
-            if reports >= u64::from(self.terms.min_reports)
-                && failed as f64 > self.terms.error_threshold * reports as f64
-            {
-                events.push(RolloutEvent::Halted {
-                    reason: format!(
-                        "failure rate {:.1}% ({failed} of {reports} devices) exceeded the threshold of {:.1}%",
-                        100.0 * failed as f64 / reports as f64,
-                        100.0 * self.terms.error_threshold
-                    ),
-                    automatic: true,
-                    at_ms,
-                });
-            }
+        // A running or paused rollout halts as soon as a report takes the rate over the
+        // threshold with at least `min_reports` results: a failure, or the result (an
+        // install too) that brings the count to `min_reports` while the failures are
+        // already over. After an operator resumes it, the next failure halts it again
+        // while the rate stays over; an install does not.
+        let installed = after[DeviceStatus::Installed.index()];
+        let failed = after[DeviceStatus::Failed.index()];
+        let reports = installed + failed;
+        let min_reports = u64::from(self.terms.min_reports);
+        let reaches_min_reports = self.reports() < min_reports && reports >= min_reports;
+        let over =
+            reports >= min_reports && failed as f64 > self.terms.error_threshold * reports as f64;
+        if (status == DeviceStatus::Failed || reaches_min_reports)
+            && self.status != RolloutStatus::Halted
+            && over
+        {
+            events.push(RolloutEvent::Halted {
+                reason: format!(
+                    "failure rate {:.1}% ({failed} of {reports} devices) exceeded the threshold of {:.1}%",
+                    100.0 * failed as f64 / reports as f64,
+                    100.0 * self.terms.error_threshold
+                ),
+                automatic: true,
+                at_ms,
+            });
         }
         Ok(events)
     }
@@ -1131,6 +1136,53 @@ mod tests {
             manual.decide_tick(t(1000)),
             None,
             "a manual rollout waits for its operator"
+        );
+    }
+
+    #[test]
+    fn the_install_that_reaches_min_reports_halts_a_build_already_failing() {
+        // min_reports 20: ten failures, then ten installs. The tenth install brings
+        // the count to 20 at a 50% failure rate: that report halts it.
+        let mut settings = terms(&[(100, 0)], Advance::Auto);
+        settings.min_reports = 20;
+        let mut book = RolloutBook::new(settings.clone());
+        check_in(&mut book, 0..40, t(1));
+        for i in 0..10 {
+            report(&mut book, i, DeviceStatus::Failed, t(1));
+        }
+        for i in 10..19 {
+            report(&mut book, i, DeviceStatus::Installed, t(1));
+        }
+        assert_eq!(
+            book.status(),
+            RolloutStatus::Running,
+            "19 results: below 20"
+        );
+        assert_eq!(report(&mut book, 19, DeviceStatus::Installed, t(2)), 2);
+        assert_eq!(book.status(), RolloutStatus::Halted);
+        assert!(
+            book.halt_reason().unwrap().contains("10 of 20"),
+            "{:?}",
+            book.halt_reason()
+        );
+        let release = miui_9();
+        assert!(
+            book.decide_offer(&release, &serial(30), &p("mi-6"), &india(), &v("8.5"), t(3))
+                .is_none(),
+            "no build while halted"
+        );
+
+        // The same count reached with the failures under the threshold does not.
+        let mut book = RolloutBook::new(settings);
+        check_in(&mut book, 0..40, t(1));
+        report(&mut book, 0, DeviceStatus::Failed, t(1));
+        for i in 1..20 {
+            report(&mut book, i, DeviceStatus::Installed, t(1));
+        }
+        assert_eq!(
+            book.status(),
+            RolloutStatus::Running,
+            "1 of 20 is 5%, not over"
         );
     }
 
