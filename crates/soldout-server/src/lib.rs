@@ -62,6 +62,8 @@ pub struct Services {
     pub sessions: SessionPolicy,
     /// Cookies carry `Secure`.
     pub secure_cookies: bool,
+    /// Sign-ups per client address, when they are limited.
+    pub sign_ups: Option<routes::customers::SignUpLimiter>,
     /// Turns true when the server shuts down: endless responses (the live pages'
     /// event streams) end, so a graceful shutdown does not wait for them.
     closing: tokio::sync::watch::Sender<bool>,
@@ -85,6 +87,10 @@ pub struct Settings {
     pub engine: soldout_engine::EngineOptions,
     /// Cookies are marked `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Sign-ups one client address may make per minute (a burst of as many), or no
+    /// limit. Behind a load balancer every buyer has the balancer's address: leave it
+    /// off there and limit at the balancer.
+    pub sign_ups_per_minute: Option<std::num::NonZeroU32>,
 }
 
 impl Default for Settings {
@@ -98,6 +104,7 @@ impl Default for Settings {
             sessions: SessionPolicy::default(),
             engine: soldout_engine::EngineOptions::default(),
             secure_cookies: false,
+            sign_ups_per_minute: None,
         }
     }
 }
@@ -149,6 +156,9 @@ impl AppState {
             demo_payments: settings.demo_payments,
             sessions: settings.sessions,
             secure_cookies: settings.secure_cookies,
+            sign_ups: settings
+                .sign_ups_per_minute
+                .map(routes::customers::SignUpLimiter::per_minute),
             closing: tokio::sync::watch::Sender::new(false),
         })))
     }

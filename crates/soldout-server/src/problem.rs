@@ -53,8 +53,12 @@ impl Problem {
         self
     }
 
-    pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
-        self.headers.push((name, HeaderValue::from_static(value)));
+    pub fn with_header(self, name: header::HeaderName, value: &'static str) -> Self {
+        self.with_header_value(name, HeaderValue::from_static(value))
+    }
+
+    pub fn with_header_value(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -133,6 +137,17 @@ impl Problem {
             "Too many connections from your address",
             "close some of your connections to this server, then retry",
         )
+    }
+
+    /// One client address signed up too many customers lately.
+    pub fn too_many_sign_ups(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-sign-ups",
+            "Too many sign-ups from your address",
+            "this address has signed up as many customers as it may for now; retry after the Retry-After delay",
+        )
+        .with_header_value(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)))
     }
 
     /// A body larger than the limit.

@@ -52,6 +52,10 @@ pub struct AccessArgs {
     #[arg(long, env = "SOLDOUT_SESSION_MAX_HOURS", default_value_t = 12,
         value_parser = clap::value_parser!(u32).range(1..=168))]
     pub session_max_hours: u32,
+    /// Sign-ups one client address may make per minute (0: no limit). Behind a load
+    /// balancer every buyer has its address: set 0 there and limit at the balancer.
+    #[arg(long, env = "SOLDOUT_SIGN_UPS_PER_MINUTE", default_value_t = 60)]
+    pub sign_ups_per_minute: u32,
 }
 
 /// What one customer may hold unpaid in regular online orders (flash sales keep their
@@ -160,6 +164,7 @@ impl ServerArgs {
                 .public_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
+            sign_ups_per_minute: std::num::NonZeroU32::new(self.access.sign_ups_per_minute),
         })
     }
 

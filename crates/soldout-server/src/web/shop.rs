@@ -279,9 +279,13 @@ pub struct SignUpForm {
 /// Signs a buyer up from the sale page and brings them back to it.
 pub async fn sign_up(
     State(state): State<AppState>,
+    connection: Option<axum::Extension<crate::connections::ClientConnection>>,
     headers: HeaderMap,
     form: Result<Form<SignUpForm>, FormRejection>,
 ) -> Response {
+    if let Err(problem) = crate::routes::customers::admit_sign_up(&state, connection.as_deref()) {
+        return problem.into_response();
+    }
     let Ok(Form(form)) = form else {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,

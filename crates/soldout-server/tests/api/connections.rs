@@ -219,3 +219,61 @@ async fn the_http_layers_own_refusals_are_problem_documents() {
         assert!(answer.contains("\"status\":"), "{answer}");
     }
 }
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client_address_with_a_429_and_retry_after() {
+    use crate::helpers::{loopback_limits, problem_slug, spawn_app_with};
+    let app = spawn_app_with(loopback_limits(), |settings| {
+        settings.sign_ups_per_minute = std::num::NonZeroU32::new(3);
+    })
+    .await;
+    let from = |address: &str| {
+        reqwest::Client::builder()
+            .local_address(address.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let sign_up = |client: reqwest::Client, email: String| {
+        let url = app.url("/v1/customers");
+        async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({ "email": email }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = from("127.0.0.1");
+    for i in 0..3 {
+        let answer = sign_up(first.clone(), format!("buyer{i}@example.com")).await;
+        assert_eq!(answer.status(), 201);
+    }
+    let refused = sign_up(first.clone(), "buyer3@example.com".into()).await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem_slug(&problem), "too-many-sign-ups");
+    // The storefront's form is the same door.
+    let form = first
+        .post(app.url("/shop/sign-up"))
+        .header("origin", format!("http://{}", app.addr))
+        .form(&[("email", "buyer4@example.com"), ("sale", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 429);
+    // Another address has its own allowance, and the refused email was not taken (a
+    // taken one is a 409).
+    let other = sign_up(from("127.0.0.2"), "buyer3@example.com".into()).await;
+    assert_eq!(other.status(), 201, "another address signs up");
+}
