@@ -24,6 +24,11 @@ use soldout_server::{App, AppState, Settings};
 use sqlx::Connection;
 use tower::ServiceExt;
 
+/// The API tests' fixtures: the seeded catalog and the clock's start.
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
 fn cases() -> u32 {
     std::env::var("SOLDOUT_FUZZ_CASES")
         .ok()
@@ -284,9 +289,7 @@ impl InProcess {
                 payment_secret: Some("whsec_fuzz".into()),
                 ..Settings::default()
             };
-            let start = chrono::DateTime::parse_from_rfc3339("2017-07-04T09:00:00+08:00")
-                .unwrap()
-                .with_timezone(&chrono::Utc);
+            let start = helpers::clock_start();
             let state = AppState::start(store, Clock::starting_at(Some(start)), settings)
                 .await
                 .unwrap();
@@ -322,33 +325,7 @@ impl InProcess {
             tokens,
             _database: database,
         };
-        for (method, path, body) in [
-            (
-                Method::POST,
-                "/v1/markets",
-                json!({"code": "IN", "name": "India", "currency": "INR"}),
-            ),
-            (
-                Method::POST,
-                "/v1/products",
-                json!({"id": "redmi-note-4", "name": "Redmi Note 4",
-                    "specs": {"soc": "Snapdragon 625", "battery_mah": 4100, "fast_charging": false,
-                        "main_camera_mp": 13, "port": "Micro-USB", "os_name": "MIUI",
-                        "os_base": "Android 6.0", "os_version": "8.1.0"},
-                    "skus": [{"sku": "RN4-3-32-GLD", "colour": "Gold", "ram_gb": 3, "storage_gb": 32}]}),
-            ),
-            (
-                Method::PUT,
-                "/v1/markets/IN/prices/RN4-3-32-GLD",
-                json!({"amount": 1_099_900}),
-            ),
-            (
-                Method::POST,
-                "/v1/locations",
-                json!({"id": "wh-in-sricity", "kind": "warehouse", "market": "IN",
-                    "name": "Sri City Warehouse", "city": "Sri City"}),
-            ),
-        ] {
+        for (method, path, body, expected) in helpers::india_seed() {
             let request = app.request(
                 method,
                 path,
@@ -357,7 +334,7 @@ impl InProcess {
                 body.to_string().into(),
             );
             let (status, _, _) = app.send(request);
-            assert!(status.is_success(), "seeding {path}: {status}");
+            assert_eq!(status.as_u16(), expected, "seeding {path}");
         }
         app
     }

@@ -49,7 +49,7 @@ pub struct SqliteStore {
 /// database file once it has not changed for a second, and under a rush that never
 /// pauses only once it passes [`WAL_BYTES_MAX`]. A crash between checkpoints loses
 /// nothing: the commits are in the WAL, and the next open replays it.
-struct Checkpointer(Option<tokio::task::JoinHandle<()>>);
+struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// The WAL a rush may grow before it is checkpointed anyway.
 const WAL_BYTES_MAX: u64 = 128 << 20;
@@ -64,7 +64,7 @@ impl Checkpointer {
                 .ok()
                 .map(|m| (m.len(), m.modified().ok()))
         };
-        Checkpointer(Some(tokio::spawn(async move {
+        Checkpointer(tokio::spawn(async move {
             let mut every = tokio::time::interval(CHECKPOINT_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let (mut last, mut still) = (None, 0);
@@ -88,15 +88,13 @@ impl Checkpointer {
                 }
                 (last, still) = (state(), 0);
             }
-        })))
+        }))
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
+        self.0.abort();
     }
 }
 

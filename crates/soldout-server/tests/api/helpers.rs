@@ -23,8 +23,8 @@ pub struct TestApp {
     database: TestDatabase,
 }
 
-pub use soldout_store::scratch::TestDatabase;
 use soldout_store::scratch::TestBackend;
+pub use soldout_store::scratch::TestDatabase;
 
 /// The backend this build of the tests runs on: PostgreSQL for `api_postgres`.
 fn backend() -> TestBackend {
@@ -222,37 +222,41 @@ impl TestApp {
     /// India, the Redmi Note 4 with two SKUs launched there (on sale since January
     /// 2017), prices, and a warehouse.
     pub async fn seed_india(&self) {
-        self.send(
+        for (method, path, body, status) in india_seed() {
+            self.send(method, path, body, status).await;
+        }
+    }
+}
+
+/// The requests (admin) of [`TestApp::seed_india`], each with the status it gets.
+pub fn india_seed() -> Vec<(Method, &'static str, Value, u16)> {
+    vec![
+        (
             Method::POST,
             "/v1/markets",
             json!({"code": "IN", "name": "India", "currency": "INR"}),
             201,
-        )
-        .await;
-        self.send(Method::POST, "/v1/products", redmi_note_4(), 201)
-            .await;
-        self.send(
+        ),
+        (Method::POST, "/v1/products", redmi_note_4(), 201),
+        (
             Method::PUT,
             "/v1/products/redmi-note-4/launches/IN",
             json!({"teaser_at": "2017-01-09T12:00:00+05:30", "unveil_at": "2017-01-19T12:00:00+05:30", "sale_from": "2017-01-23T12:00:00+05:30"}),
             200,
-        )
-        .await;
-        self.send(
+        ),
+        (
             Method::PUT,
             "/v1/markets/IN/prices/RN4-3-32-GLD",
             json!({"amount": 1_099_900}),
             200,
-        )
-        .await;
-        self.send(
+        ),
+        (
             Method::POST,
             "/v1/locations",
             json!({"id": "wh-in-sricity", "kind": "warehouse", "market": "IN", "name": "Sri City Warehouse", "city": "Sri City"}),
             201,
-        )
-        .await;
-    }
+        ),
+    ]
 }
 
 /// Asserts a response's status and returns its JSON body (or `null`); a problem
