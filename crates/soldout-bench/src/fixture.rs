@@ -2,12 +2,8 @@
 //! and one flash sale of it: what every benchmark starts from.
 
 use chrono::{DateTime, Duration, Utc};
-use soldout_core::catalog::{NewMarket, NewSku};
 use soldout_core::sale::NewSale;
-use soldout_core::{
-    Currency, Launch, LocationId, LocationKind, MarketCode, MovementKind, NewLocation, NewMovement,
-    NewProduct, OsVersion, ProductId, SkuCode, Specs,
-};
+use soldout_core::{LocationId, MarketCode, SkuCode};
 use soldout_store::scratch::TestDatabase;
 use soldout_store::Store;
 use std::sync::Arc;
@@ -42,75 +38,7 @@ pub async fn fresh_database(postgres: Option<&str>) -> anyhow::Result<TestDataba
 /// received.
 pub async fn store(url: &str, stock: i64) -> anyhow::Result<Arc<dyn Store>> {
     let store = soldout_store::open(url).await?;
-    let now = clock_start();
-    let market = NewMarket {
-        code: MarketCode::parse("IN")?,
-        name: "India".into(),
-        currency: Currency::parse("INR")?,
-        return_window_days: None,
-    }
-    .validate()?;
-    store.create_market(&market).await?;
-    let product = NewProduct {
-        id: ProductId::parse("redmi-note-4")?,
-        name: "Redmi Note 4".into(),
-        specs: Specs {
-            soc: "Snapdragon 625".into(),
-            battery_mah: 4100,
-            fast_charging: false,
-            main_camera_mp: 13,
-            port: "Micro-USB".into(),
-            os_name: "MIUI".into(),
-            os_base: "Android 6.0".into(),
-            os_version: OsVersion::parse("8.1.0")?,
-        },
-        skus: vec![NewSku {
-            sku: SkuCode::parse("RN4-3-32-GLD")?,
-            colour: "Gold".into(),
-            ram_gb: 3,
-            storage_gb: 32,
-        }],
-    }
-    .validate()?;
-    store.create_product(&product).await?;
-    store
-        .put_launch(
-            &product.id,
-            &market.code,
-            &Launch {
-                teaser_at: now - Duration::days(200),
-                unveil_at: now - Duration::days(190),
-                sale_from: now - Duration::days(180),
-            },
-        )
-        .await?;
-    store
-        .set_price(&market.code, &product.skus[0].sku, 1_099_900, now)
-        .await?;
-    let location = NewLocation {
-        id: LocationId::parse("wh-in-sricity")?,
-        kind: LocationKind::Warehouse,
-        market: market.code.clone(),
-        name: "Sri City Warehouse".into(),
-        city: "Sri City".into(),
-    }
-    .validate()?;
-    store.create_location(&location).await?;
-    let mut left = stock;
-    let mut receipts = Vec::new();
-    while left > 0 {
-        let quantity = left.min(soldout_core::QUANTITY_MAX);
-        receipts.push(NewMovement {
-            location: location.id.clone(),
-            sku: product.skus[0].sku.clone(),
-            kind: MovementKind::Receipt,
-            quantity,
-            reference: Some("bench".into()),
-            at: now,
-        });
-        left -= quantity;
-    }
-    store.record_movements(&receipts).await?;
+    soldout_store::fixture::redmi_note_4_in_india(store.as_ref(), clock_start(), stock).await?;
     Ok(store)
 }
 
@@ -124,9 +52,9 @@ pub fn new_sale(
 ) -> anyhow::Result<NewSale> {
     let now = clock_start();
     Ok(NewSale {
-        sku: SkuCode::parse("RN4-3-32-GLD")?,
+        sku: SkuCode::parse(soldout_store::fixture::SKU)?,
         market: MarketCode::parse("IN")?,
-        location: LocationId::parse("wh-in-sricity")?,
+        location: LocationId::parse(soldout_store::fixture::WAREHOUSE)?,
         quantity,
         starts_at: now + starts_in,
         ends_at: now + Duration::days(1),

@@ -14,7 +14,7 @@
 
 use crate::owner::{new_order_id, Command, Snapshot};
 use crate::views::OrderView;
-use crate::{Clock, EngineError};
+use crate::{Chance, Clock, EngineError};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashSet as HashSet;
 use soldout_core::sale::draw::{self, HeldBuy};
@@ -82,6 +82,7 @@ type Decided = Option<Result<(Order, bool), EngineError>>;
 pub(crate) struct LeasedSeller {
     store: Arc<dyn Store>,
     clock: Clock,
+    chance: Chance,
     node: NodeSettings,
     terms: Arc<SaleTerms>,
     commands: mpsc::Receiver<Command>,
@@ -108,7 +109,7 @@ fn ttl_ms(node: &NodeSettings) -> i64 {
 impl LeasedSeller {
     pub(crate) async fn start(
         store: Arc<dyn Store>,
-        clock: Clock,
+        (clock, chance): (Clock, Chance),
         node: NodeSettings,
         terms: SaleTerms,
         queue_max: usize,
@@ -148,6 +149,7 @@ impl LeasedSeller {
         let seller = LeasedSeller {
             store,
             clock,
+            chance,
             node,
             terms,
             commands,
@@ -367,7 +369,7 @@ impl LeasedSeller {
     async fn draw(&mut self) {
         let now = self.clock.now();
         if !self.pool.drawn {
-            let closed = match self.store.close_draw(&self.terms, rand::random()).await {
+            let closed = match self.store.close_draw(&self.terms, self.chance.u64()).await {
                 Ok(closed) => closed,
                 Err(e) => {
                     tracing::warn!(sale = %self.sale_id(), error = %e, "closing the draw failed");
@@ -382,7 +384,7 @@ impl LeasedSeller {
                     &closed.entries,
                     closed.seed,
                     now,
-                    || new_order_id(sale, now),
+                    || new_order_id(sale, now, self.chance),
                 );
                 let placed: Vec<LeasedBuy> = closed
                     .entries
@@ -572,9 +574,9 @@ impl LeasedSeller {
                 duplicates.push((i, first));
             } else {
                 first_of.insert(a.key, i);
-                let mut order = new_order_id(self.terms.id, now);
+                let mut order = new_order_id(self.terms.id, now, self.chance);
                 while pending.iter().any(|(_, b)| b.order == order) {
-                    order = new_order_id(self.terms.id, now);
+                    order = new_order_id(self.terms.id, now, self.chance);
                 }
                 pending.push((
                     i,

@@ -11,10 +11,11 @@
 //! - **Recovery.** On start every sale is rebuilt by replaying its journal; orders
 //!   whose payment window passed while the server was down expire at once.
 
+mod chance;
 pub mod charts;
 pub mod clock;
 pub mod imports;
-mod journal;
+pub mod journal;
 mod leased;
 mod online;
 mod owner;
@@ -25,7 +26,8 @@ pub mod rollouts;
 mod traffic;
 mod views;
 
-pub use clock::Clock;
+pub use chance::Chance;
+pub use clock::{Clock, ManualTime};
 pub use traffic::Answers;
 pub use views::{OrderView, SaleView};
 
@@ -139,6 +141,8 @@ pub struct EngineOptions {
     /// through allotment leases by every node. `None`: one node; its new sales are
     /// sold from their journals.
     pub node: Option<NodeSettings>,
+    /// Where order ids and fair-start seeds come from.
+    pub chance: Chance,
 }
 
 impl Default for EngineOptions {
@@ -147,6 +151,7 @@ impl Default for EngineOptions {
             queue_max: QUEUE_MAX,
             holds: HoldPolicy::default(),
             node: None,
+            chance: Chance::System,
         }
     }
 }
@@ -160,6 +165,7 @@ const UNNAMED_NODE: &str = "unnamed";
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Clock,
+    chance: Chance,
     /// Requests each sale's queue holds.
     queue_max: usize,
     /// What one customer may hold unpaid in regular online orders.
@@ -206,6 +212,7 @@ impl Engine {
         let engine = Engine {
             store: store.clone(),
             clock,
+            chance: options.chance,
             queue_max: options.queue_max,
             holds: options.holds,
             sales: Arc::new(RwLock::new(HashMap::new())),
@@ -356,7 +363,7 @@ impl Engine {
             });
             let (seller, commands, snapshot) = leased::LeasedSeller::start(
                 self.store.clone(),
-                self.clock,
+                (self.clock, self.chance),
                 node,
                 terms,
                 self.queue_max,
@@ -367,8 +374,13 @@ impl Engine {
             self.sellers.lock().expect("sellers poisoned").push(task);
             (commands, snapshot)
         } else {
-            let (mut owner, commands, snapshot) =
-                SaleOwner::recover(self.store.clone(), self.clock, terms, self.queue_max).await?;
+            let (mut owner, commands, snapshot) = SaleOwner::recover(
+                self.store.clone(),
+                (self.clock, self.chance),
+                terms,
+                self.queue_max,
+            )
+            .await?;
             owner.catch_up().await?;
             tokio::spawn(owner.run());
             (commands, snapshot)
@@ -528,7 +540,7 @@ impl Engine {
                 key,
                 reply,
             },
-            |traffic, answer| traffic.count(answer, 1),
+            |traffic, answer| traffic.count(answer, |(_, replay)| *replay, 1),
         )
         .await
     }
@@ -549,8 +561,9 @@ impl Engine {
             admission,
             |reply| Command::BuyMany { buys, reply },
             |traffic, answer| match answer {
-                Ok(results) => results.iter().for_each(|r| traffic.count(r, 1)),
-                Err(_) => traffic.count(answer, asked),
+                // A many-buy's results do not tell a replay from a new order.
+                Ok(results) => results.iter().for_each(|r| traffic.count(r, |_| false, 1)),
+                Err(_) => traffic.count(answer, |_| false, asked),
             },
         )
         .await
@@ -707,7 +720,7 @@ impl Engine {
         idempotency_key: &str,
     ) -> Result<(OrderView, bool), EngineError> {
         let key = soldout_core::sale::idempotency_fingerprint(customer, idempotency_key);
-        let id = owner::new_order_id(ONLINE_ORDERS, self.clock.now());
+        let id = owner::new_order_id(ONLINE_ORDERS, self.clock.now(), self.chance);
         let order = online::prepare(
             self.store.as_ref(),
             self.clock,

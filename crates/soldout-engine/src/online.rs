@@ -108,11 +108,7 @@ pub(crate) fn unknown(order: OrderId) -> EngineError {
 pub(crate) async fn expire_forever(store: Arc<dyn Store>, clock: Clock, wake: Arc<Notify>) {
     loop {
         let wait = match store.next_online_expiry().await {
-            Ok(Some(at)) => (at - clock.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(EXPIRY_IDLE_WAKE),
-            Ok(None) => EXPIRY_IDLE_WAKE,
+            Ok(next) => clock.wait_until(next, EXPIRY_IDLE_WAKE),
             Err(e) => {
                 tracing::error!(error = %e, "reading the next online expiry failed");
                 EXPIRY_RETRY

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::Clock;
+use crate::{Chance, Clock};
 
 /// Most buy requests held for a fair-start draw.
 const HELD_MAX: usize = 1_000_000;
@@ -208,8 +208,8 @@ pub(crate) fn sale_of(order: OrderId) -> SaleId {
     order.sale()
 }
 
-pub(crate) fn new_order_id(sale: SaleId, now: DateTime<Utc>) -> OrderId {
-    OrderId::of_sale(sale, now.timestamp_millis().max(0) as u64, rand::random())
+pub(crate) fn new_order_id(sale: SaleId, now: DateTime<Utc>, chance: Chance) -> OrderId {
+    OrderId::of_sale(sale, now.timestamp_millis().max(0) as u64, chance.u64())
 }
 
 /// The devices a flash-sale order's hand-over makes, one per serial.
@@ -243,6 +243,7 @@ pub(crate) fn handed_devices(
 pub(crate) struct SaleOwner {
     store: Arc<dyn Store>,
     clock: Clock,
+    chance: Chance,
     terms: Arc<SaleTerms>,
     book: SaleBook,
     next_batch: i64,
@@ -281,7 +282,7 @@ async fn rebuild(store: &dyn Store, terms: &SaleTerms) -> Result<(SaleBook, i64)
 impl SaleOwner {
     pub(crate) async fn recover(
         store: Arc<dyn Store>,
-        clock: Clock,
+        (clock, chance): (Clock, Chance),
         terms: SaleTerms,
         queue_max: usize,
     ) -> Result<(SaleOwner, mpsc::Sender<Command>, watch::Receiver<Snapshot>), StoreError> {
@@ -293,6 +294,7 @@ impl SaleOwner {
         let owner = SaleOwner {
             store,
             clock,
+            chance,
             terms,
             book,
             next_batch,
@@ -314,11 +316,14 @@ impl SaleOwner {
                 Err(e) => {
                     tracing::error!(sale = %self.terms.id, error = %e, "commit failed; rebuilding the sale from its journal");
                     loop {
-                        tokio::time::sleep(REBUILD_PAUSE).await;
+                        self.clock.back_off(REBUILD_PAUSE).await;
                         match rebuild(self.store.as_ref(), &self.terms).await {
                             Ok((book, next_batch)) => {
                                 self.book = book;
                                 self.next_batch = next_batch;
+                                // A commit that failed may still have landed: what
+                                // readers see is what the journal holds.
+                                self.publish();
                                 break;
                             }
                             Err(e) => {
@@ -340,13 +345,7 @@ impl SaleOwner {
     async fn serve(&mut self) -> Result<(), StoreError> {
         let mut inbox = Vec::with_capacity(1024);
         loop {
-            let wait = match self.book.next_deadline() {
-                Some(deadline) => (deadline - self.clock.now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(IDLE_WAKE),
-                None => IDLE_WAKE,
-            };
+            let wait = self.clock.wait_until(self.book.next_deadline(), IDLE_WAKE);
             tokio::select! {
                 received = self.commands.recv_many(&mut inbox, BATCH_MAX) => {
                     if received == 0 {
@@ -394,7 +393,7 @@ impl SaleOwner {
         let mut events = Vec::new();
         let mut pending = Vec::new();
 
-        if let Some(draw) = self.book.decide_draw(now, rand::random()) {
+        if let Some(draw) = self.book.decide_draw(now, self.chance.u64()) {
             let SaleEvent::FairStartDrawn { seed } = draw else {
                 unreachable!("decide_draw yields a draw")
             };
@@ -477,8 +476,7 @@ impl SaleOwner {
                 return Err(e);
             }
             self.next_batch += 1;
-            self.snapshot
-                .send_replace(Snapshot::of(&self.book, &self.terms));
+            self.publish();
         }
         for p in pending {
             p.answer(&self.book);
@@ -496,9 +494,9 @@ impl SaleOwner {
         now: DateTime<Utc>,
         events: &mut Vec<SaleEvent>,
     ) -> Result<(OrderId, bool), soldout_core::sale::Rejection> {
-        let mut id = new_order_id(self.terms.id, now);
+        let mut id = new_order_id(self.terms.id, now, self.chance);
         while self.book.order(id).is_some() {
-            id = new_order_id(self.terms.id, now);
+            id = new_order_id(self.terms.id, now, self.chance);
         }
         match self.book.decide_buy(customer, quantity, key, now, id)? {
             BuyOutcome::Reserve(event) => {
@@ -578,6 +576,11 @@ impl SaleOwner {
                 other => other.refuse(EngineError::Invalid("only buys are held".into())),
             }
         }
+    }
+
+    fn publish(&self) {
+        self.snapshot
+            .send_replace(Snapshot::of(&self.book, &self.terms));
     }
 
     fn record(&mut self, event: SaleEvent, events: &mut Vec<SaleEvent>) {
@@ -725,7 +728,10 @@ mod tests {
     fn order_ids_carry_their_sale() {
         let now = Utc::now();
         for sale in [1, 42, 4_000_000_000] {
-            assert_eq!(sale_of(new_order_id(SaleId(sale), now)), SaleId(sale));
+            assert_eq!(
+                sale_of(new_order_id(SaleId(sale), now, Chance::System)),
+                SaleId(sale)
+            );
         }
     }
 }

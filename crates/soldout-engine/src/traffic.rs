@@ -13,8 +13,10 @@ use utoipa::ToSchema;
 pub struct Answers {
     /// Every buy answered, whatever the answer.
     pub requests: u64,
-    /// Orders reserved (a replayed key counts again: it was answered again).
+    /// Buys answered with a new order.
     pub sold: u64,
+    /// Buys that sent a key again and got its order again: answered, not sold.
+    pub replayed: u64,
     pub sold_out: u64,
     /// Refused because the customer reached the per-customer limit.
     pub limit: u64,
@@ -27,6 +29,7 @@ pub struct Answers {
 #[derive(Debug, Default)]
 pub(crate) struct Traffic {
     sold: AtomicU64,
+    replayed: AtomicU64,
     sold_out: AtomicU64,
     limit: AtomicU64,
     overloaded: AtomicU64,
@@ -34,9 +37,16 @@ pub(crate) struct Traffic {
 }
 
 impl Traffic {
-    /// Counts `times` answers that were `outcome`.
-    pub(crate) fn count<T>(&self, outcome: &Result<T, EngineError>, times: u64) {
+    /// Counts `times` answers that were `outcome`; `replay` tells a key sent again
+    /// from a new order.
+    pub(crate) fn count<T>(
+        &self,
+        outcome: &Result<T, EngineError>,
+        replay: impl Fn(&T) -> bool,
+        times: u64,
+    ) {
         let counter = match outcome {
+            Ok(answer) if replay(answer) => &self.replayed,
             Ok(_) => &self.sold,
             Err(EngineError::Rejected(Rejection::SoldOut)) => &self.sold_out,
             Err(EngineError::Rejected(Rejection::LimitReached { .. })) => &self.limit,
@@ -48,13 +58,15 @@ impl Traffic {
 
     pub(crate) fn read(&self) -> Answers {
         let sold = self.sold.load(Relaxed);
+        let replayed = self.replayed.load(Relaxed);
         let sold_out = self.sold_out.load(Relaxed);
         let limit = self.limit.load(Relaxed);
         let overloaded = self.overloaded.load(Relaxed);
         let other = self.other.load(Relaxed);
         Answers {
-            requests: sold + sold_out + limit + overloaded + other,
+            requests: sold + replayed + sold_out + limit + overloaded + other,
             sold,
+            replayed,
             sold_out,
             limit,
             overloaded,

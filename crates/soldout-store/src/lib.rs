@@ -7,6 +7,7 @@
 //! never-negative stock rule) is a call into `soldout-core`, not a rule of its own.
 
 mod error;
+pub mod fixture;
 mod leases;
 mod postgres;
 pub mod scratch;

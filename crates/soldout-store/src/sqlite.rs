@@ -203,8 +203,7 @@ mod dialect {
 mod tests {
     use crate::store::{DeviceVersion, ImportedDevice};
     use crate::Store;
-    use soldout_core::catalog::{NewMarket, NewProduct, NewSku, Specs};
-    use soldout_core::{Currency, MarketCode, OsVersion, ProductId, Serial, SkuCode};
+    use soldout_core::{MarketCode, OsVersion, Serial, SkuCode};
 
     fn version(serial: &Serial, v: &str, base: Option<&str>) -> DeviceVersion {
         DeviceVersion {
@@ -219,44 +218,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = crate::open(&url).await.unwrap();
-        let market = NewMarket {
-            code: MarketCode::parse("IN").unwrap(),
-            name: "India".into(),
-            currency: Currency::parse("INR").unwrap(),
-            return_window_days: None,
-        }
-        .validate()
-        .unwrap();
-        store.create_market(&market).await.unwrap();
-        let product = NewProduct {
-            id: ProductId::parse("redmi-note-4").unwrap(),
-            name: "Redmi Note 4".into(),
-            specs: Specs {
-                soc: "Snapdragon 625".into(),
-                battery_mah: 4100,
-                fast_charging: false,
-                main_camera_mp: 13,
-                port: "Micro-USB".into(),
-                os_name: "MIUI".into(),
-                os_base: "Android 6.0".into(),
-                os_version: OsVersion::parse("8.1").unwrap(),
-            },
-            skus: vec![NewSku {
-                sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
-                colour: "Gold".into(),
-                ram_gb: 3,
-                storage_gb: 32,
-            }],
-        }
-        .validate()
-        .unwrap();
-        store.create_product(&product).await.unwrap();
-        let serial = Serial::parse("RN4IN1").unwrap();
         let now = chrono::Utc::now();
+        crate::fixture::redmi_note_4_in_india(store.as_ref(), now, 0)
+            .await
+            .unwrap();
+        let market = MarketCode::parse("IN").unwrap();
+        let serial = Serial::parse("RN4IN1").unwrap();
         let device = ImportedDevice {
             serial: serial.clone(),
             sku: SkuCode::parse("RN4-3-32-GLD").unwrap(),
-            market: market.code.clone(),
+            market,
             os_version: OsVersion::parse("8.2").unwrap(),
             sold_at: now,
         };

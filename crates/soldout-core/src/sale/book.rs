@@ -10,7 +10,7 @@ use super::terms::SaleTerms;
 use crate::customer::CustomerId;
 use crate::money::{Amount, Currency};
 use crate::order::{self, OrderStatus};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -273,10 +273,8 @@ impl SaleBook {
 
     /// Whether a buy request arriving now must be held for the fair-start draw.
     pub fn holds_for_fair_start(&self, now: DateTime<Utc>) -> bool {
-        self.terms.fair_start_secs > 0
-            && self.fair_start_seed.is_none()
-            && now >= self.terms.starts_at - Duration::seconds(FAIR_START_EARLY_HOLD_SECS)
-            && now < self.terms.ends_at
+        self.terms
+            .holds_for_fair_start(now, self.fair_start_seed.is_some())
     }
 
     /// The next instant at which something is due without a request: the fair-start

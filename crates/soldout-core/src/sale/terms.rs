@@ -218,4 +218,14 @@ impl SaleTerms {
     pub fn fair_start_closes_at(&self) -> DateTime<Utc> {
         self.starts_at + Duration::seconds(self.fair_start_secs.into())
     }
+
+    /// Whether a buy arriving at `now` waits for the fair-start draw: from a minute
+    /// before the start (a buyer whose clock runs early is not turned away) until the
+    /// draw, which happens once the window has closed.
+    pub fn holds_for_fair_start(&self, now: DateTime<Utc>, drawn: bool) -> bool {
+        self.fair_start_secs > 0
+            && !drawn
+            && now >= self.starts_at - Duration::seconds(super::FAIR_START_EARLY_HOLD_SECS)
+            && now < self.ends_at
+    }
 }

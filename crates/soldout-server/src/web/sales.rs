@@ -108,6 +108,7 @@ fn render(state: &AppState, id: SaleId) -> PageResult {
         section.figures aria-label="Answers" {
             div.figure { "Requests per second" b data-field="rps" { "0" } }
             (figure("Sold", "sold", update.answers.sold))
+            (figure("Replays", "replayed", update.answers.replayed))
             (figure("Sold out", "sold_out", update.answers.sold_out))
             (figure("Limit reached", "limit", update.answers.limit))
             (figure("Overloaded", "overloaded", update.answers.overloaded))

@@ -109,6 +109,7 @@ pub async fn page(
                 data-server-now=(to_ms(now))
                 data-starts-at=(to_ms(sale.starts_at))
                 data-ends-at=(to_ms(sale.ends_at))
+                data-available=(sale.available)
             {
                 p.lead {
                     strong { (product.name) }
@@ -174,6 +175,8 @@ const SHOP_SCRIPT: &str = r#"
   var buy = document.getElementById('buy'), register = document.getElementById('register');
   var pay = document.getElementById('pay'), quantity = document.getElementById('quantity');
   var busy = false, bought = false, unanswered = false, order = null;
+  // Sold out as the page was served, or as a refusal since said.
+  var soldOut = Number(shop.dataset.available) === 0;
   var limit = quantity ? Number(quantity.max) : 1;
   function now() { return Date.now() + offset; }
   function newKey() {
@@ -195,7 +198,7 @@ const SHOP_SCRIPT: &str = r#"
     if (t < startsAt) {
       countdown.textContent = 'Starts in ' + clock(startsAt - t);
     } else if (t < endsAt) {
-      countdown.textContent = 'On sale now';
+      countdown.textContent = soldOut ? 'Sold out for now' : 'On sale now';
     } else {
       countdown.textContent = 'This sale has ended.';
     }
@@ -252,6 +255,7 @@ const SHOP_SCRIPT: &str = r#"
           bought = true; order = r.body;
           if (pay) pay.hidden = false;
         } else {
+          if (r.body.type && r.body.type.split('/').pop() === 'sold-out') soldOut = true;
           say(refused(r.body));
         }
         tick();

@@ -306,18 +306,21 @@ async fn the_live_page_streams_counters_and_answers_a_few_times_a_second() {
         "{page}"
     );
 
-    // While the page listens, the last unit sells and one more buyer is refused.
+    // While the page listens, the last unit sells, its buyer sends the key again
+    // (answered with the same order, not counted as sold) and one more buyer is
+    // refused.
     let late_buys = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         let sold = app.buy(&buyers[3], id, 1, "k3").await.status();
+        let replayed = app.buy(&buyers[3], id, 1, "k3").await.status();
         let refused = app.buy(&buyers[4], id, 1, "k4").await.status();
-        (sold.as_u16(), refused.as_u16())
+        (sold.as_u16(), replayed.as_u16(), refused.as_u16())
     };
     let (seen, late) = tokio::join!(
         updates(&app, &admin, id, Duration::from_millis(1600)),
         late_buys
     );
-    assert_eq!(late, (201, 409));
+    assert_eq!(late, (201, 201, 409));
     assert!(seen.len() >= 2, "updates keep coming: {}", seen.len());
     assert!(
         seen.len() <= 4,
@@ -332,8 +335,15 @@ async fn the_live_page_streams_counters_and_answers_a_few_times_a_second() {
     assert_eq!(last["available"], 0);
     assert_eq!(last["status"], "sold out");
     let answers = &last["answers"];
-    assert_eq!(answers["requests"], 6, "{answers}");
+    assert_eq!(answers["requests"], 7, "{answers}");
     assert_eq!(answers["sold"], 4, "{answers}");
+    assert_eq!(answers["replayed"], 1, "{answers}");
+    // The storefront's script says "sold out", not "on sale now", from the page's
+    // own count.
+    let (status, shop) = app.page(&format!("/shop/sales/{id}"), "").await;
+    assert_eq!(status, 200, "{shop}");
+    assert!(shop.contains(r#"data-available="0""#), "{shop}");
+    assert!(shop.contains("Sold out for now"), "{shop}");
     assert_eq!(answers["limit"], 1, "{answers}");
     assert_eq!(answers["sold_out"], 1, "{answers}");
     assert_eq!(answers["overloaded"], 0, "{answers}");
