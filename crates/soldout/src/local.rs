@@ -47,6 +47,21 @@ impl DatabaseArgs {
         self.open_or(DEFAULT_DATABASE).await
     }
 
+    /// Opens the named database, or [`DEFAULT_DATABASE`], for a command that only
+    /// reads: a SQLite file that does not exist is an error naming it, and nothing is
+    /// created (a mistyped path would otherwise report an empty company).
+    pub async fn open_existing(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let url = self.database.as_deref().unwrap_or(DEFAULT_DATABASE);
+        if let Some(path) = sqlite_path(url) {
+            if !std::path::Path::new(path).exists() {
+                anyhow::bail!(
+                    "there is no database at {path}: name an existing one with --database sqlite://PATH (or SOLDOUT_DATABASE); `soldout serve` or `soldout demo` creates one"
+                );
+            }
+        }
+        self.open().await
+    }
+
     /// Opens the named database, or `default` when none is named, bringing its schema
     /// up to date.
     pub async fn open_or(&self, default: &str) -> anyhow::Result<Arc<dyn Store>> {
@@ -60,6 +75,14 @@ impl DatabaseArgs {
             .await
             .with_context(|| format!("opening the database {}", redacted(url)))
     }
+}
+
+/// The file a `sqlite:` URL names, without its query.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(rest.split('?').next().unwrap_or(rest))
 }
 
 /// A URL as it may be printed: a password in it is replaced by `***`.
@@ -78,6 +101,19 @@ fn redacted(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sqlite_url_names_its_file() {
+        assert_eq!(
+            super::sqlite_path("sqlite://soldout.db"),
+            Some("soldout.db")
+        );
+        assert_eq!(
+            super::sqlite_path("sqlite:///var/lib/soldout/s.db?mode=rwc"),
+            Some("/var/lib/soldout/s.db")
+        );
+        assert_eq!(super::sqlite_path("postgres://p@h/db"), None);
+    }
+
     #[test]
     fn a_password_never_reaches_a_message() {
         assert_eq!(

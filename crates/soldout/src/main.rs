@@ -3,6 +3,7 @@
 
 mod company_cli;
 mod demo;
+mod demo_clock;
 mod import_cli;
 mod local;
 mod remote;
@@ -40,6 +41,32 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: `text` (colour only on a
+    /// terminal) or `json` (one object per line). What is logged: SOLDOUT_LOG or
+    /// RUST_LOG, such as `soldout=debug`.
+    #[arg(long, env = "SOLDOUT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to standard error in `format`, filtered by SOLDOUT_LOG or RUST_LOG.
+fn start_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SOLDOUT_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| "soldout=info,soldout_server=info,tower_http=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -56,9 +83,11 @@ enum Command {
     Store(store_cli::StoreArgs),
     /// Stock transfers on a running server: create, ship, receive, show, list.
     Transfer(store_cli::TransferArgs),
-    /// Import outside data into the database, all or nothing: shipments.
+    /// Import outside data into the database, all or nothing: shipments, tracker
+    /// (market data), fx (exchange rates), devices (an installed base).
     Import(import_cli::ImportArgs),
-    /// Reports from the shipment ledger: a quarter, a year against its target.
+    /// Reports from the shipment ledger: quarter, trend (QoQ and YoY), year (against
+    /// its target).
     Report(report_cli::ReportArgs),
     /// The company's annual unit targets.
     Target(company_cli::TargetArgs),
@@ -139,13 +168,7 @@ struct DemoArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SOLDOUT_LOG")
-                .unwrap_or_else(|_| "soldout=info,soldout_server=info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    start_logging(cli.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         match cli.command {
@@ -164,16 +187,30 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Demo(args) => {
                 let store = args.database.open_or(demo::DEFAULT_DATABASE).await?;
-                let clock = Clock::starting_at(Some(args.clock_start));
-                let state = start_state(store, clock, &args.server, true, None).await?;
+                let (start, resumed) = demo_clock::resume(store.as_ref(), args.clock_start).await?;
+                println!(
+                    "The demo's clock starts at {}{}.",
+                    start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    if resumed {
+                        ", where its last run on this database stopped"
+                    } else {
+                        ""
+                    }
+                );
+                let clock = Clock::starting_at(Some(start));
+                let state = start_state(store.clone(), clock, &args.server, true, None).await?;
                 demo::load(&state.store, clock.now()).await?;
                 store_demo::run(&state).await?;
                 rush::run(&state).await?;
                 rollout_demo::run(&state).await?;
+                demo_clock::keep(store.as_ref(), clock).await?;
                 if args.no_serve {
                     return Ok(());
                 }
-                serve(state, &args.server).await
+                demo_clock::keep_running(store.clone(), clock);
+                let served = serve(state, &args.server).await;
+                demo_clock::keep(store.as_ref(), clock).await?;
+                served
             }
             Command::Sale(args) => sale_cli::run(args).await,
             Command::Store(args) => store_cli::run_store(args).await,

@@ -72,7 +72,12 @@ fn print_table(r: &QuarterReport) {
     let revenue: Vec<String> = r
         .revenue
         .iter()
-        .map(|(currency, minor)| format!("{minor} {currency} (minor units)"))
+        .map(
+            |(currency, minor)| match soldout_core::Currency::parse(currency) {
+                Ok(currency) => soldout_core::display_amount(*minor, currency),
+                Err(_) => format!("{minor} {currency} (minor units)"),
+            },
+        )
         .collect();
     println!(
         "{} {}: {} units  QoQ {}  YoY {}  revenue YoY {}",
@@ -267,7 +272,7 @@ fn print_csv(r: &QuarterReport) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let store = args.database.open().await?;
+    let store = args.database.open_existing().await?;
     match args.command {
         ReportCommand::Quarter {
             period,

@@ -111,8 +111,8 @@ pub async fn run(state: &AppState) -> anyhow::Result<()> {
     let sale = engine.open_sale(new).await?;
     store.set_meta(SALE_MARKER, &sale.id.to_string()).await?;
     println!(
-        "Flash sale {}: {} units of the Redmi Note 4 (RN4-3-32-GLD) in India at {} {} minor units, starting {}; registration required, limit 1, fair start 1s.",
-        sale.id, UNITS, sale.price, sale.currency, starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        "Flash sale {}: {} units of the Redmi Note 4 (RN4-3-32-GLD) in India at {}, starting {}; registration required, limit 1, fair start 1s.",
+        sale.id, UNITS, soldout_core::display_amount(sale.price, sale.currency), starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
 
     let registering: Vec<CustomerId> = customers

@@ -100,13 +100,14 @@ pub async fn run(args: SaleArgs) -> anyhow::Result<()> {
 fn print_sale(sale: &Value) {
     let n = |k: &str| sale[k].as_u64().unwrap_or(0);
     println!(
-        "sale {} {} {} {:<9} {} to {}  quantity {}  available {}  reserved {}  paid {}  fulfilled {}  released {}  registrations {}",
+        "sale {} {} {} {:<9} {} to {}  at {}  quantity {}  available {}  reserved {}  paid {}  fulfilled {}  released {}  registrations {}",
         sale["id"],
         sale["sku"].as_str().unwrap_or("?"),
         sale["market"].as_str().unwrap_or("?"),
         sale["status"].as_str().unwrap_or("?"),
         sale["starts_at"].as_str().unwrap_or("?"),
         sale["ends_at"].as_str().unwrap_or("?"),
+        crate::remote::money(&sale["price"], &sale["currency"]),
         n("quantity"),
         n("available"),
         n("reserved"),

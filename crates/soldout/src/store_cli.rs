@@ -169,12 +169,11 @@ pub async fn run_store(args: StoreArgs) -> anyhow::Result<()> {
                 .await?;
             remote.show(&receipt, "", |r| {
                 println!(
-                    "receipt {} at {} ({}): {} {} minor units, client id {}",
+                    "receipt {} at {} ({}): {}, client id {}",
                     r["id"],
                     r["store"].as_str().unwrap_or("?"),
                     r["occurred_at"].as_str().unwrap_or("?"),
-                    r["total"],
-                    r["currency"].as_str().unwrap_or("?"),
+                    crate::remote::money(&r["total"], &r["currency"]),
                     r["client_id"].as_str().unwrap_or("?"),
                 )
             })

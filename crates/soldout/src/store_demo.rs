@@ -131,13 +131,12 @@ async fn set_up(state: &AppState) -> anyhow::Result<()> {
         .await?;
         let (PosOutcome::Recorded(receipt) | PosOutcome::Duplicate(receipt)) = outcome;
         println!(
-            "  counter sale {} at {}: {} x {} for {} {} (minor units)",
+            "  counter sale {} at {}: {} x {} for {}",
             receipt.id,
             receipt.store,
             serials.len(),
             sku,
-            receipt.total,
-            receipt.currency
+            soldout_core::display_amount(receipt.total, receipt.currency)
         );
     }
 
@@ -183,8 +182,13 @@ async fn set_up(state: &AppState) -> anyhow::Result<()> {
         .place_order(buyer, &request, "demo-pickup-1")
         .await?;
     println!(
-        "  pickup order {} reserved at store-in-bengaluru for customer {}: pay {} {} by {}",
-        order.id, buyer, order.amount, order.currency, order.pay_by
+        "  pickup order {} reserved at store-in-bengaluru for customer {}: pay {} by {}",
+        order.id,
+        buyer,
+        soldout_core::display_amount(order.amount, order.currency),
+        order
+            .pay_by
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     Ok(())
 }

@@ -53,6 +53,10 @@ fn the_demo_loads_the_reference_data_once() {
         "India's Mi Max 2 is teased on 4 July: {first}"
     );
 
+    // Money reads as money: major units with the currency.
+    assert!(first.contains("for INR 21,998.00"), "{first}");
+    assert!(first.contains("at INR 10,999.00"), "{first}");
+    assert!(!first.contains("minor units"), "{first}");
     // The flash sale ran once: exactly its batch sold, every other press refused.
     assert!(first.contains("5000 units sold"), "{first}");
     assert!(first.contains("not-registered 5000"), "{first}");
@@ -112,6 +116,13 @@ fn the_reference_data_says_what_the_company_said(dir: &tempfile::TempDir, databa
         serde_json::from_str(&out).unwrap()
     };
     let percent = |v: &serde_json::Value| (v.as_f64().unwrap() * 100.0).round() as i64;
+    let table = run(soldout()
+        .args(["report", "quarter", "2017Q2", "--database", database])
+        .args(["--clock-start", "2017-07-04T01:00:00Z"]));
+    assert!(
+        table.contains("INR ") && !table.contains("minor units"),
+        "money in major units with its currency: {table}"
+    );
     let all = json(&["quarter", "2017Q2"]);
     assert_eq!(all["units"], 23_160_000, "{all}");
     assert_eq!(percent(&all["units_qoq"]), 70, "{all}");
