@@ -174,7 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             let clock = soldout_engine::Clock::starting_at(Some(fixture::clock_start()));
             let secrets = Settings {
-                admin_token: fixture::ADMIN_TOKEN.into(),
+                admin_token: Some(fixture::ADMIN_TOKEN.into()),
                 token_key: Some(fixture::TOKEN_KEY.into()),
                 payment_secret: Some("bench".into()),
                 ..Settings::default()

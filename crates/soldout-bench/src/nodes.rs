@@ -75,7 +75,7 @@ fn start_nodes(
                 };
                 let clock = soldout_engine::Clock::starting_at(Some(fixture::clock_start()));
                 let settings = Settings {
-                    admin_token: fixture::ADMIN_TOKEN.into(),
+                    admin_token: Some(fixture::ADMIN_TOKEN.into()),
                     token_key: Some(fixture::TOKEN_KEY.into()),
                     payment_secret: Some("bench".into()),
                     engine: EngineOptions {

@@ -3,7 +3,8 @@
 //! [`AdminOnly`] or [`CustomerOnly`]. A missing or unknown token is a 401, a known
 //! token with the wrong role a 403.
 //!
-//! The admin token is a configured secret. Customer tokens
+//! The admin token is a configured secret, or one made on the first start of which
+//! only the SHA-256 digest is kept (`admin_token`). Customer tokens
 //! (`c.<id>.<expiry, Unix seconds>.<HMAC-SHA256 of both, truncated>`) and clerk tokens
 //! (`k.<id>.<store>.<HMAC of both>`) are signed, so checking one needs no database
 //! read; the signing key is persisted (or given as `SOLDOUT_TOKEN_KEY`), so tokens
@@ -93,7 +94,9 @@ impl From<TokenRefusal> for Problem {
 /// The secrets that identify callers.
 #[derive(Clone)]
 pub struct Tokens {
-    admin: Arc<str>,
+    /// The SHA-256 digest of the admin token: a rotation replaces it while the server
+    /// runs.
+    admin: Arc<RwLock<AdminDigest>>,
     /// HMAC-SHA256 with the signing key already absorbed: each check clones it
     /// instead of hashing the key again.
     keyed: Hmac<Sha256>,
@@ -102,15 +105,30 @@ pub struct Tokens {
     revoked_clerks: Arc<RwLock<HashSet<ClerkId>>>,
 }
 
+/// The SHA-256 digest of an admin token.
+pub type AdminDigest = [u8; 32];
+
+/// The digest an admin token is checked against.
+pub fn admin_digest(token: &str) -> AdminDigest {
+    use sha2::Digest;
+    Sha256::digest(token.as_bytes()).into()
+}
+
 impl Tokens {
+    /// Tokens with `admin` as the admin token.
     pub fn new(admin: String, signing_key: &str) -> Self {
         assert!(!admin.is_empty(), "the admin token must not be empty");
+        Self::with_admin_digest(admin_digest(&admin), signing_key)
+    }
+
+    /// Tokens whose admin token is the one with this digest.
+    pub fn with_admin_digest(admin: AdminDigest, signing_key: &str) -> Self {
         assert!(
             !signing_key.is_empty(),
             "the token signing key must not be empty"
         );
         Tokens {
-            admin: admin.into(),
+            admin: Arc::new(RwLock::new(admin)),
             keyed: Hmac::<Sha256>::new_from_slice(signing_key.as_bytes())
                 .expect("HMAC takes a key of any length"),
             customer_ttl_secs: CUSTOMER_TOKEN_TTL_SECS,
@@ -125,14 +143,13 @@ impl Tokens {
         self
     }
 
-    /// The admin token, to show the operator once at start.
-    pub fn admin_token(&self) -> &str {
-        &self.admin
+    /// From now on the admin token is the one with `digest` (a rotation).
+    pub fn set_admin_digest(&self, digest: AdminDigest) {
+        *self.admin.write().unwrap_or_else(|e| e.into_inner()) = digest;
     }
 
-    /// A fresh random admin token.
-    pub fn generate_admin_token() -> String {
-        random_secret()
+    fn admin_digest(&self) -> AdminDigest {
+        *self.admin.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The signature of a token's subject: its kind and its fields.
@@ -282,9 +299,7 @@ impl Tokens {
                 store,
             });
         }
-        let admin = self.admin.as_bytes();
-        let given = token.as_bytes();
-        if given.len() == admin.len() && bool::from(given.ct_eq(admin)) {
+        if bool::from(admin_digest(token).ct_eq(&self.admin_digest())) {
             Ok(Principal::Admin)
         } else {
             Err(Invalid)

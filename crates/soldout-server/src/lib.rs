@@ -5,6 +5,7 @@
 //! [`App::build`] makes the router so that the binary and the tests start the very
 //! same server; [`serve`] runs it until a shutdown signal.
 
+pub mod admin_token;
 mod api_doc;
 pub mod auth;
 pub mod connections;
@@ -58,6 +59,9 @@ pub struct Services {
     pub payment_secret: Arc<[u8]>,
     /// The storefront offers a "pay" button that acts as the provider (demos only).
     pub demo_payments: bool,
+    /// The admin token this start made (none was configured or kept): shown to the
+    /// operator once, never kept.
+    pub new_admin_token: Option<String>,
     /// How long a dashboard session lives.
     pub sessions: SessionPolicy,
     /// Cookies carry `Secure`.
@@ -73,7 +77,9 @@ pub struct Services {
 /// the database (or generated there on first start).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub admin_token: String,
+    /// The admin token; `None`: the one kept in the database (as its digest), made on
+    /// the first start and shown then ([`AppState::new_admin_token`]).
+    pub admin_token: Option<String>,
     pub token_key: Option<String>,
     pub payment_secret: Option<String>,
     /// The storefront's "pay" button calls the payment webhook as the provider would,
@@ -96,7 +102,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            admin_token: String::new(),
+            admin_token: None,
             token_key: None,
             payment_secret: None,
             demo_payments: false,
@@ -134,8 +140,18 @@ impl AppState {
             settings.payment_secret,
         )
         .await?;
-        let tokens = Tokens::new(settings.admin_token, &token_key)
-            .with_customer_ttl(settings.customer_token_ttl_secs);
+        let kept = settings.admin_token.is_none();
+        let (tokens, new_admin_token) = match settings.admin_token {
+            Some(admin) => (Tokens::new(admin, &token_key), None),
+            None => {
+                let (digest, made) = admin_token::kept_or_made(store.as_ref()).await?;
+                (Tokens::with_admin_digest(digest, &token_key), made)
+            }
+        };
+        let tokens = tokens.with_customer_ttl(settings.customer_token_ttl_secs);
+        if kept {
+            admin_token::follow_rotations(store.clone(), tokens.clone());
+        }
         for clerk in store.clerks(None).await? {
             if clerk.revoked_at.is_some() {
                 tokens.revoke_clerk(clerk.id);
@@ -154,6 +170,7 @@ impl AppState {
             rollouts,
             payment_secret: payment_secret.into_bytes().into(),
             demo_payments: settings.demo_payments,
+            new_admin_token,
             sessions: settings.sessions,
             secure_cookies: settings.secure_cookies,
             sign_ups: settings

@@ -37,6 +37,30 @@ enum SettingsCommand {
     Set { name: String, value: String },
 }
 
+#[derive(Args)]
+pub struct AdminTokenArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(subcommand)]
+    command: AdminTokenCommand,
+}
+
+#[derive(Subcommand)]
+enum AdminTokenCommand {
+    /// Make a new admin token, print it once (as the last word of its line) and keep
+    /// only its digest: running servers on this database refuse the old one within
+    /// seconds. A token given with --admin-token is not affected.
+    Rotate,
+}
+
+pub async fn run_admin_token(args: AdminTokenArgs) -> anyhow::Result<()> {
+    let AdminTokenCommand::Rotate = args.command;
+    let store = args.database.open_existing().await?;
+    let token = soldout_server::admin_token::rotate(store.as_ref()).await?;
+    println!("admin token: {token}");
+    Ok(())
+}
+
 pub async fn run_target(args: TargetArgs) -> anyhow::Result<()> {
     let TargetCommand::Set { year, units } = args.command;
     let store = args.database.open().await?;

@@ -24,7 +24,6 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use server_args::ServerArgs;
 use soldout_engine::{Clock, NodeSettings};
-use soldout_server::auth::Tokens;
 use soldout_server::{App, AppState};
 use soldout_store::Store;
 use std::sync::Arc;
@@ -95,6 +94,8 @@ enum Command {
     Settings(company_cli::SettingsArgs),
     /// OS releases and staged rollouts on a running server; `simulate` rehearses one.
     Rollout(rollout_cli::RolloutArgs),
+    /// The admin token kept in the database: `rotate` makes a new one.
+    AdminToken(company_cli::AdminTokenArgs),
 }
 
 #[derive(Args)]
@@ -220,6 +221,7 @@ fn main() -> anyhow::Result<()> {
             Command::Target(args) => company_cli::run_target(args).await,
             Command::Settings(args) => company_cli::run_settings(args).await,
             Command::Rollout(args) => rollout_cli::run(args).await,
+            Command::AdminToken(args) => company_cli::run_admin_token(args).await,
         }
     })
 }
@@ -232,21 +234,17 @@ async fn start_state(
     demo: bool,
     node: Option<NodeSettings>,
 ) -> anyhow::Result<AppState> {
-    let admin_token = args
-        .configured_admin_token()
-        .map(str::to_owned)
-        .unwrap_or_else(Tokens::generate_admin_token);
-    let mut settings = args.settings(admin_token, demo)?;
+    let mut settings = args.settings(demo)?;
     settings.engine.node = node;
     AppState::start(store, clock, settings).await
 }
 
 async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
     let limits = args.limits()?;
-    if args.configured_admin_token().is_none() {
-        println!(
-            "admin token (generated; set SOLDOUT_ADMIN_TOKEN to choose one): {}",
-            state.tokens.admin_token()
+    if let Some(token) = &state.new_admin_token {
+        println!("admin token: {token}");
+        tracing::info!(
+            "the admin token was made on this first start and is shown only now: keep it (later starts accept it; `soldout admin-token rotate` makes a new one)"
         );
     }
     let listener = soldout_server::connections::bind(args.listen, limits.listen_backlog)

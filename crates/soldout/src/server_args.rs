@@ -18,7 +18,9 @@ pub struct ServerArgs {
     /// Secure. Defaults to http://<listen>.
     #[arg(long, env = "SOLDOUT_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Admin bearer token; when left out a random one is generated and printed once.
+    /// Admin bearer token; when left out, the first start makes one and prints it
+    /// once, the database keeps only its digest, and later starts accept the same one
+    /// (`soldout admin-token rotate` makes a new one).
     #[arg(long, env = "SOLDOUT_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Key that signs customer and clerk tokens; when left out one is generated and
@@ -127,8 +129,8 @@ impl ServerArgs {
             .filter(|t| !t.is_empty())
     }
 
-    /// The server's settings; `admin_token` is the one to use (configured or generated).
-    pub fn settings(&self, admin_token: String, demo: bool) -> anyhow::Result<Settings> {
+    /// The server's settings.
+    pub fn settings(&self, demo: bool) -> anyhow::Result<Settings> {
         if let Some(url) = &self.public_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),
@@ -150,7 +152,7 @@ impl ServerArgs {
         };
         sessions.validate().map_err(anyhow::Error::msg)?;
         Ok(Settings {
-            admin_token,
+            admin_token: self.configured_admin_token().map(str::to_owned),
             token_key: self.token_key.clone(),
             payment_secret: self.payment_secret.clone(),
             demo_payments: demo,

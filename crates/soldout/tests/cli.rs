@@ -147,3 +147,98 @@ fn a_restarted_demo_goes_on_from_its_clock_and_logs_as_asked() {
         );
     }
 }
+
+/// Starts `soldout serve` on `database`; returns the child, its first stdout line and
+/// its address.
+fn start_serving(database: &str) -> (std::process::Child, String, String) {
+    use std::io::BufRead;
+    let mut child = soldout()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let listening = if first.starts_with("soldout listening") {
+        first.clone()
+    } else {
+        lines.next().unwrap().unwrap()
+    };
+    let addr = listening
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .to_owned();
+    // The rest of its output is not read: let it drain.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, first, addr)
+}
+
+fn sales_status(addr: &str, token: &str) -> u16 {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://{addr}/v1/sales"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+#[test]
+fn the_first_start_makes_the_admin_token_later_ones_keep_it_and_rotation_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admin.db");
+    let database = format!("sqlite://{}", path.display());
+    let (server, first, addr) = start_serving(&database);
+    assert!(first.starts_with("admin token: "), "{first}");
+    let token = first.rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(sales_status(&addr, &token), 200);
+    stop(server);
+    // The database keeps the digest, not the token.
+    let file = std::fs::read(&path).unwrap();
+    assert!(
+        !file.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token itself is not in the database"
+    );
+
+    let (server, first, addr) = start_serving(&database);
+    assert!(
+        first.starts_with("soldout listening"),
+        "no new token: {first}"
+    );
+    assert_eq!(
+        sales_status(&addr, &token),
+        200,
+        "the same token still works"
+    );
+
+    let rotated = run(soldout().args(["admin-token", "rotate", "--database", &database]));
+    let new = rotated.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        rotated.starts_with("admin token: ") && new != token,
+        "{rotated}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while sales_status(&addr, &token) != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old token is refused within 5 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(sales_status(&addr, &new), 200);
+    stop(server);
+}

@@ -116,7 +116,7 @@ pub async fn spawn_on(
 ) -> TestApp {
     let admin_token = "test-admin-token".to_owned();
     let mut settings = Settings {
-        admin_token: admin_token.clone(),
+        admin_token: Some(admin_token.clone()),
         payment_secret: Some(PAYMENT_SECRET.into()),
         ..Settings::default()
     };
