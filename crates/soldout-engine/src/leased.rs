@@ -12,9 +12,9 @@
 //! the store directly from whichever node gets them (see `Engine`); expiries and the
 //! end run on every node's timer and happen once, in the database.
 
-use crate::owner::{new_order_id, Command, Snapshot};
+use crate::owner::{new_order_id, Command, Snapshot, Surroundings};
 use crate::views::OrderView;
-use crate::{Chance, Clock, EngineError};
+use crate::{Chance, Clock, EngineError, Observer};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashSet as HashSet;
 use soldout_core::sale::draw::{self, HeldBuy};
@@ -83,6 +83,7 @@ pub(crate) struct LeasedSeller {
     store: Arc<dyn Store>,
     clock: Clock,
     chance: Chance,
+    observer: Observer,
     node: NodeSettings,
     terms: Arc<SaleTerms>,
     commands: mpsc::Receiver<Command>,
@@ -109,7 +110,11 @@ fn ttl_ms(node: &NodeSettings) -> i64 {
 impl LeasedSeller {
     pub(crate) async fn start(
         store: Arc<dyn Store>,
-        (clock, chance): (Clock, Chance),
+        Surroundings {
+            clock,
+            chance,
+            observer,
+        }: Surroundings,
         node: NodeSettings,
         terms: SaleTerms,
         queue_max: usize,
@@ -150,6 +155,7 @@ impl LeasedSeller {
             store,
             clock,
             chance,
+            observer,
             node,
             terms,
             commands,
@@ -735,6 +741,12 @@ impl LeasedSeller {
                 &buys,
             )
             .await;
+        match &committed {
+            Ok(_) => self.observer.committed(buys.len(), started.elapsed()),
+            // A lapsed lease is the guard working, not the store failing.
+            Err(StoreError::Fenced(_)) => {}
+            Err(_) => self.observer.failed(),
+        }
         match committed {
             Ok(outcomes) => {
                 let mut placed_units = 0u32;

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod imports;
 pub mod journal;
 mod leased;
+pub mod observe;
 mod online;
 mod owner;
 pub mod pos;
@@ -28,10 +29,11 @@ mod views;
 
 pub use chance::Chance;
 pub use clock::{Clock, ManualTime};
-pub use traffic::Answers;
+pub use traffic::{Answers, SaleTraffic, REFUSAL_REASONS};
 pub use views::{OrderView, SaleView};
 
 pub use leased::NodeSettings;
+pub use observe::{CommitObserver, Observer};
 pub use owner::Buy;
 use owner::{Command, Reply, SaleOwner, Snapshot};
 use soldout_core::order::{HandedOver, HoldPolicy, NewOrder, PaymentReport};
@@ -143,6 +145,8 @@ pub struct EngineOptions {
     pub node: Option<NodeSettings>,
     /// Where order ids and fair-start seeds come from.
     pub chance: Chance,
+    /// Who hears of every group commit (the server's metrics).
+    pub observer: Observer,
 }
 
 impl Default for EngineOptions {
@@ -152,6 +156,7 @@ impl Default for EngineOptions {
             holds: HoldPolicy::default(),
             node: None,
             chance: Chance::System,
+            observer: Observer::default(),
         }
     }
 }
@@ -166,6 +171,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Clock,
     chance: Chance,
+    observer: Observer,
     /// Requests each sale's queue holds.
     queue_max: usize,
     /// What one customer may hold unpaid in regular online orders.
@@ -213,6 +219,7 @@ impl Engine {
             store: store.clone(),
             clock,
             chance: options.chance,
+            observer: options.observer.clone(),
             queue_max: options.queue_max,
             holds: options.holds,
             sales: Arc::new(RwLock::new(HashMap::new())),
@@ -257,6 +264,14 @@ impl Engine {
 
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    fn surroundings(&self) -> owner::Surroundings {
+        owner::Surroundings {
+            clock: self.clock,
+            chance: self.chance,
+            observer: self.observer.clone(),
+        }
     }
 
     /// Opens a sale from what an operator asks for: checks it against the catalog
@@ -363,7 +378,7 @@ impl Engine {
             });
             let (seller, commands, snapshot) = leased::LeasedSeller::start(
                 self.store.clone(),
-                (self.clock, self.chance),
+                self.surroundings(),
                 node,
                 terms,
                 self.queue_max,
@@ -376,7 +391,7 @@ impl Engine {
         } else {
             let (mut owner, commands, snapshot) = SaleOwner::recover(
                 self.store.clone(),
-                (self.clock, self.chance),
+                self.surroundings(),
                 terms,
                 self.queue_max,
             )
@@ -447,6 +462,29 @@ impl Engine {
             answers: handle.traffic.read(),
             sold_curve: snapshot.sold_curve.clone(),
         })
+    }
+
+    /// Every sale's units left and its answers, for the metrics, oldest first.
+    pub fn sale_metrics(&self) -> Vec<(SaleId, u32, SaleTraffic)> {
+        let sales = self.sales.read().expect("sales map poisoned");
+        let mut seen: Vec<(SaleId, u32, SaleTraffic)> = sales
+            .iter()
+            .map(|(id, h)| {
+                let available = h.snapshot.borrow().counters.available;
+                (*id, available, h.traffic.for_metrics())
+            })
+            .collect();
+        seen.sort_by_key(|(id, _, _)| *id);
+        seen
+    }
+
+    /// Requests waiting in every sale's queue for their owner.
+    pub fn queue_depth(&self) -> usize {
+        let sales = self.sales.read().expect("sales map poisoned");
+        sales
+            .values()
+            .map(|h| h.commands.max_capacity() - h.commands.capacity())
+            .sum()
     }
 
     /// Every sale, oldest first.
@@ -540,7 +578,14 @@ impl Engine {
                 key,
                 reply,
             },
-            |traffic, answer| traffic.count(answer, |(_, replay)| *replay, 1),
+            |traffic, answer| {
+                traffic.count(
+                    answer,
+                    |(_, replay)| *replay,
+                    |(o, _)| u64::from(o.quantity),
+                    1,
+                )
+            },
         )
         .await
     }
@@ -556,14 +601,19 @@ impl Engine {
         admission: Admission,
     ) -> Result<Vec<Result<OrderId, EngineError>>, EngineError> {
         let asked = buys.len() as u64;
+        let quantities: Vec<u32> = buys.iter().map(|b| b.quantity).collect();
         self.ask_counted(
             sale,
             admission,
             |reply| Command::BuyMany { buys, reply },
             |traffic, answer| match answer {
                 // A many-buy's results do not tell a replay from a new order.
-                Ok(results) => results.iter().for_each(|r| traffic.count(r, |_| false, 1)),
-                Err(_) => traffic.count(answer, |_| false, asked),
+                Ok(results) => {
+                    for (r, &quantity) in results.iter().zip(&quantities) {
+                        traffic.count(r, |_| false, |_| u64::from(quantity), 1);
+                    }
+                }
+                Err(_) => traffic.count(answer, |_| false, |_| 0, asked),
             },
         )
         .await

@@ -20,7 +20,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{Chance, Clock};
+use crate::{Chance, Clock, Observer};
+
+/// What every sale's owner (or seller) runs in: the clock, the source of chance and
+/// the onlooker of its commits.
+#[derive(Clone)]
+pub(crate) struct Surroundings {
+    pub(crate) clock: Clock,
+    pub(crate) chance: Chance,
+    pub(crate) observer: Observer,
+}
 
 /// Most buy requests held for a fair-start draw.
 const HELD_MAX: usize = 1_000_000;
@@ -244,6 +253,7 @@ pub(crate) struct SaleOwner {
     store: Arc<dyn Store>,
     clock: Clock,
     chance: Chance,
+    observer: Observer,
     terms: Arc<SaleTerms>,
     book: SaleBook,
     next_batch: i64,
@@ -282,7 +292,11 @@ async fn rebuild(store: &dyn Store, terms: &SaleTerms) -> Result<(SaleBook, i64)
 impl SaleOwner {
     pub(crate) async fn recover(
         store: Arc<dyn Store>,
-        (clock, chance): (Clock, Chance),
+        Surroundings {
+            clock,
+            chance,
+            observer,
+        }: Surroundings,
         terms: SaleTerms,
         queue_max: usize,
     ) -> Result<(SaleOwner, mpsc::Sender<Command>, watch::Receiver<Snapshot>), StoreError> {
@@ -295,6 +309,7 @@ impl SaleOwner {
             store,
             clock,
             chance,
+            observer,
             terms,
             book,
             next_batch,
@@ -449,6 +464,7 @@ impl SaleOwner {
             let devices = std::mem::take(&mut self.handed_over);
             let body = journal::encode(&events);
             let count = u32::try_from(events.len()).expect("a batch is bounded");
+            let started = std::time::Instant::now();
             let committed = self
                 .store
                 .append_sale_batch(
@@ -461,6 +477,7 @@ impl SaleOwner {
                 )
                 .await;
             if let Err(e) = committed {
+                self.observer.failed();
                 self.handed_over.clear();
                 for p in pending {
                     p.fail(|| match &e {
@@ -475,6 +492,7 @@ impl SaleOwner {
                 }
                 return Err(e);
             }
+            self.observer.committed(events.len(), started.elapsed());
             self.next_batch += 1;
             self.publish();
         }

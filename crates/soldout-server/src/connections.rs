@@ -30,6 +30,7 @@ use crate::problem::Problem;
 use axum::Router;
 use guard::{Activity, GuardedStream, Verdict};
 use hyper_util::rt::TokioIo;
+use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
@@ -216,22 +217,34 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve_with(listener, router, ConnectionLimits::default(), shutdown).await
+    serve_with(
+        listener,
+        router,
+        ConnectionLimits::default(),
+        Gauge::default(),
+        shutdown,
+    )
+    .await
 }
 
 /// Serves `router` on `listener` under `limits` until `shutdown` completes, then lets
-/// every connection finish the request it is serving and returns.
+/// every connection finish the request it is serving and returns. `connections_open`
+/// follows how many connections are open (the metrics' gauge).
 pub async fn serve_with(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    connections_open: Gauge,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     limits
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let limits = Arc::new(fit_to_open_files(limits));
-    let doors = Arc::new(Doors::default());
+    let doors = Arc::new(Doors {
+        gauge: connections_open,
+        ..Doors::default()
+    });
     let (stop, stopping) = tokio::sync::watch::channel(false);
     // Each connection holds a sender; when the last one is gone, every connection is.
     let (alive, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
@@ -286,6 +299,8 @@ pub async fn serve_with(
 #[derive(Default)]
 struct Doors {
     open: AtomicUsize,
+    /// `open`, as the metrics show it.
+    gauge: Gauge,
     per_client: Mutex<HashMap<IpAddr, usize>>,
 }
 
@@ -326,6 +341,7 @@ impl Doors {
         }
         *mine += 1;
         self.open.store(open + 1, Ordering::Relaxed);
+        self.gauge.inc();
         Ok(if open >= limits.connections_max {
             Admission::Reserve
         } else {
@@ -342,6 +358,7 @@ impl Doors {
             }
         }
         self.open.fetch_sub(1, Ordering::Relaxed);
+        self.gauge.dec();
     }
 
     /// Three quarters of the cap in use: idle connections make room.

@@ -3,7 +3,7 @@
 //! only operator requests), the renewed customer token, the metrics, and the rule that
 //! every error answer is a document.
 
-use crate::problem::Problem;
+use crate::problem::{Problem, StoreFailed};
 use crate::{auth, connections, error_documents, AppState};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -24,9 +24,12 @@ pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: 
         }
         error_documents::as_document(page, response).await
     };
+    if response.extensions().get::<StoreFailed>().is_some() {
+        state.metrics.count_store_error();
+    }
     state
         .metrics
-        .record(route, response.status().as_u16(), started);
+        .record(route, response.status().as_u16(), started.elapsed());
     response
 }
 

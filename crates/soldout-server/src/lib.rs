@@ -158,14 +158,18 @@ impl AppState {
             }
         }
         let node = settings.engine.node.as_ref().map(|n| n.id.clone());
-        let engine = Engine::start_with(store.clone(), clock, settings.engine).await?;
+        let metrics = Metrics::new();
+        let mut options = settings.engine;
+        options.observer = metrics.commit_observer();
+        let engine = Engine::start_with(store.clone(), clock, options).await?;
+        metrics.watch_engine(engine.clone());
         let rollouts =
             soldout_engine::rollouts::Rollouts::start_on(store.clone(), clock, node).await?;
         Ok(AppState(Arc::new(Services {
             store,
             clock,
             tokens,
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(metrics),
             engine,
             rollouts,
             payment_secret: payment_secret.into_bytes().into(),

@@ -33,7 +33,14 @@ pub struct Problem {
     pub errors: Option<Box<serde_json::Value>>,
     #[serde(skip)]
     pub(crate) headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// The store failed under this answer: the metrics count it.
+    #[serde(skip)]
+    store_failed: bool,
 }
+
+/// Marks a response whose problem is a store failure, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreFailed;
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
@@ -44,6 +51,7 @@ impl Problem {
             detail: detail.into(),
             errors: None,
             headers: Vec::new(),
+            store_failed: false,
         }
     }
 
@@ -201,6 +209,9 @@ impl IntoResponse for Problem {
         for (name, value) in self.headers {
             headers.insert(name, value);
         }
+        if self.store_failed {
+            response.extensions_mut().insert(StoreFailed);
+        }
         response
     }
 }
@@ -228,11 +239,17 @@ impl From<StoreError> for Problem {
             StoreError::Rejected(r) => r.into(),
             StoreError::Unavailable(_) | StoreError::Contended(_) | StoreError::Fenced(_) => {
                 tracing::warn!(error = %e, "database unavailable");
-                Problem::database_unavailable()
+                Problem {
+                    store_failed: true,
+                    ..Problem::database_unavailable()
+                }
             }
             StoreError::Config(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failed");
-                Problem::internal()
+                Problem {
+                    store_failed: true,
+                    ..Problem::internal()
+                }
             }
         }
     }

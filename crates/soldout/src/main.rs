@@ -265,10 +265,17 @@ async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
     let closing = state.clone();
     let rollouts = state.rollouts.clone();
     let state_engine = state.engine.clone();
-    soldout_server::serve_with(listener, App::router(state), limits, async move {
-        soldout_server::shutdown_signal().await;
-        closing.close_streams();
-    })
+    let connections_open = state.metrics.connections_open();
+    soldout_server::serve_with(
+        listener,
+        App::router(state),
+        limits,
+        connections_open,
+        async move {
+            soldout_server::shutdown_signal().await;
+            closing.close_streams();
+        },
+    )
     .await
     .context("serving HTTP")?;
     // Leased units this node did not sell go back to their sales for the other nodes.

@@ -130,9 +130,11 @@ pub async fn check_in(
     State(state): State<AppState>,
     Json(body): Json<CheckIn>,
 ) -> ApiResult<axum::Json<CheckInAnswer>> {
-    Ok(axum::Json(CheckInAnswer {
-        update: state.rollouts.check_in(&device, body.version)?,
-    }))
+    let update = state.rollouts.check_in(&device, body.version)?;
+    state
+        .metrics
+        .count_checkin(update.as_ref().map(|offer| offer.rollout.as_str()));
+    Ok(axum::Json(CheckInAnswer { update }))
 }
 
 /// Body of `POST /v1/devices/updates`.

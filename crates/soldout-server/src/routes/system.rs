@@ -49,14 +49,16 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Prob
     }
 }
 
-/// Metrics in the Prometheus text format.
+/// Metrics in the OpenMetrics text format (Prometheus reads it): requests, sales,
+/// the group commit, the store, rollouts, the build and the process.
 #[utoipa::path(get, path = "/metrics", tag = "system",
-    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "OpenMetrics text exposition",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::OPENMETRICS_CONTENT_TYPE,
         )],
         state.metrics.render(),
     )

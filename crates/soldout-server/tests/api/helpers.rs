@@ -135,10 +135,12 @@ pub async fn spawn_on(
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let closing = state.clone();
+    let connections_open = state.metrics.connections_open();
     let server = tokio::spawn(soldout_server::serve_with(
         listener,
         App::router(state),
         limits,
+        connections_open,
         async move {
             let _ = rx.await;
             closing.close_streams();

@@ -42,6 +42,118 @@ async fn metrics_count_requests_by_route_template() {
     assert!(!text.contains("no-such-phone"));
 }
 
+/// `/metrics` after a small sale: 3 units of 4 sold by two buys, a replay that sells
+/// nothing, a refusal for the limit and one for stock.
+async fn metrics_after_a_small_sale(app: &crate::helpers::TestApp) -> (String, String) {
+    let sale = app
+        .open_sale(10, serde_json::json!({"quantity": 4, "per_customer_limit": 2}))
+        .await;
+    let id = sale["id"].as_i64().unwrap();
+    let (ana, ben, cai) = (
+        app.sign_up("ana@example.com").await,
+        app.sign_up("ben@example.com").await,
+        app.sign_up("cai@example.com").await,
+    );
+    assert_eq!(app.buy(&ana, id, 2, "ana-1").await.status(), 201);
+    assert_eq!(app.buy(&ana, id, 2, "ana-1").await.status(), 201, "a replay: the same order");
+    assert_eq!(app.buy(&ana, id, 1, "ana-2").await.status(), 409, "the limit");
+    assert_eq!(app.buy(&ben, id, 1, "ben-1").await.status(), 201);
+    assert_eq!(app.buy(&cai, id, 2, "cai-1").await.status(), 409, "one unit left");
+    let response = app.anonymous(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    (content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn metrics_show_sales_commits_and_the_process_in_openmetrics() {
+    let app = spawn_app().await;
+    let (content_type, text) = metrics_after_a_small_sale(&app).await;
+    assert_eq!(
+        content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let sample = |name_and_labels: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.rsplit_once(' ').is_some_and(|(key, _)| key == name_and_labels))
+            .unwrap_or_else(|| panic!("no sample {name_and_labels} in\n{text}"));
+        line.rsplit_once(' ').unwrap().1.parse().unwrap()
+    };
+    let sale = r#"sale="1""#;
+    assert_eq!(sample(&format!("soldout_sale_units_sold_total{{{sale}}}")), 3.0);
+    assert_eq!(sample(&format!("soldout_sale_units_left{{{sale}}}")), 1.0);
+    assert_eq!(
+        sample(&format!(r#"soldout_sale_refusals_total{{{sale},reason="limit-reached"}}"#)),
+        1.0
+    );
+    assert_eq!(
+        sample(&format!(r#"soldout_sale_refusals_total{{{sale},reason="sold-out"}}"#)),
+        1.0
+    );
+    assert_eq!(sample("soldout_engine_queue_depth"), 0.0);
+    // The sale's creation and two buys each made a group commit of at least one event.
+    assert!(sample("soldout_journal_commit_batch_size_count") >= 2.0);
+    assert!(sample("soldout_journal_commit_duration_seconds_count") >= 2.0);
+    assert_eq!(sample("soldout_store_errors_total"), 0.0);
+    assert!(sample("soldout_http_connections_open") >= 1.0);
+    assert_eq!(
+        sample(&format!(
+            r#"soldout_build_info{{version="{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
+    );
+    assert!(sample("process_resident_memory_bytes") > 0.0);
+    assert!(sample("process_open_fds") >= 3.0);
+    assert!(sample("process_cpu_seconds_total") > 0.0);
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+}
+
+/// The same text passes the OpenMetrics parser of Prometheus' own Python client
+/// (`prometheus_client` from PyPI), run by the Python that `OPENMETRICS_PYTHON` names.
+/// Without it the test says it skipped, unless `OPENAPI_VALIDATOR_REQUIRED=1`.
+#[tokio::test]
+async fn metrics_pass_the_prometheus_clients_openmetrics_parser() {
+    let python = std::env::var_os("OPENMETRICS_PYTHON").filter(|v| !v.is_empty());
+    let Some(python) = python else {
+        assert!(
+            std::env::var_os("OPENAPI_VALIDATOR_REQUIRED").is_none_or(|v| v != "1"),
+            "OPENAPI_VALIDATOR_REQUIRED=1 but OPENMETRICS_PYTHON names no Python"
+        );
+        println!("skipped: OPENMETRICS_PYTHON is not set");
+        return;
+    };
+    let app = spawn_app().await;
+    let (_, text) = metrics_after_a_small_sale(&app).await;
+    let script = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+for name in ["soldout_http_requests", "soldout_http_request_duration_seconds",
+             "soldout_sale_units_sold", "soldout_sale_refusals", "soldout_build",
+             "soldout_journal_commit_batch_size", "process_cpu_seconds"]:
+    assert name in families, name
+print(len(families), "families")
+"#;
+    let mut child = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {}: {e}", python.to_string_lossy()));
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the OpenMetrics parser refused the text: {}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[tokio::test]
 async fn the_openapi_document_covers_every_route_and_body() {
     let app = spawn_app().await;
