@@ -5,6 +5,7 @@
 //! [`App::build`] makes the router so that the binary and the tests start the very
 //! same server; [`serve`] runs it until a shutdown signal.
 
+mod access_log;
 pub mod admin_token;
 mod api_doc;
 pub mod auth;
@@ -13,6 +14,7 @@ mod error_documents;
 mod gate;
 pub mod metrics;
 pub mod problem;
+pub mod request_id;
 pub mod routes;
 pub mod web;
 
@@ -291,6 +293,8 @@ impl App {
                 )
             })
             .layer(axum::Extension(OpenApiJson(Arc::new(json))))
+            // Inside the gate, which gives the request its id first.
+            .layer(access_log::layer())
             .layer(axum::middleware::from_fn_with_state(
                 state_for_gate,
                 gate::gate,

@@ -22,7 +22,7 @@ pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary that is the same for every problem of this type.
-    pub title: String,
+    pub title: &'static str,
     /// The HTTP status code.
     pub status: u16,
     /// What was wrong with this request, and how to fix it.
@@ -31,6 +31,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub errors: Option<Box<serde_json::Value>>,
+    /// The request's id, as its `x-request-id` answer header says: quote it when
+    /// asking about this answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub request_id: Option<Box<str>>,
     #[serde(skip)]
     pub(crate) headers: Vec<(header::HeaderName, HeaderValue)>,
     /// The store failed under this answer: the metrics count it.
@@ -43,13 +48,19 @@ pub struct Problem {
 pub(crate) struct StoreFailed;
 
 impl Problem {
-    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        slug: &str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Problem {
             kind: format!("{PROBLEM_BASE}{slug}"),
-            title: title.to_owned(),
+            title,
             status: status.as_u16(),
             detail: detail.into(),
             errors: None,
+            request_id: None,
             headers: Vec::new(),
             store_failed: false,
         }
@@ -198,7 +209,10 @@ impl Problem {
 }
 
 impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        if self.request_id.is_none() {
+            self.request_id = crate::request_id::current().map(String::into_boxed_str);
+        }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(&self)).into_response();
         let headers = response.headers_mut();

@@ -242,3 +242,81 @@ fn the_first_start_makes_the_admin_token_later_ones_keep_it_and_rotation_replace
     assert_eq!(sales_status(&addr, &new), 200);
     stop(server);
 }
+
+#[test]
+fn each_request_is_logged_once_with_its_id_and_never_with_its_token() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("access.db").display());
+    let log_path = dir.path().join("server.log");
+    let token = "admin-token-that-must-not-be-logged";
+    let mut child = soldout()
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--database", &database, "--admin-token", token])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines.next().unwrap().unwrap();
+    let addr = listening
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (kept, made) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let kept = client
+            .get(format!("http://{addr}/v1/sales"))
+            .bearer_auth(token)
+            .header("x-request-id", "cli-access-42")
+            .header("cookie", "soldout_session=cookie-that-must-not-be-logged")
+            .send()
+            .await
+            .unwrap();
+        let made = client
+            .get(format!("http://{addr}/v1/sales/999"))
+            .bearer_auth(token)
+            .header("x-request-id", "not well formed!")
+            .send()
+            .await
+            .unwrap();
+        let header =
+            |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        (header(&kept), header(&made))
+    });
+    assert_eq!(kept, "cli-access-42");
+    assert_ne!(made, "not well formed!");
+    stop(child);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        !log.contains(token) && !log.contains("cookie-that-must-not-be-logged"),
+        "{log}"
+    );
+    let access: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["target"] == "soldout::access")
+        .collect();
+    let of = |id: &str| -> Vec<&serde_json::Value> {
+        access
+            .iter()
+            .filter(|e| e["span"]["request_id"] == id)
+            .collect()
+    };
+    let kept_events = of("cli-access-42");
+    assert_eq!(kept_events.len(), 1, "one event per request: {log}");
+    let event = kept_events[0];
+    assert_eq!(event["span"]["method"], "GET");
+    assert_eq!(event["span"]["route"], "/v1/sales");
+    assert_eq!(event["fields"]["status"], 200);
+    assert!(event["fields"]["latency_ms"].as_f64().unwrap() >= 0.0);
+    let made_events = of(&made);
+    assert_eq!(made_events.len(), 1, "{log}");
+    assert_eq!(made_events[0]["span"]["route"], "/v1/sales/{id}");
+    assert_eq!(made_events[0]["fields"]["status"], 404);
+}

@@ -417,3 +417,33 @@ async fn unknown_routes_and_methods_are_problems() {
         .unwrap();
     crate::helpers::expect(response, 405, "wrong method").await;
 }
+
+#[tokio::test]
+async fn every_answer_carries_its_request_id_and_every_problem_names_it() {
+    let app = spawn_app().await;
+    let kept = app
+        .anonymous(Method::GET, "/healthz")
+        .header("x-request-id", "lb-7f3a.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "lb-7f3a.1");
+    // A problem from a handler, from an extractor's rejection, and from the fallback.
+    for (method, path, body) in [
+        (Method::GET, "/v1/products/no-such-phone", None),
+        (Method::POST, "/v1/markets", Some("{not json")),
+        (Method::GET, "/v1/nothing", None),
+    ] {
+        let mut request = app.admin(method, path).header("x-request-id", "bad id;");
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, "bad id;", "a malformed id is replaced");
+        assert_eq!(id.len(), 32);
+        assert!(response.status().is_client_error());
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["request_id"], id.as_str(), "{path}: {problem}");
+    }
+}
