@@ -2,6 +2,7 @@
 //! reference data set (the 2017 lineup in China, India and Russia) and serves it.
 
 mod company_cli;
+mod config;
 mod demo;
 mod demo_clock;
 mod import_cli;
@@ -21,7 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use server_args::ServerArgs;
 use soldout_engine::{Clock, NodeSettings};
 use soldout_server::{App, AppState};
@@ -96,6 +97,29 @@ enum Command {
     Rollout(rollout_cli::RolloutArgs),
     /// The admin token kept in the database: `rotate` makes a new one.
     AdminToken(company_cli::AdminTokenArgs),
+    /// The server's settings: `check` prints those in effect (from flags, environment,
+    /// the config file and defaults) and fails on a bad one.
+    Config(ConfigArgs),
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) for `man`: `soldout man > soldout.1`.
+    Man,
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    #[command(subcommand)]
+    command: ConfigCommand,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the settings `serve` would run with, secrets masked, each with where it
+    /// came from; exit non-zero when one is wrong.
+    Check(ServeArgs),
 }
 
 #[derive(Args)]
@@ -168,7 +192,39 @@ struct DemoArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let from_file = config::load_into_env(&Cli::command(), &args)?;
+    let matches = Cli::command().get_matches_from(&args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "soldout", &mut script);
+            return print_bytes(&script);
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            return print_bytes(&page);
+        }
+        Command::Config(ConfigArgs {
+            command: ConfigCommand::Check(args),
+        }) => {
+            let check = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("check"))
+                .expect("parsed as config check");
+            for line in config::effective(&Cli::command(), check, &from_file) {
+                println!("{line}");
+            }
+            args.node.settings(&args.database)?;
+            args.server.settings(false)?;
+            args.server.limits()?;
+            println!("# these settings hold together");
+            return Ok(());
+        }
+        _ => {}
+    }
     start_logging(cli.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -222,8 +278,18 @@ fn main() -> anyhow::Result<()> {
             Command::Settings(args) => company_cli::run_settings(args).await,
             Command::Rollout(args) => rollout_cli::run(args).await,
             Command::AdminToken(args) => company_cli::run_admin_token(args).await,
+            Command::Config(_) | Command::Completions { .. } | Command::Man => Ok(()),
         }
     })
+}
+
+/// Writes `bytes` to standard output; a reader that stops early (`| head`) is fine.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// The server's state; `demo` turns on the storefront's "pay" button.

@@ -11,6 +11,12 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub struct ServerArgs {
+    /// A TOML file of these settings, keyed by the flags' names (`listen =
+    /// "127.0.0.1:8080"`, `connections-max = 10000`): flags win over environment
+    /// variables, which win over the file, which wins over the defaults. See
+    /// deploy/soldout.toml; `soldout config check` prints what is in effect.
+    #[arg(long, env = "SOLDOUT_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Address to listen on (loopback by default).
     #[arg(long, env = "SOLDOUT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -23,14 +29,39 @@ pub struct ServerArgs {
     /// (`soldout admin-token rotate` makes a new one).
     #[arg(long, env = "SOLDOUT_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// A file that holds the admin token (a systemd credential, a container secret);
+    /// a trailing newline is ignored.
+    #[arg(
+        long,
+        env = "SOLDOUT_ADMIN_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "admin_token"
+    )]
+    pub admin_token_file: Option<std::path::PathBuf>,
     /// Key that signs customer and clerk tokens; when left out one is generated and
     /// kept in the database, so tokens stay valid across restarts.
     #[arg(long, env = "SOLDOUT_TOKEN_KEY", hide_env_values = true)]
     pub token_key: Option<String>,
+    /// A file that holds the token key; a trailing newline is ignored.
+    #[arg(
+        long,
+        env = "SOLDOUT_TOKEN_KEY_FILE",
+        value_name = "FILE",
+        conflicts_with = "token_key"
+    )]
+    pub token_key_file: Option<std::path::PathBuf>,
     /// Secret the payment provider signs its webhooks with; when left out one is
     /// generated and kept in the database.
     #[arg(long, env = "SOLDOUT_PAYMENT_SECRET", hide_env_values = true)]
     pub payment_secret: Option<String>,
+    /// A file that holds the payment secret; a trailing newline is ignored.
+    #[arg(
+        long,
+        env = "SOLDOUT_PAYMENT_SECRET_FILE",
+        value_name = "FILE",
+        conflicts_with = "payment_secret"
+    )]
+    pub payment_secret_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]
@@ -121,12 +152,13 @@ pub struct ConnectionArgs {
 }
 
 impl ServerArgs {
-    /// The configured admin token, if one was given.
-    pub fn configured_admin_token(&self) -> Option<&str> {
-        self.admin_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+    /// The secrets given, each from its flag (or variable) or from its file.
+    fn secrets(&self) -> anyhow::Result<[Option<String>; 3]> {
+        Ok([
+            secret(&self.admin_token, &self.admin_token_file)?,
+            secret(&self.token_key, &self.token_key_file)?,
+            secret(&self.payment_secret, &self.payment_secret_file)?,
+        ])
     }
 
     /// The server's settings.
@@ -151,10 +183,11 @@ impl ServerArgs {
             absolute_secs: i64::from(self.access.session_max_hours) * 3600,
         };
         sessions.validate().map_err(anyhow::Error::msg)?;
+        let [admin_token, token_key, payment_secret] = self.secrets()?;
         Ok(Settings {
-            admin_token: self.configured_admin_token().map(str::to_owned),
-            token_key: self.token_key.clone(),
-            payment_secret: self.payment_secret.clone(),
+            admin_token,
+            token_key,
+            payment_secret,
             demo_payments: demo,
             customer_token_ttl_secs: i64::from(self.access.customer_token_days) * 24 * 3600,
             sessions,
@@ -186,4 +219,25 @@ impl ServerArgs {
         limits.validate().map_err(anyhow::Error::msg)?;
         Ok(limits)
     }
+}
+
+/// A secret given as `value`, or read from `file`: trimmed, and `None` when empty.
+fn secret(
+    value: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+) -> anyhow::Result<Option<String>> {
+    let text = match (value, file) {
+        (Some(value), _) => value.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading the secret in {}: {e}", path.display()))?,
+        (None, None) => return Ok(None),
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        if let Some(path) = file {
+            anyhow::bail!("the secret file {} is empty", path.display());
+        }
+        return Ok(None);
+    }
+    Ok(Some(text.to_owned()))
 }

@@ -151,13 +151,24 @@ fn a_restarted_demo_goes_on_from_its_clock_and_logs_as_asked() {
 /// Starts `soldout serve` on `database`; returns the child, its first stdout line and
 /// its address.
 fn start_serving(database: &str) -> (std::process::Child, String, String) {
+    start_serving_with(database, |command| {
+        command.stderr(std::process::Stdio::null());
+    })
+}
+
+/// As [`start_serving`], with `configure` adding to the command (flags, environment,
+/// where its standard error goes).
+fn start_serving_with(
+    database: &str,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (std::process::Child, String, String) {
     use std::io::BufRead;
-    let mut child = soldout()
+    let mut command = soldout();
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .stdout(std::process::Stdio::piped());
+    configure(&mut command);
+    let mut child = command.spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let listening = if first.starts_with("soldout listening") {
@@ -245,28 +256,16 @@ fn the_first_start_makes_the_admin_token_later_ones_keep_it_and_rotation_replace
 
 #[test]
 fn each_request_is_logged_once_with_its_id_and_never_with_its_token() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("access.db").display());
     let log_path = dir.path().join("server.log");
     let token = "admin-token-that-must-not-be-logged";
-    let mut child = soldout()
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--database", &database, "--admin-token", token])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let listening = lines.next().unwrap().unwrap();
-    let addr = listening
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let (child, _, addr) = start_serving_with(&database, |command| {
+        command
+            .args(["--log-format", "json", "--admin-token", token])
+            .stderr(log_file);
+    });
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (kept, made) = runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -319,4 +318,124 @@ fn each_request_is_logged_once_with_its_id_and_never_with_its_token() {
     assert_eq!(made_events.len(), 1, "{log}");
     assert_eq!(made_events[0]["span"]["route"], "/v1/sales/{id}");
     assert_eq!(made_events[0]["fields"]["status"], 404);
+}
+
+#[test]
+fn a_config_file_sits_between_the_environment_and_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("soldout.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9911\"\nconnections-max = 500\nidle-timeout-secs = 7\nadmin-token = \"kept-secret-1\"\n",
+    )
+    .unwrap();
+    let check = |envs: &[(&str, &str)], flags: &[&str]| {
+        let mut command = soldout();
+        command
+            .args(["config", "check", "--config"])
+            .arg(&file)
+            .args(flags);
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let output = check(
+        &[("SOLDOUT_CONNECTIONS_MAX", "700")],
+        &["--idle-timeout-secs", "5"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "listen = \"127.0.0.1:9911\"  # file",
+        "connections-max = \"700\"  # env SOLDOUT_CONNECTIONS_MAX",
+        "idle-timeout-secs = \"5\"  # flag",
+        "write-timeout-secs = \"30\"  # default",
+        "admin-token = \"********\"  # file",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    assert!(!text.contains("kept-secret-1"), "{text}");
+
+    for (content, named) in [
+        (
+            "connections_max = 3\n",
+            "`connections_max`: no such setting (did you mean `connections-max`?)",
+        ),
+        (
+            "connections-max = \"lots\"\n",
+            "`connections-max`: invalid value 'lots'",
+        ),
+        ("listen = [1]\n", "`listen`: takes one value"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        for command in [&["config", "check"][..], &["serve"]] {
+            let output = soldout()
+                .args(command)
+                .arg("--config")
+                .arg(&file)
+                .env("RUST_BACKTRACE", "0")
+                .output()
+                .unwrap();
+            assert!(!output.status.success());
+            let stderr = String::from_utf8(output.stderr).unwrap();
+            assert!(
+                stderr.contains(named) && stderr.contains("soldout.toml"),
+                "{stderr}"
+            );
+        }
+    }
+    // A bad value in the settings' own rules (not the flag's) fails the check too.
+    std::fs::write(&file, "public-url = \"ftp://shop\"\n").unwrap();
+    let output = soldout()
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}
+
+#[test]
+fn secrets_come_from_files_as_credentials_pass_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("admin-token");
+    std::fs::write(&secret, "token-from-a-file\n").unwrap();
+    let database = format!("sqlite://{}", dir.path().join("secrets.db").display());
+    let (child, first, addr) = start_serving_with(&database, |command| {
+        command
+            .env("SOLDOUT_ADMIN_TOKEN_FILE", &secret)
+            .stderr(std::process::Stdio::null());
+    });
+    assert!(
+        first.starts_with("soldout listening"),
+        "no token made: {first}"
+    );
+    assert_eq!(sales_status(&addr, "token-from-a-file"), 200);
+    assert_eq!(sales_status(&addr, "token-from-a-fil"), 401);
+    stop(child);
+    std::fs::write(&secret, "").unwrap();
+    let output = soldout()
+        .args(["config", "check", "--admin-token-file"])
+        .arg(&secret)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("is empty"));
+}
+
+#[test]
+fn completions_and_the_manual_page_are_printed() {
+    let bash = run(soldout().args(["completions", "bash"]));
+    assert!(
+        bash.contains("_soldout()") && bash.contains("serve"),
+        "{bash}"
+    );
+    let man = run(soldout().arg("man"));
+    assert!(
+        man.contains(".TH soldout 1") && man.contains("serve"),
+        "{man}"
+    );
 }
