@@ -85,6 +85,37 @@ pub async fn open_with(
     }
 }
 
+/// Writes a consistent copy of the SQLite database `url` names into the new file `to`
+/// while servers go on using it: `VACUUM INTO` reads one snapshot of the database. A
+/// PostgreSQL database is copied with its own `pg_dump`.
+pub async fn backup_sqlite(url: &str, to: &std::path::Path) -> Result<(), StoreError> {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    if to.exists() {
+        return Err(StoreError::Config(format!(
+            "{} exists already: a backup goes to a new file",
+            to.display()
+        )));
+    }
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::Config("the backup's path is not UTF-8".into()))?;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("database URL {url:?}: {e}")))?
+        .read_only(true)
+        .busy_timeout(std::time::Duration::from_secs(30));
+    let mut connection = options
+        .connect()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(&mut connection)
+        .await
+        .map_err(|e| StoreError::Backend(format!("writing the backup: {e}").into()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[tokio::test]

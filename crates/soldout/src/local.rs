@@ -42,6 +42,29 @@ impl DatabaseArgs {
             .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
     }
 
+    /// Writes a consistent copy of the named SQLite database to the new file `to`.
+    pub async fn back_up(&self, to: &std::path::Path) -> anyhow::Result<()> {
+        let url = self.database.as_deref().unwrap_or(DEFAULT_DATABASE);
+        anyhow::ensure!(
+            !self.is_postgres(),
+            "a PostgreSQL database is backed up with its own tool: pg_dump --format=custom --file=FILE {}",
+            redacted(url)
+        );
+        let Some(path) = sqlite_path(url) else {
+            anyhow::bail!(
+                "database URL {:?} is not supported: use sqlite://PATH",
+                redacted(url)
+            );
+        };
+        anyhow::ensure!(
+            std::path::Path::new(path).exists(),
+            "there is no database at {path}: name it with --database sqlite://PATH"
+        );
+        soldout_store::backup_sqlite(url, to)
+            .await
+            .with_context(|| format!("backing up {path} to {}", to.display()))
+    }
+
     /// Opens the named database, or [`DEFAULT_DATABASE`].
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         self.open_or(DEFAULT_DATABASE).await

@@ -100,6 +100,10 @@ enum Command {
     /// The server's settings: `check` prints those in effect (from flags, environment,
     /// the config file and defaults) and fails on a bad one.
     Config(ConfigArgs),
+    /// Write a consistent copy of a SQLite database to a new file while servers use it
+    /// (a server started on the copy answers with the same data); on PostgreSQL, says
+    /// to use pg_dump.
+    Backup(BackupArgs),
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -107,6 +111,15 @@ enum Command {
     },
     /// Print the manual page (roff) for `man`: `soldout man > soldout.1`.
     Man,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    database: local::DatabaseArgs,
+    /// The new file the copy is written to (it must not exist).
+    #[arg(long, value_name = "FILE")]
+    to: std::path::PathBuf,
 }
 
 #[derive(Args)]
@@ -278,6 +291,11 @@ fn main() -> anyhow::Result<()> {
             Command::Settings(args) => company_cli::run_settings(args).await,
             Command::Rollout(args) => rollout_cli::run(args).await,
             Command::AdminToken(args) => company_cli::run_admin_token(args).await,
+            Command::Backup(args) => {
+                args.database.back_up(&args.to).await?;
+                println!("backed up to {}", args.to.display());
+                Ok(())
+            }
             Command::Config(_) | Command::Completions { .. } | Command::Man => Ok(()),
         }
     })

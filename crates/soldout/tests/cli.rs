@@ -439,3 +439,74 @@ fn completions_and_the_manual_page_are_printed() {
         "{man}"
     );
 }
+
+#[test]
+fn a_backup_taken_while_serving_serves_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = format!("sqlite://{}", dir.path().join("live.db").display());
+    assert!(soldout()
+        .args(["demo", "--no-serve", "--database", &original])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let token = "backup-test-admin";
+    let sales = |addr: &str| -> String {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let mut seen = String::new();
+            for path in [
+                "/v1/sales",
+                "/v1/products",
+                "/v1/locations/wh-in-sricity/stock",
+            ] {
+                let body = client
+                    .get(format!("http://{addr}{path}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                seen.push_str(&body);
+            }
+            seen
+        })
+    };
+    let with_token = |command: &mut std::process::Command| {
+        command
+            .args(["--admin-token", token])
+            .stderr(std::process::Stdio::null());
+    };
+    let (server, _, addr) = start_serving_with(&original, with_token);
+    let before = sales(&addr);
+    assert!(before.contains("RN4-3-32-GLD"), "{before}");
+    let copy = dir.path().join("copy.db");
+    let backed = run(soldout()
+        .args(["backup", "--database", &original, "--to"])
+        .arg(&copy));
+    assert!(backed.contains("backed up to"), "{backed}");
+    let again = soldout()
+        .args(["backup", "--database", &original, "--to"])
+        .arg(&copy)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a backup never overwrites a file");
+    stop(server);
+    let (server, _, addr) = start_serving_with(&format!("sqlite://{}", copy.display()), with_token);
+    assert_eq!(sales(&addr), before);
+    stop(server);
+    let postgres = soldout()
+        .args(["backup", "--database", "postgres://u@127.0.0.1:1/x", "--to"])
+        .arg(dir.path().join("pg.db"))
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!postgres.status.success());
+    assert!(String::from_utf8(postgres.stderr)
+        .unwrap()
+        .contains("pg_dump"));
+}
