@@ -341,7 +341,7 @@ async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    println!("  API document: http://{addr}/openapi.json");
+    println!("  API document: http://{addr}/openapi.json (reference: http://{addr}/docs)");
     println!("  Dashboard:    http://{addr}/login (sign in with the admin token, or a clerk's)");
     if let Some(sale) = state.engine.sales().last() {
         println!("  Storefront:   http://{addr}/shop/sales/{}", sale.id);

@@ -9,6 +9,7 @@
 //! site (the `Origin` header, which browsers send with every POST, must be ours).
 
 mod catalog;
+mod docs;
 mod overview;
 mod rollouts;
 mod sales;
@@ -33,6 +34,7 @@ pub const SESSION_COOKIE: &str = "soldout_session";
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(overview::page))
+        .route("/docs", get(docs::page))
         .route("/catalog", get(catalog::page))
         .route("/sales", get(sales::list))
         .route("/sales/{id}", get(sales::show))

@@ -447,3 +447,29 @@ async fn every_answer_carries_its_request_id_and_every_problem_names_it() {
         assert_eq!(problem["request_id"], id.as_str(), "{path}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn docs_list_every_operation_and_fetch_nothing_from_another_host() {
+    let app = spawn_app().await;
+    let doc: Value = app.public_get("/openapi.json").await;
+    let response = app.anonymous(Method::GET, "/docs").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap();
+            let summary = format!("<code>{} {}</code> {id}", method.to_uppercase(), path);
+            assert!(page.contains(&summary), "no {summary} in /docs");
+            operations += 1;
+        }
+    }
+    assert!(operations > 50, "{operations}");
+    for outside in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url(http"] {
+        assert!(!page.contains(outside), "/docs fetches {outside}…");
+    }
+}
