@@ -510,3 +510,60 @@ fn a_backup_taken_while_serving_serves_the_same_data() {
         .unwrap()
         .contains("pg_dump"));
 }
+
+/// The README's block of report and import commands runs as written, on a fresh demo
+/// database, with the sample files shipped under `examples/`.
+#[test]
+fn the_readmes_report_and_import_examples_run_as_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .find(|b| b.starts_with("D=\"--database sqlite://soldout-demo.db\""))
+        .and_then(|b| b.split("```").next())
+        .expect("the README has the reports' block");
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples");
+    std::fs::create_dir(&examples).unwrap();
+    for file in std::fs::read_dir(root.join("examples")).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), examples.join(file.file_name())).unwrap();
+    }
+    let database = format!("sqlite://{}", dir.path().join("soldout-demo.db").display());
+    assert!(soldout()
+        .args(["demo", "--no-serve", "--database", &database])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let mut ran = 0;
+    for line in block
+        .lines()
+        .filter(|l| l.starts_with("cargo run --release -- "))
+    {
+        let command = line.split(" #").next().unwrap();
+        let args: Vec<String> = command
+            .trim_start_matches("cargo run --release -- ")
+            .split_whitespace()
+            .flat_map(|word| match word {
+                "$D" => vec!["--database".to_owned(), database.clone()],
+                other => vec![other.to_owned()],
+            })
+            .collect();
+        let output = soldout()
+            .args(&args)
+            .current_dir(dir.path())
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{line}\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 9, "{ran} commands in the block");
+    assert!(dir.path().join("share.svg").exists() && dir.path().join("trend.svg").exists());
+}
