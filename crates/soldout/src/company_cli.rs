@@ -17,7 +17,9 @@ pub struct TargetArgs {
 enum TargetCommand {
     /// Set (or replace) a year's unit target.
     Set {
+        /// The year, such as 2018.
         year: i32,
+        /// Units to ship that year.
         #[arg(long)]
         units: i64,
     },
@@ -34,7 +36,12 @@ pub struct SettingsArgs {
 #[derive(Subcommand)]
 enum SettingsCommand {
     /// Set a setting: `brand` (our name in market trackers).
-    Set { name: String, value: String },
+    Set {
+        /// The setting's name: `brand`.
+        name: String,
+        /// Its new value, such as Xiaomi.
+        value: String,
+    },
 }
 
 #[derive(Args)]

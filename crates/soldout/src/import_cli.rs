@@ -25,6 +25,7 @@ enum ImportCommand {
     /// Shipments: `date,market,channel,product,sku,units,revenue,currency`, revenue in
     /// major units (`12345.67`) of the market's currency.
     Shipments {
+        /// The CSV file, with its header row.
         file: PathBuf,
         /// Import as this batch; importing under the same name again replaces it.
         #[arg(long)]
@@ -34,20 +35,27 @@ enum ImportCommand {
     /// 2017Q2; vendor `Others` is the rest of the market; our brand's rows are
     /// replaced by the ledger in reports).
     Tracker {
+        /// The CSV file, with its header row.
         file: PathBuf,
+        /// Import as this batch; importing under the same name again replaces it.
         #[arg(long)]
         batch: Option<String>,
     },
     /// Exchange rates: `period,currency,per_usd` (period like 2017Q2; per_usd the
     /// currency's units per US dollar, such as 64.46), for revenue in USD.
     Fx {
+        /// The CSV file, with its header row.
         file: PathBuf,
+        /// Import as this batch; importing under the same name again replaces it.
         #[arg(long)]
         batch: Option<String>,
     },
     /// The installed base (devices sold before soldout or through partners):
     /// `serial,sku,market,os_version,sold_at`, all or nothing.
-    Devices { file: PathBuf },
+    Devices {
+        /// The CSV file, with its header row.
+        file: PathBuf,
+    },
 }
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {

@@ -55,6 +55,7 @@ enum ReportCommand {
         /// The last quarter, such as 2017Q4.
         #[arg(long)]
         to: Quarter,
+        /// One market (such as IN); all markets when left out.
         #[arg(long)]
         market: Option<MarketCode>,
         /// Also draw units per quarter (bars) and YoY growth (line) as an SVG chart.

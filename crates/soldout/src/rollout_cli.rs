@@ -24,26 +24,50 @@ pub struct RolloutArgs {
 enum RolloutCommand {
     /// Create an OS release from a JSON file (`{"id","name","version","builds",
     /// "min_version"}`).
-    Release { file: PathBuf },
+    Release {
+        /// The release's JSON file.
+        file: PathBuf,
+    },
     /// Create a rollout from a JSON file (`{"id","release","markets","starts_at",
     /// "waves","error_threshold","min_reports","advance"}`).
-    Create { file: PathBuf },
+    Create {
+        /// The rollout's JSON file.
+        file: PathBuf,
+    },
     /// Show a rollout: its state, its wave, and each wave's devices.
-    Show { id: String },
+    Show {
+        /// The rollout's id, such as miui-9-in.
+        id: String,
+    },
     /// Move a rollout to its next wave.
-    Advance { id: String },
+    Advance {
+        /// The rollout's id, such as miui-9-in.
+        id: String,
+    },
     /// Stop offering the build until resumed.
-    Pause { id: String },
+    Pause {
+        /// The rollout's id, such as miui-9-in.
+        id: String,
+    },
     /// Resume a paused or halted rollout.
-    Resume { id: String },
+    Resume {
+        /// The rollout's id, such as miui-9-in.
+        id: String,
+    },
     /// Stop the rollout.
-    Halt { id: String },
+    Halt {
+        /// The rollout's id, such as miui-9-in.
+        id: String,
+    },
     /// Rehearse a rollout on a simulated clock: how it would advance or halt with
     /// `--devices` eligible devices of which `--failure-rate` fail to install.
     Simulate {
+        /// The rollout's id, such as miui-9-in.
         id: String,
+        /// Eligible devices in the rehearsal.
         #[arg(long, default_value_t = 100_000)]
         devices: u64,
+        /// The share of them that fail to install (0 to 1).
         #[arg(long, default_value_t = 0.01)]
         failure_rate: f64,
         #[arg(long, default_value_t = 1)]

@@ -37,24 +37,31 @@ enum SaleCommand {
 
 #[derive(Args)]
 struct CreateArgs {
+    /// The SKU on sale, such as RN4-3-32-GLD.
     #[arg(long)]
     sku: String,
+    /// The market it is sold in, such as IN (its price and currency come from there).
     #[arg(long)]
     market: String,
     /// The warehouse or store the units come from.
     #[arg(long)]
     location: String,
+    /// Units on sale, taken from the location's stock.
     #[arg(long)]
     quantity: u32,
     /// RFC 3339, such as 2017-07-04T12:00:00+05:30.
     #[arg(long)]
     starts_at: DateTime<Utc>,
+    /// When the sale ends (RFC 3339); unsold units go back to the location.
     #[arg(long)]
     ends_at: DateTime<Utc>,
+    /// Units one customer may buy in this sale.
     #[arg(long, default_value_t = 1)]
     per_customer_limit: u32,
+    /// Seconds a buyer has to pay before the units go back on sale.
     #[arg(long, default_value_t = 900)]
     payment_window_secs: u32,
+    /// Only customers who registered before the start may buy.
     #[arg(long)]
     registration_required: bool,
     #[arg(long, default_value_t = 0)]

@@ -27,7 +27,9 @@ enum StoreCommand {
     },
     /// Sell over the counter: one SKU, one serial per unit.
     Sell {
+        /// The store's id, such as store-in-bengaluru.
         store: String,
+        /// The SKU sold, such as RN4-3-32-GLD.
         #[arg(long)]
         sku: String,
         /// A unit's serial or IMEI; repeat once per unit.
@@ -59,8 +61,10 @@ enum TransferCommand {
     /// Transfer stock between two locations of one market: an admin's ships at
     /// once, a clerk's is requested into their own store.
     Create {
+        /// The location the units leave, such as wh-in-sricity.
         #[arg(long)]
         from: String,
+        /// The location they go to, such as store-in-bengaluru.
         #[arg(long)]
         to: String,
         /// SKU=QUANTITY; repeat per SKU.
@@ -68,18 +72,28 @@ enum TransferCommand {
         lines: Vec<(String, i64)>,
     },
     /// Ship a requested transfer (admin).
-    Ship { id: i64 },
+    Ship {
+        /// The transfer's id.
+        id: i64,
+    },
     /// Count a transfer in at its destination; a SKU left out arrived with none.
     Receive {
+        /// The transfer's id.
         id: i64,
         /// SKU=QUANTITY actually received; repeat per SKU.
         #[arg(long = "line", required = true, value_parser = parse_line)]
         lines: Vec<(String, i64)>,
     },
     /// Show one transfer.
-    Show { id: i64 },
+    Show {
+        /// The transfer's id.
+        id: i64,
+    },
     /// Transfers from or to a location, newest first.
-    List { location: String },
+    List {
+        /// The location's id, such as store-in-bengaluru.
+        location: String,
+    },
 }
 
 fn parse_line(text: &str) -> Result<(String, i64), String> {

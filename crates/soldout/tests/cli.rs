@@ -567,3 +567,58 @@ fn the_readmes_report_and_import_examples_run_as_written() {
     assert!(ran >= 9, "{ran} commands in the block");
     assert!(dir.path().join("share.svg").exists() && dir.path().join("trend.svg").exists());
 }
+
+/// Every command, argument and option of the binary has help text: walked through
+/// `--help` of each command, every listed argument has words beside it.
+#[test]
+fn every_argument_and_option_has_help() {
+    fn walk(path: Vec<String>, missing: &mut Vec<String>) {
+        let help = run(soldout().args(&path).arg("--help"));
+        let mut section = "";
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, line) in lines.iter().copied().enumerate() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                section = line;
+                continue;
+            }
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            let item = match section {
+                "Commands:" => indent == 2,
+                "Options:" | "Arguments:" => {
+                    indent <= 6
+                        && (trimmed.starts_with('-')
+                            || trimmed.starts_with('<')
+                            || trimmed.starts_with('['))
+                }
+                _ => false,
+            };
+            if !item {
+                continue;
+            }
+            // The help is beside the item, or on the next line further in (clap wraps).
+            let wrapped = lines.get(i + 1).is_some_and(|next| {
+                let words = next.trim_start();
+                next.len() - words.len() > indent + 2 && !words.is_empty()
+            });
+            let has_words =
+                wrapped || trimmed.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
+            if section == "Commands:" {
+                let name = trimmed.split_whitespace().next().unwrap().to_owned();
+                if name != "help" {
+                    if !has_words {
+                        missing.push(format!("{} {name}", path.join(" ")));
+                    }
+                    let mut deeper = path.clone();
+                    deeper.push(name);
+                    walk(deeper, missing);
+                }
+            } else if (section == "Options:" || section == "Arguments:") && !has_words {
+                missing.push(format!("{}: {trimmed}", path.join(" ")));
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    walk(Vec::new(), &mut missing);
+    assert!(missing.is_empty(), "without help: {missing:#?}");
+}
