@@ -211,7 +211,7 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(mut self) -> Response {
         if self.request_id.is_none() {
-            self.request_id = crate::request_id::current().map(String::into_boxed_str);
+            self.request_id = crate::request_id::current();
         }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(&self)).into_response();

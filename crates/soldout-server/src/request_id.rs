@@ -39,9 +39,9 @@ pub(crate) fn scope<F: Future>(id: HeaderValue, answer: F) -> impl Future<Output
 }
 
 /// The current request's id, inside [`scope`].
-pub(crate) fn current() -> Option<String> {
+pub(crate) fn current() -> Option<Box<str>> {
     CURRENT
-        .try_with(|id| id.to_str().ok().map(str::to_owned))
+        .try_with(|id| id.to_str().ok().map(Box::from))
         .ok()
         .flatten()
 }

@@ -26,8 +26,6 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use server_args::ServerArgs;
 use soldout_engine::{Clock, NodeSettings};
 use soldout_server::{App, AppState};
-use soldout_store::Store;
-use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -164,6 +162,19 @@ struct NodeArgs {
     lease_ttl_secs: u64,
 }
 
+impl ServeArgs {
+    /// What `serve` runs with, every setting checked (as `config check` reports it):
+    /// the server's settings with this node's, and the front door's limits.
+    fn checked(
+        &self,
+    ) -> anyhow::Result<(soldout_server::Settings, soldout_server::ConnectionLimits)> {
+        let node = self.node.settings(&self.database)?;
+        let mut settings = self.server.settings(false)?;
+        settings.engine.node = node;
+        Ok((settings, self.server.limits()?))
+    }
+}
+
 impl NodeArgs {
     fn settings(&self, database: &local::DatabaseArgs) -> anyhow::Result<Option<NodeSettings>> {
         let Some(id) = &self.node_id else {
@@ -230,9 +241,7 @@ fn main() -> anyhow::Result<()> {
             for line in config::effective(&Cli::command(), check, &from_file) {
                 println!("{line}");
             }
-            args.node.settings(&args.database)?;
-            args.server.settings(false)?;
-            args.server.limits()?;
+            args.checked()?;
             println!("# these settings hold together");
             return Ok(());
         }
@@ -243,17 +252,11 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
-                let node = args.node.settings(&args.database)?;
+                let (settings, limits) = args.checked()?;
                 let store = args.database.open().await?;
-                let state = start_state(
-                    store,
-                    Clock::starting_at(args.clock_start),
-                    &args.server,
-                    false,
-                    node,
-                )
-                .await?;
-                serve(state, &args.server).await
+                let state =
+                    AppState::start(store, Clock::starting_at(args.clock_start), settings).await?;
+                serve(state, args.server.listen, limits).await
             }
             Command::Demo(args) => {
                 let store = args.database.open_or(demo::DEFAULT_DATABASE).await?;
@@ -268,7 +271,8 @@ fn main() -> anyhow::Result<()> {
                     }
                 );
                 let clock = Clock::starting_at(Some(start));
-                let state = start_state(store.clone(), clock, &args.server, true, None).await?;
+                let state =
+                    AppState::start(store.clone(), clock, args.server.settings(true)?).await?;
                 demo::load(&state.store, clock.now()).await?;
                 store_demo::run(&state).await?;
                 rush::run(&state).await?;
@@ -278,7 +282,7 @@ fn main() -> anyhow::Result<()> {
                     return Ok(());
                 }
                 demo_clock::keep_running(store.clone(), clock);
-                let served = serve(state, &args.server).await;
+                let served = serve(state, args.server.listen, args.server.limits()?).await;
                 demo_clock::keep(store.as_ref(), clock).await?;
                 served
             }
@@ -310,29 +314,20 @@ fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// The server's state; `demo` turns on the storefront's "pay" button.
-async fn start_state(
-    store: Arc<dyn Store>,
-    clock: Clock,
-    args: &ServerArgs,
-    demo: bool,
-    node: Option<NodeSettings>,
-) -> anyhow::Result<AppState> {
-    let mut settings = args.settings(demo)?;
-    settings.engine.node = node;
-    AppState::start(store, clock, settings).await
-}
-
-async fn serve(state: AppState, args: &ServerArgs) -> anyhow::Result<()> {
-    let limits = args.limits()?;
+/// Serves `state` on `listen` under `limits` until Ctrl-C or SIGTERM.
+async fn serve(
+    state: AppState,
+    listen: std::net::SocketAddr,
+    limits: soldout_server::ConnectionLimits,
+) -> anyhow::Result<()> {
     if let Some(token) = &state.new_admin_token {
         println!("admin token: {token}");
         tracing::info!(
             "the admin token was made on this first start and is shown only now: keep it (later starts accept it; `soldout admin-token rotate` makes a new one)"
         );
     }
-    let listener = soldout_server::connections::bind(args.listen, limits.listen_backlog)
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener = soldout_server::connections::bind(listen, limits.listen_backlog)
+        .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     println!(
         "soldout listening on http://{addr} (clock now {})",

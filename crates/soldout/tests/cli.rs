@@ -6,6 +6,14 @@
 
 include!("cli/suite.rs");
 
+/// Runs `command`, which must fail; returns what it said on standard error.
+fn refused(command: &mut Command) -> String {
+    let output = command.output().expect("run soldout");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "it should have failed: {stderr}");
+    stderr
+}
+
 #[test]
 fn every_command_explains_itself() {
     let top = run(soldout().arg("--help"));
@@ -41,12 +49,8 @@ fn every_command_explains_itself() {
 
 #[test]
 fn an_unsupported_database_is_a_clear_error() {
-    let output = soldout()
-        .args(["demo", "--no-serve", "--database", "mysql://localhost/x"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr =
+        refused(soldout().args(["demo", "--no-serve", "--database", "mysql://localhost/x"]));
     assert!(
         stderr.contains("not supported")
             && stderr.contains("sqlite://PATH")
@@ -59,13 +63,11 @@ fn an_unsupported_database_is_a_clear_error() {
 fn a_report_on_a_missing_database_names_it_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("mistyped.db");
-    let output = soldout()
-        .args(["report", "quarter", "2017Q2", "--database"])
-        .arg(format!("sqlite://{}", missing.display()))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = refused(
+        soldout()
+            .args(["report", "quarter", "2017Q2", "--database"])
+            .arg(format!("sqlite://{}", missing.display())),
+    );
     assert!(
         stderr.contains(&format!("there is no database at {}", missing.display())),
         "{stderr}"
@@ -176,12 +178,7 @@ fn start_serving_with(
     } else {
         lines.next().unwrap().unwrap()
     };
-    let addr = listening
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap()
-        .to_owned();
+    let addr = listening_addr(&listening);
     // The rest of its output is not read: let it drain.
     std::thread::spawn(move || lines.for_each(drop));
     (child, first, addr)
@@ -370,15 +367,7 @@ fn a_config_file_sits_between_the_environment_and_the_defaults() {
     ] {
         std::fs::write(&file, content).unwrap();
         for command in [&["config", "check"][..], &["serve"]] {
-            let output = soldout()
-                .args(command)
-                .arg("--config")
-                .arg(&file)
-                .env("RUST_BACKTRACE", "0")
-                .output()
-                .unwrap();
-            assert!(!output.status.success());
-            let stderr = String::from_utf8(output.stderr).unwrap();
+            let stderr = refused(soldout().args(command).arg("--config").arg(&file));
             assert!(
                 stderr.contains(named) && stderr.contains("soldout.toml"),
                 "{stderr}"
@@ -414,16 +403,12 @@ fn secrets_come_from_files_as_credentials_pass_them() {
     assert_eq!(sales_status(&addr, "token-from-a-fil"), 401);
     stop(child);
     std::fs::write(&secret, "").unwrap();
-    let output = soldout()
-        .args(["config", "check", "--admin-token-file"])
-        .arg(&secret)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8(output.stderr)
-        .unwrap()
-        .contains("is empty"));
+    let stderr = refused(
+        soldout()
+            .args(["config", "check", "--admin-token-file"])
+            .arg(&secret),
+    );
+    assert!(stderr.contains("is empty"), "{stderr}");
 }
 
 #[test]
@@ -488,27 +473,25 @@ fn a_backup_taken_while_serving_serves_the_same_data() {
         .args(["backup", "--database", &original, "--to"])
         .arg(&copy));
     assert!(backed.contains("backed up to"), "{backed}");
-    let again = soldout()
-        .args(["backup", "--database", &original, "--to"])
-        .arg(&copy)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(!again.status.success(), "a backup never overwrites a file");
+    let again = refused(
+        soldout()
+            .args(["backup", "--database", &original, "--to"])
+            .arg(&copy),
+    );
+    assert!(
+        again.contains("exists already"),
+        "a backup never overwrites a file: {again}"
+    );
     stop(server);
     let (server, _, addr) = start_serving_with(&format!("sqlite://{}", copy.display()), with_token);
     assert_eq!(sales(&addr), before);
     stop(server);
-    let postgres = soldout()
-        .args(["backup", "--database", "postgres://u@127.0.0.1:1/x", "--to"])
-        .arg(dir.path().join("pg.db"))
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(!postgres.status.success());
-    assert!(String::from_utf8(postgres.stderr)
-        .unwrap()
-        .contains("pg_dump"));
+    let postgres = refused(
+        soldout()
+            .args(["backup", "--database", "postgres://u@127.0.0.1:1/x", "--to"])
+            .arg(dir.path().join("pg.db")),
+    );
+    assert!(postgres.contains("pg_dump"), "{postgres}");
 }
 
 /// The README's block of report and import commands runs as written, on a fresh demo
@@ -553,7 +536,6 @@ fn the_readmes_report_and_import_examples_run_as_written() {
         let output = soldout()
             .args(&args)
             .current_dir(dir.path())
-            .env("RUST_BACKTRACE", "0")
             .output()
             .unwrap();
         assert!(

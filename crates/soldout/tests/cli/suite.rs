@@ -18,6 +18,9 @@ fn soldout() -> Command {
         "SOLDOUT_LISTEN",
         "SOLDOUT_ADMIN_TOKEN",
         "SOLDOUT_CLOCK_START",
+        // An error's backtrace would bury the message the tests read.
+        "RUST_BACKTRACE",
+        "RUST_LIB_BACKTRACE",
     ] {
         command.env_remove(var);
     }
@@ -33,6 +36,15 @@ fn run(command: &mut Command) -> String {
         "stdout: {stdout}\nstderr: {stderr}"
     );
     stdout
+}
+
+/// The address in the server's `soldout listening on http://ADDR ...` line.
+fn listening_addr(line: &str) -> String {
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned()
 }
 
 #[test]
@@ -250,13 +262,7 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         "{token_line}"
     );
     let token = token_line.rsplit(' ').next().unwrap().to_owned();
-    let listening = lines.next().unwrap().unwrap();
-    let addr = listening
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap()
-        .to_owned();
+    let addr = listening_addr(&lines.next().unwrap().unwrap());
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
