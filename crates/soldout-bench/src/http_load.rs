@@ -35,7 +35,8 @@ pub struct Args {
     #[arg(long, default_value_t = 2)]
     threads: usize,
     /// Run only these targets (comma-separated): bare-ceiling, ceiling, soldout,
-    /// soldout-postgres (soldout with PostgreSQL as its database), redis, postgres,
+    /// soldout-no-metrics (soldout counting no metrics), soldout-postgres (soldout
+    /// with PostgreSQL as its database), redis, postgres,
     /// ceiling-sold-out, soldout-sold-out. All when left out.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -331,12 +332,14 @@ async fn worker(
 }
 
 /// soldout itself: a fresh database (SQLite, or a scratch database on the
-/// PostgreSQL server `postgres` names), a sale of `quantity` units.
+/// PostgreSQL server `postgres` names), a sale of `quantity` units, its metrics
+/// counting or not.
 fn soldout_target(
     threads: usize,
     quantity: u32,
     sold_out_first: bool,
     postgres: Option<&str>,
+    count_metrics: bool,
 ) -> anyhow::Result<(Target, i64, soldout_store::scratch::TestDatabase)> {
     let database = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -352,6 +355,7 @@ fn soldout_target(
                 admin_token: Some(fixture::ADMIN_TOKEN.into()),
                 token_key: Some(fixture::TOKEN_KEY.into()),
                 payment_secret: Some("bench".into()),
+                count_metrics,
                 ..Settings::default()
             };
             let state = AppState::start(store, clock, secrets).await?;
@@ -447,15 +451,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let soldout_buys = if wanted("soldout") {
-        let (target, sale, _database) = soldout_target(args.threads, quantity, false, None)?;
+        let (target, sale, _database) = soldout_target(args.threads, quantity, false, None, true)?;
         Some(measure("soldout: durable buys", target, sale))
+    } else {
+        None
+    };
+    // What counting metrics costs: rounds of off then on, after the first soldout run
+    // has warmed the process, so neither side pays the warm-up alone.
+    let metrics_cost = if wanted("soldout-no-metrics") {
+        let mut rounds = (Vec::new(), Vec::new());
+        for round in 1..=2 {
+            for counting in [false, true] {
+                let (target, sale, _database) =
+                    soldout_target(args.threads, quantity, false, None, counting)?;
+                let name = format!(
+                    "soldout: metrics {}, round {round}",
+                    if counting { "on" } else { "off" }
+                );
+                let report = measure(&name, target, sale);
+                if counting {
+                    &mut rounds.1
+                } else {
+                    &mut rounds.0
+                }
+                .push(report);
+            }
+        }
+        Some(rounds)
     } else {
         None
     };
     let soldout_on_postgres = if !wanted("soldout-postgres") {
         None
     } else {
-        match soldout_target(args.threads, quantity, false, Some(&args.postgres)) {
+        match soldout_target(args.threads, quantity, false, Some(&args.postgres), true) {
             Ok((target, sale, _database)) => {
                 Some(measure("soldout on PostgreSQL: durable buys", target, sale))
             }
@@ -507,7 +536,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let soldout_sold_out = if wanted("soldout-sold-out") {
-        let (target, sale, _database) = soldout_target(args.threads, 1, true, None)?;
+        let (target, sale, _database) = soldout_target(args.threads, 1, true, None, true)?;
         Some(measure("soldout: answers once sold out", target, sale))
     } else {
         None
@@ -549,6 +578,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{:<58} {:>6.2}x  (for the record: what the request work costs)",
             "ceiling with the request work / bare ceiling",
             ceiling.per_second() / bare.per_second()
+        );
+    }
+    if let Some((off, on)) = &metrics_cost {
+        let rate = |reports: &[Report]| {
+            let requests: u64 = reports.iter().map(|r| r.requests).sum();
+            let seconds: f64 = reports.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+            requests as f64 / seconds
+        };
+        let r = rate(on) / rate(off);
+        let verdict = if r >= 0.95 { "meets" } else { "MISSES" };
+        println!(
+            "{:<58} {r:>6.2}x  ({verdict} the target of 0.95x; both rounds together)",
+            "soldout durable buys, metrics counting / not counting"
         );
     }
     if let (Some(on_postgres), Some(on_sqlite)) = (&soldout_on_postgres, &soldout_buys) {

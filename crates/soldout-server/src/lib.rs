@@ -99,6 +99,9 @@ pub struct Settings {
     /// limit. Behind a load balancer every buyer has the balancer's address: leave it
     /// off there and limit at the balancer.
     pub sign_ups_per_minute: Option<std::num::NonZeroU32>,
+    /// Requests, check-ins and group commits are counted for `/metrics` (on unless a
+    /// benchmark measures what counting costs).
+    pub count_metrics: bool,
 }
 
 impl Default for Settings {
@@ -113,6 +116,7 @@ impl Default for Settings {
             engine: soldout_engine::EngineOptions::default(),
             secure_cookies: false,
             sign_ups_per_minute: None,
+            count_metrics: true,
         }
     }
 }
@@ -160,7 +164,7 @@ impl AppState {
             }
         }
         let node = settings.engine.node.as_ref().map(|n| n.id.clone());
-        let metrics = Metrics::new();
+        let metrics = Metrics::with_counting(settings.count_metrics);
         let mut options = settings.engine;
         options.observer = metrics.commit_observer();
         let engine = Engine::start_with(store.clone(), clock, options).await?;

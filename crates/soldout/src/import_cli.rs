@@ -140,13 +140,18 @@ fn report_rows(
             Ok(())
         }
         Err(ImportError::Rows { errors, bad_rows }) => {
+            // `file:line: column: what is wrong`, as compilers write it, so an editor
+            // or `grep` takes the reader to the cell.
             for e in &errors {
-                eprintln!("  line {}, {}: {}", e.line, e.column, e.message);
+                eprintln!("{}:{}: {}: {}", file.display(), e.line, e.column, e.message);
             }
             anyhow::bail!(
-                "{}: {bad_rows} bad rows (the first {} listed); nothing was imported",
+                "{}: {bad_rows} bad {} ({} {} listed, at most {}); nothing was imported",
                 file.display(),
-                errors.len()
+                if bad_rows == 1 { "row" } else { "rows" },
+                errors.len(),
+                if errors.len() == 1 { "error" } else { "errors" },
+                soldout_engine::imports::IMPORT_ERRORS_SHOWN,
             )
         }
         Err(e) => Err(e).with_context(|| format!("importing {}", file.display())),

@@ -200,6 +200,7 @@ impl ServerArgs {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             sign_ups_per_minute: std::num::NonZeroU32::new(self.access.sign_ups_per_minute),
+            count_metrics: true,
         })
     }
 

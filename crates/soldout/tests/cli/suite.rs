@@ -221,7 +221,11 @@ fn imports_are_all_or_nothing_and_once(dir: &tempfile::TempDir, database: &str) 
     let refused = import(&bad);
     let err = String::from_utf8(refused.stderr).unwrap();
     assert!(!refused.status.success());
-    assert!(err.contains("line 3, revenue"), "{err}");
+    assert!(
+        err.contains(&format!("{}:3: revenue: ", bad.display())),
+        "the file, line and column of the bad cell: {err}"
+    );
+    assert!(err.contains("1 bad row (1 error listed"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
 
     // The report reads the ledger: the imported partner sell-in, and the demo's
