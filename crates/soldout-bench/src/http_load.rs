@@ -392,13 +392,15 @@ fn soldout_target(
 
 fn ratio(label: &str, ours: &Report, theirs: Option<&Report>, target: f64) {
     match theirs {
-        Some(theirs) => {
-            let r = ours.per_second() / theirs.per_second();
-            let verdict = if r >= target { "meets" } else { "MISSES" };
-            println!("{label:<58} {r:>6.2}x  ({verdict} the target of {target}x)");
-        }
+        Some(theirs) => print_ratio(label, ours.per_second() / theirs.per_second(), target),
         None => println!("{label:<58}   skipped (peer not reachable)"),
     }
+}
+
+/// Prints ratio `r` and whether it reaches `target`.
+fn print_ratio(label: &str, r: f64, target: f64) {
+    let verdict = if r >= target { "meets" } else { "MISSES" };
+    println!("{label:<58} {r:>6.2}x  ({verdict} the target of {target}x)");
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -586,11 +588,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let seconds: f64 = reports.iter().map(|r| r.elapsed.as_secs_f64()).sum();
             requests as f64 / seconds
         };
-        let r = rate(on) / rate(off);
-        let verdict = if r >= 0.95 { "meets" } else { "MISSES" };
-        println!(
-            "{:<58} {r:>6.2}x  ({verdict} the target of 0.95x; both rounds together)",
-            "soldout durable buys, metrics counting / not counting"
+        print_ratio(
+            "soldout durable buys, metrics counting / not (both rounds)",
+            rate(on) / rate(off),
+            0.95,
         );
     }
     if let (Some(on_postgres), Some(on_sqlite)) = (&soldout_on_postgres, &soldout_buys) {
